@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IncidentioConfig(AppConfig):
+    name = "incidentio"
+    verbose_name = "Incidents"

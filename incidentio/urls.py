@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+from orgs.views import account, dashboard, invitations
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", dashboard.root, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("account/add-organization/", account.add_organization, name="add_organization"),
+    path("account/sign-out/", account.sign_out_everywhere, name="sign_out_everywhere"),
+    path("organizations/new/", account.organization_create, name="organization_create"),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    # Org pages last: the slug is a catch-all first segment (reserved words are refused).
+    path("<slug:org_slug>/", include("orgs.urls")),
+]

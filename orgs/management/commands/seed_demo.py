@@ -1,0 +1,46 @@
+"""Seed demo data: two orgs and two people. Running it again changes nothing."""
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from orgs import services
+from orgs.models import Membership, Organization, Role, User
+
+DEMO_PASSWORD = "incidentio-demo"
+DEMO_USERS = [
+    ("alice@example.com", "Alice Admin"),
+    ("bob@example.com", "Bob Responder"),
+]
+DEMO_ORGS = [
+    # slug, name, {email: role}
+    ("acme", "Acme Inc.", {"alice@example.com": Role.OWNER}),
+    ("globex", "Globex Corporation", {"bob@example.com": Role.OWNER, "alice@example.com": Role.ADMIN}),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organizations (acme, globex) and people. Idempotent."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        users = {}
+        for email, name in DEMO_USERS:
+            user, created = User.objects.get_or_create(email=email, defaults={"name": name})
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            users[email] = user
+        for slug, name, roles in DEMO_ORGS:
+            org = Organization.objects.filter(slug=slug).first()
+            owner_email = next(e for e, r in roles.items() if r == Role.OWNER)
+            if org is None:
+                org = services.organization_create(name=name, slug=slug, owner=users[owner_email])
+            for email, role in roles.items():
+                Membership.objects.get_or_create(org=org, user=users[email], defaults={"role": role})
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
+        self.stdout.write(f"  alice@example.com / {DEMO_PASSWORD}  (owner of acme, admin of globex)")
+        self.stdout.write(f"  bob@example.com   / {DEMO_PASSWORD}  (owner of globex only)")

@@ -1,0 +1,49 @@
+"""Resolves the organization and the identity for every ``/<org_slug>/…`` request.
+
+This is the one place tenancy starts for dashboard pages: any view whose URL
+carries ``org_slug`` gets ``request.org``, ``request.membership`` and a
+``request.user`` that is the identity this browser signed in with *for that
+org*. Views never look the org up themselves.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+
+from orgs import sessions
+from orgs.models import Membership
+
+
+class OrgSessionMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        org_slug = view_kwargs.get("org_slug")
+        if org_slug is None:
+            return None
+        held = sessions.held_session(request, org_slug)
+        if held is None:
+            # The same answer whether or not the org exists, so slugs cannot be probed.
+            return redirect_to_login(request.get_full_path())
+        # Membership is re-checked on every request: a removed member loses
+        # access at once. One query fetches the org, the user and the role.
+        membership = (
+            Membership.objects.select_related("org", "user")
+            .filter(org__slug=org_slug, user_id=held.user_id, user__is_active=True)
+            .first()
+        )
+        if membership is None:
+            raise Http404("No such page.")
+        if not sessions.hash_is_current(membership.user, held.auth_hash):
+            # The password changed elsewhere: this browser's session for the org ends.
+            sessions.unbind(request, org_slug=org_slug)
+            return redirect_to_login(request.get_full_path())
+        request.org = membership.org
+        request.membership = membership
+        request.user = membership.user
+        return None

@@ -1,0 +1,44 @@
+"""Reads for organizations. Tenant-owned rows are always fetched through their org."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from orgs.models import Invitation, Membership, Organization, hash_invitation_token
+
+
+def membership_list(*, org: Organization) -> QuerySet[Membership]:
+    return Membership.objects.filter(org=org).select_related("user").order_by("user__email")
+
+
+def membership_get(*, org: Organization, public_id) -> Membership:
+    """A member of ``org``; the same 404 for a missing one and another org's."""
+    try:
+        return Membership.objects.select_related("user", "org").get(org=org, public_id=public_id)
+    except (Membership.DoesNotExist, ValueError):
+        raise Http404("No such member.") from None
+
+
+def invitation_list_pending(*, org: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        org=org,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).select_related("invited_by")
+
+
+def invitation_get(*, org: Organization, public_id) -> Invitation:
+    try:
+        return Invitation.objects.get(org=org, public_id=public_id)
+    except (Invitation.DoesNotExist, ValueError):
+        raise Http404("No such invitation.") from None
+
+
+def invitation_by_token(*, token: str) -> Invitation:
+    try:
+        return Invitation.objects.select_related("org").get(token_hash=hash_invitation_token(token))
+    except Invitation.DoesNotExist:
+        raise Http404("No such invitation.") from None

@@ -1,0 +1,131 @@
+"""Identity pages: preferences, signing out, adding and creating organizations."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orgs import services, sessions
+from orgs.forms import AddOrganizationForm, OrganizationCreateForm, ProfileForm
+from orgs.views.base import OrgView
+
+
+class PreferencesView(OrgView):
+    """The signed-in identity's profile and password, and leaving the org."""
+
+    template_name = "orgs/preferences.html"
+
+    def get(self, request, org_slug):
+        return self.render(
+            request,
+            ProfileForm(initial={"name": request.user.name}),
+            PasswordChangeForm(request.user),
+        )
+
+    def post(self, request, org_slug):
+        action = request.POST.get("action")
+        profile_form = ProfileForm(initial={"name": request.user.name})
+        password_form = PasswordChangeForm(request.user)
+        if action == "profile":
+            profile_form = ProfileForm(request.POST)
+            if profile_form.is_valid():
+                services.user_update_profile(user=request.user, name=profile_form.cleaned_data["name"])
+                messages.success(request, "Profile saved.")
+                return redirect("preferences", org_slug=self.org.slug)
+        elif action == "password":
+            password_form = PasswordChangeForm(request.user, request.POST)
+            if password_form.is_valid():
+                user = password_form.save()
+                # This browser stays signed in; every other browser's sessions end.
+                sessions.refresh_hashes(request, user=user)
+                messages.success(request, "Password changed. Other browsers were signed out.")
+                return redirect("preferences", org_slug=self.org.slug)
+        else:
+            messages.error(request, "Unknown action.")
+        return self.render(request, profile_form, password_form, status=400)
+
+    def render(self, request, profile_form, password_form, status=200):
+        context = self.get_context_data(
+            profile_form=profile_form, password_form=password_form, nav="preferences"
+        )
+        return render(request, self.template_name, context, status=status)
+
+
+class LeaveOrganizationView(OrgView):
+    http_method_names = ["post"]
+
+    def post(self, request, org_slug):
+        try:
+            services.membership_leave(membership=self.membership)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect("preferences", org_slug=self.org.slug)
+        sessions.sign_out_of_org(request, org_slug=self.org.slug)
+        messages.success(request, f"You left {self.org.name}.")
+        return redirect("home")
+
+
+class SignOutOfOrgView(OrgView):
+    http_method_names = ["post"]
+
+    def post(self, request, org_slug):
+        sessions.sign_out_of_org(request, org_slug=self.org.slug)
+        messages.success(request, f"Signed out of {self.org.name}.")
+        return redirect("home")
+
+
+@require_POST
+def sign_out_everywhere(request):
+    sessions.sign_out_everywhere(request)
+    return redirect("account_login")
+
+
+@require_http_methods(["GET", "POST"])
+def add_organization(request):
+    """``+ Add organization``: sign in for another org, keeping the current ones."""
+    form = AddOrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        next_url = reverse("org_home", kwargs={"org_slug": form.cleaned_data["slug"]})
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+    return render(request, "orgs/add_organization.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _create_organization(request, *, creator, template_context):
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            org = services.organization_create(
+                name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], owner=creator
+            )
+        except services.ServiceError as exc:
+            form.add_error(exc.field, str(exc))
+        else:
+            sessions.bind(request, org_slug=org.slug, user=creator)
+            messages.success(request, f"{org.name} is ready. Invite your team from Settings → Members.")
+            return redirect("org_home", org_slug=org.slug)
+    status = 400 if form.errors else 200
+    return render(
+        request, "orgs/organization_create.html", {"form": form, **template_context}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_create(request):
+    """Create an organization as the account identity (e.g. right after sign-up)."""
+    return _create_organization(request, creator=request.user, template_context={})
+
+
+class OrganizationCreateInOrgView(OrgView):
+    """Create an organization from the dashboard, as this org's identity."""
+
+    def get(self, request, org_slug):
+        return _create_organization(request, creator=request.user, template_context=self.get_context_data())
+
+    post = get

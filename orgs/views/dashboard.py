@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from orgs import selectors, sessions
+from orgs.views.base import OrgView
+
+
+class OrgHomeView(OrgView):
+    """The org's landing page: who is here and what to do first."""
+
+    def get(self, request, org_slug):
+        members = selectors.membership_list(org=self.org)
+        context = self.get_context_data(
+            member_count=members.count(),
+            recent_members=members.order_by("-created_at")[:5],
+            pending_invitations=selectors.invitation_list_pending(org=self.org).count(),
+            nav="home",
+        )
+        return render(request, "orgs/home.html", context)
+
+
+@require_GET
+def root(request):
+    """``/``: the most recently signed-in org, or sign-in when none is held."""
+    held = sessions.held_sessions(request)
+    if held:
+        return redirect("org_home", org_slug=held[-1].org_slug)
+    if request.user.is_authenticated:
+        # Signed in, but in no organization yet: start one.
+        return redirect("organization_create")
+    return redirect("account_login")
