@@ -1,0 +1,101 @@
+"""Settings come from the environment and fail loudly, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from tests.conftest import REQUIRE_SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_LIKE = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "-production-like-secret-key-for-the-deploy-check-0123",
+    "ALLOWED_HOSTS": "incidents.example.com",
+    "SITE_URL": "https://incidents.example.com",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "mysql://localhost/db"),
+        ("DATABASE_URL", "postgres://localhost:notaport/db"),
+        ("REDIS_URL", "localhost:6379"),
+        ("ALLOWED_HOSTS", "a.example.com,,b.example.com"),
+        ("SESSION_COOKIE_AGE", "two weeks"),
+        ("SITE_URL", "incidents.example.com"),
+    ],
+)
+def test_malformed_value_fails_at_start_naming_the_variable(name, value):
+    result = manage("check", **{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr.splitlines()[-1]
+
+
+def test_missing_secret_key_with_debug_off_refuses_to_start():
+    result = manage("check", DEBUG="0", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_deploy_check_is_clean_under_production_like_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_LIKE)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_production_cookies_are_secure_httponly_and_samesite():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY,"
+        " s.SESSION_COOKIE_SAMESITE)"
+    )
+    result = manage("shell", "-c", code, **PRODUCTION_LIKE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["True", "True", "True", "Lax"]
+
+
+def test_cache_is_never_a_dummy():
+    backend = settings.CACHES["default"]["BACKEND"]
+    assert "dummy" not in backend.lower() and "locmem" not in backend.lower()
+    expected = "redis" if settings.REDIS_URL else "db"
+    assert expected in backend.split(".")[-2]
+
+
+@pytest.mark.django_db
+def test_cache_round_trip():
+    cache.set("probe", "value", 30)
+    assert cache.get("probe") == "value"
+
+
+def test_ci_runs_on_real_postgres_and_redis(db):
+    if not REQUIRE_SERVICES:
+        pytest.skip("Only CI (INCIDENTIO_REQUIRE_SERVICES=1) promises Postgres and Redis.")
+    assert connection.vendor == "postgresql"
+    assert settings.REDIS_URL
+    assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    import redis
+
+    assert redis.Redis.from_url(settings.REDIS_URL).ping()
