@@ -65,7 +65,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, keeping other identities' org sessions.
+    "orgs.middleware.AccountIdentityMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -219,7 +220,9 @@ USE_TZ = True
 
 # Steps run, in order and in one transaction, when an organization is created.
 # Later subsystems (statuses, severities, the learning flow) add theirs here.
-ORG_SETUP_STEPS: list[str] = []
+ORG_SETUP_STEPS: list[str] = [
+    "incidentio.services.setup.seed_incident_defaults",
+]
 ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
 

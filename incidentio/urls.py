@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
@@ -8,6 +9,10 @@ from orgs.views import account, dashboard, invitations
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
+
+# Staff sign in through allauth's page too: one sign-in flow, with its rate
+# limits, and no second login that would replace this browser's org sessions.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", dashboard.root, name="home"),

@@ -8,11 +8,35 @@ org*. Views never look the org up themselves.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.views import redirect_to_login
+from django.utils.functional import SimpleLazyObject
 from django.http import Http404
 
 from orgs import sessions
 from orgs.models import Membership
+
+
+class AccountIdentityMiddleware(AuthenticationMiddleware):
+    """Django's AuthenticationMiddleware, minus one hazard of multi-org sessions.
+
+    When the account identity's password changed in another browser, Django
+    flushes the whole session on first access to ``request.user`` — which
+    would also drop the org sessions held here for *other* people. This keeps
+    those; the lapsed identity's own org sessions fail their hash check anyway.
+    """
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: self._account_user(request))
+
+    @staticmethod
+    def _account_user(request):
+        held = dict(request.session.get(sessions.ORG_SESSIONS_KEY) or {})
+        user = get_user(request)
+        sessions.restore_after_lapse(request, held)
+        return user
 
 
 class OrgSessionMiddleware:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from incidentio.errors import ServiceError
 from orgs.models import (
     RESERVED_SLUGS,
     Invitation,
@@ -27,14 +28,6 @@ from orgs.models import (
     User,
     hash_invitation_token,
 )
-
-
-class ServiceError(Exception):
-    """A rule refused the change. ``str(error)`` is shown to the user."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # --- Organizations -------------------------------------------------------------

@@ -84,13 +84,24 @@ def refresh_hashes(request: HttpRequest, *, user: User) -> None:
 def sign_in(request: HttpRequest, user: User, *, backend: str | None = None) -> None:
     """Django's login, keeping the org sessions this browser already holds.
 
-    Django's login flushes the session when a different user signs in; the
-    org sessions held for other identities must survive that. The session key
-    and the CSRF token are rotated either way.
+    Django's login flushes the session when a different user signs in, and
+    keeps the key when the same user signs in again; here the org sessions
+    held for other identities survive, and the session key and the CSRF token
+    are rotated on every sign-in.
     """
     held = dict(request.session.get(ORG_SESSIONS_KEY) or {})
+    key_before = request.session.session_key
     django_login(request, user, backend=backend)
     request.session[ORG_SESSIONS_KEY] = held
+    if key_before is not None and request.session.session_key == key_before:
+        request.session.cycle_key()
+
+
+def restore_after_lapse(request: HttpRequest, held: dict) -> None:
+    """Django flushed the session because the account identity's password
+    changed elsewhere; the org sessions of *other* identities stay valid."""
+    if held and ORG_SESSIONS_KEY not in request.session:
+        request.session[ORG_SESSIONS_KEY] = held
 
 
 def sign_out_of_org(request: HttpRequest, *, org_slug: str) -> None:
@@ -109,9 +120,11 @@ def sign_out_of_org(request: HttpRequest, *, org_slug: str) -> None:
     if account_uid is not None and any(str(h.user_id) == account_uid for h in remaining):
         request.session.cycle_key()
         return
-    successor = User.objects.filter(pk=remaining[-1].user_id, is_active=True).first()
+    # The most recent identity still held that can still sign in.
+    candidates = {u.pk: u for u in User.objects.filter(pk__in=[h.user_id for h in remaining], is_active=True)}
+    successor = next((candidates[h.user_id] for h in reversed(remaining) if h.user_id in candidates), None)
     if successor is None:
-        django_logout(request)
+        django_logout(request)  # every identity left is deactivated: nothing to keep
         return
     backend = request.session.get(BACKEND_SESSION_KEY) or settings.AUTHENTICATION_BACKENDS[0]
     sign_in(request, successor, backend=backend)
@@ -132,25 +145,44 @@ def org_slug_from_path(path: str | None) -> str | None:
     return match.kwargs.get("org_slug")
 
 
-def bind_after_sign_in(request: HttpRequest, *, user: User, next_url: str | None) -> str | None:
-    """Decide which org sessions a fresh sign-in creates.
+def sign_in_target(next_url: str | None) -> str | None:
+    """The org a sign-in is *for*: the one its ``next`` points into, if any."""
+    return org_slug_from_path(next_url)
 
-    Signing in *for* an org (``next`` points into it) binds that org only, and
-    only if ``user`` is a member: signing in as a non-member adds nothing.
-    A plain sign-in binds every org of ``user`` this browser does not hold yet.
-    Returns the slug that was asked for but refused, for the caller to explain.
+
+def may_sign_in_for(user: User, org_slug: str | None) -> bool:
+    """Signing in for an org needs membership; a plain sign-in is always fine."""
+    return org_slug is None or Membership.objects.filter(org__slug=org_slug, user=user).exists()
+
+
+def bind_after_sign_in(request: HttpRequest, *, user: User, target: str | None) -> None:
+    """Create the org sessions a successful sign-in gives.
+
+    Signing in *for* an org binds that org only (the caller has checked
+    membership with ``may_sign_in_for``). A plain sign-in binds every org of
+    ``user`` this browser does not hold yet.
     """
-    target = org_slug_from_path(next_url)
     if target is not None:
-        if Membership.objects.filter(org__slug=target, user=user).exists():
-            bind(request, org_slug=target, user=user)
-            return None
-        return target
+        bind(request, org_slug=target, user=user)
+        return
     held = {h.org_slug for h in held_sessions(request)}
-    slugs = Membership.objects.filter(user=user).order_by("created_at").values_list(
-        "org__slug", flat=True
-    )
+    slugs = Membership.objects.filter(user=user).order_by("created_at").values_list("org__slug", flat=True)
     for slug in slugs:
         if slug not in held:
             bind(request, org_slug=slug, user=user)
-    return None
+
+
+def usable_memberships(request: HttpRequest) -> list[Membership]:
+    """The held org sessions that still work, in sign-in order, with org and user loaded.
+
+    Drops sessions whose membership has gone or whose user was deactivated.
+    """
+    held = held_sessions(request)
+    if not held:
+        return []
+    by_slug = {h.org_slug: h.user_id for h in held}
+    memberships = Membership.objects.select_related("org", "user").filter(
+        org__slug__in=by_slug.keys(), user_id__in=set(by_slug.values()), user__is_active=True
+    )
+    found = {m.org.slug: m for m in memberships if by_slug.get(m.org.slug) == m.user_id}
+    return [found[h.org_slug] for h in held if h.org_slug in found]

@@ -24,9 +24,9 @@ class OrgHomeView(OrgView):
 @require_GET
 def root(request):
     """``/``: the most recently signed-in org, or sign-in when none is held."""
-    held = sessions.held_sessions(request)
-    if held:
-        return redirect("org_home", org_slug=held[-1].org_slug)
+    usable = sessions.usable_memberships(request)
+    if usable:
+        return redirect("org_home", org_slug=usable[-1].org.slug)
     if request.user.is_authenticated:
         # Signed in, but in no organization yet: start one.
         return redirect("organization_create")

@@ -126,3 +126,23 @@ def test_signup_with_an_existing_email_takes_over_nothing(owner):
     assert User.objects.filter(email=owner.email).count() == 1
     assert "_org_sessions" not in client.session or not client.session["_org_sessions"]
     assert response.status_code in (200, 302)
+
+
+def test_invitation_lets_its_invitee_sign_up_when_open_sign_up_is_off(invite, acme, settings):
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    closed = Client().post(
+        "/accounts/signup/",
+        {"email": "stranger@example.com", "password1": "a-long-passphrase-1", "password2": "a-long-passphrase-1"},
+    )
+    assert not User.objects.filter(email="stranger@example.com").exists()
+    assert closed.status_code == 200
+
+    _, url = invite()
+    client = Client()
+    client.get(url)
+    client.post(
+        "/accounts/signup/",
+        {"email": "newcomer@example.com", "password1": "a-long-passphrase-1", "password2": "a-long-passphrase-1", "next": url},
+    )
+    client.post(url)
+    assert Membership.objects.filter(org=acme, user__email="newcomer@example.com").exists()

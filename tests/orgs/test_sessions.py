@@ -258,3 +258,75 @@ def test_user_without_orgs_is_sent_to_create_one():
     client = Client()
     sign_in(client, user, None)
     assert client.get("/").url == "/organizations/new/"
+
+
+def test_signing_in_again_as_the_same_person_rotates_the_session_key(owner, acme, globex):
+    MembershipFactory(org=globex, user=owner, role=Role.VIEWER)
+    client = Client()
+    sign_in(client, owner, "acme")
+    before = _session_key(client)
+    sign_in(client, owner, "globex")  # "+ Add organization" as the same person
+    assert _session_key(client) != before
+    assert client.get("/acme/").status_code == 200 and client.get("/globex/").status_code == 200
+
+
+def test_refused_sign_in_leaves_the_account_identity_alone(owner, outsider, acme, globex):
+    client = Client()
+    sign_in(client, owner, "acme")
+    client.post("/accounts/login/", {"login": outsider.email, "password": "correct-horse-battery", "next": "/acme/"})
+    assert client.get("/organizations/new/").context["request"].user == owner
+
+
+def test_password_change_elsewhere_keeps_other_peoples_org_sessions(owner, outsider, acme, globex, signed_in):
+    shared = Client()
+    sign_in(shared, outsider, "globex")
+    sign_in(shared, owner, "acme")  # the account identity is now owner
+
+    owner.set_password("changed-in-another-browser-1")
+    owner.save()
+
+    # An account-level page notices owner's session lapsed...
+    assert shared.get("/organizations/new/").status_code == 302
+    # ...but outsider's globex session in this browser survives, and owner's acme one does not.
+    assert shared.get("/globex/").context["request"].user == outsider
+    assert shared.get("/acme/").status_code == 302
+
+
+def test_allauth_password_change_page_keeps_this_browsers_org_sessions(owner, acme, signed_in):
+    client = signed_in(owner, acme)
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": "correct-horse-battery", "password1": "fresh-passphrase-77", "password2": "fresh-passphrase-77"},
+    )
+    assert response.status_code == 302
+    assert client.get("/acme/").status_code == 200
+
+
+def test_django_admin_signs_in_through_the_same_rate_limited_page(db):
+    response = Client().get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_root_skips_an_org_the_user_was_removed_from(owner, outsider, acme, globex):
+    client = Client()
+    sign_in(client, owner, "acme")
+    sign_in(client, outsider, "globex")
+    Membership.objects.filter(org=globex, user=outsider).delete()
+    assert client.get("/").url == "/acme/"
+
+
+def test_sign_out_hands_the_account_identity_to_an_active_identity(owner, outsider, acme, globex):
+    third = UserFactory(email="third@acme.test")
+    MembershipFactory(org=OrganizationFactory(slug="initech"), user=third, role=Role.OWNER)
+    client = Client()
+    sign_in(client, owner, "acme")
+    sign_in(client, third, "initech")
+    sign_in(client, outsider, "globex")
+    third.is_active = False
+    third.save()
+
+    client.post("/globex/sign-out/")
+
+    assert client.get("/organizations/new/").context["request"].user == owner
+    assert client.get("/acme/").status_code == 200
