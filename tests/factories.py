@@ -1,6 +1,7 @@
 import factory
 from allauth.account.models import EmailAddress
 
+from orgs.services import organization_setup_defaults
 from orgs.models import Membership, Organization, Role, User
 
 PASSWORD = "correct-horse-battery"
@@ -25,9 +26,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 class OrganizationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Organization
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"org-{n}")
     name = factory.Sequence(lambda n: f"Org {n}")
+
+    @factory.post_generation
+    def defaults(obj, create, extracted, **kwargs):
+        """Seed the org's defaults as the product does (statuses, severities, roles…)."""
+        if create:
+            organization_setup_defaults(org=obj)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,165 @@
+"""Reads of the incident core. Every read is scoped through its organization."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from incidentio.models import (
+    CATEGORY_ORDER,
+    Debrief,
+    FollowUp,
+    Incident,
+    IncidentRole,
+    IncidentRoleAssignment,
+    IncidentStatus,
+    Severity,
+    TimelineEvent,
+)
+from orgs.models import Organization
+
+REFERENCE_RE = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.IGNORECASE)
+
+
+def _get(queryset: QuerySet, public_id, what: str):
+    """One object of the org, or the same 404 for "missing" and "not yours"."""
+    try:
+        return queryset.get(public_id=public_id)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # A malformed id is as missing as an unknown one.
+        raise Http404(f"No such {what}.") from None
+
+
+# --- Configuration ------------------------------------------------------------------
+
+
+def status_list(*, org: Organization) -> list[IncidentStatus]:
+    statuses = list(IncidentStatus.objects.filter(org=org))
+    statuses.sort(key=lambda s: (CATEGORY_ORDER.index(s.category), s.rank, s.pk))
+    return statuses
+
+
+def status_get(*, org: Organization, public_id) -> IncidentStatus:
+    return _get(IncidentStatus.objects.filter(org=org), public_id, "status")
+
+
+def severity_list(*, org: Organization) -> QuerySet[Severity]:
+    return Severity.objects.filter(org=org).order_by("rank", "pk")
+
+
+def severity_get(*, org: Organization, public_id) -> Severity:
+    return _get(Severity.objects.filter(org=org), public_id, "severity")
+
+
+def role_list(*, org: Organization) -> QuerySet[IncidentRole]:
+    return IncidentRole.objects.filter(org=org).order_by("rank", "pk")
+
+
+def role_get(*, org: Organization, public_id) -> IncidentRole:
+    return _get(IncidentRole.objects.filter(org=org), public_id, "role")
+
+
+# --- Incidents -----------------------------------------------------------------------------
+
+
+def incident_get(*, org: Organization, public_id) -> Incident:
+    queryset = Incident.objects.filter(org=org).select_related("status", "severity", "org", "merged_into")
+    return _get(queryset, public_id, "incident")
+
+
+def incident_by_reference(*, org: Organization, reference: str) -> Incident | None:
+    match = REFERENCE_RE.match(reference or "")
+    if not match:
+        return None
+    return Incident.objects.filter(org=org, number=int(match.group(1))).select_related("status").first()
+
+
+@dataclass
+class IncidentFilters:
+    """Filters of the incidents list; each narrows the org's incidents."""
+
+    category: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)  # status public ids
+    severity: list[str] = field(default_factory=list)  # severity public ids
+    learning_flow: list[str] = field(default_factory=list)
+    assignee_id: int | None = None
+    query: str = ""
+
+    def apply(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        if self.category:
+            queryset = queryset.filter(status__category__in=self.category)
+        if self.status:
+            queryset = queryset.filter(status__public_id__in=self.status)
+        if self.severity:
+            queryset = queryset.filter(severity__public_id__in=self.severity)
+        if self.learning_flow:
+            queryset = queryset.filter(learning_flow__in=self.learning_flow)
+        if self.assignee_id is not None:
+            queryset = queryset.filter(role_assignments__user_id=self.assignee_id).distinct()
+        if self.query:
+            match = REFERENCE_RE.match(self.query)
+            text = Q(name__icontains=self.query.strip())
+            queryset = queryset.filter(text | Q(number=int(match.group(1))) if match else text)
+        return queryset
+
+
+@dataclass
+class IncidentPage:
+    incidents: list[Incident]
+    next_after: int | None  # the cursor for the next page, or None on the last
+
+
+def incident_list(
+    *, org: Organization, filters: IncidentFilters, after: int | None = None, page_size: int = 25
+) -> IncidentPage:
+    """Newest first, by keyset on the org's unique (org, number) index — never OFFSET.
+
+    A deep page costs what the first one does. Query count is constant: the
+    incidents with status and severity, then one query for role assignments.
+    """
+    queryset = filters.apply(Incident.objects.filter(org=org))
+    if after is not None:
+        queryset = queryset.filter(number__lt=after)
+    rows = list(
+        queryset.select_related("status", "severity")
+        .prefetch_related(
+            Prefetch(
+                "role_assignments",
+                queryset=IncidentRoleAssignment.objects.select_related("role", "user").order_by("role__rank"),
+            )
+        )
+        .order_by("-number")[: page_size + 1]
+    )
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    return IncidentPage(incidents=rows, next_after=rows[-1].number if has_more and rows else None)
+
+
+def incident_detail(*, org: Organization, public_id) -> Incident:
+    """The incident with everything its page shows, in a fixed number of queries."""
+    queryset = (
+        Incident.objects.filter(org=org)
+        .select_related("status", "severity", "org", "merged_into", "created_by", "postmortem")
+        .prefetch_related(
+            Prefetch(
+                "role_assignments",
+                queryset=IncidentRoleAssignment.objects.select_related("role", "user").order_by("role__rank"),
+            ),
+            Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor_user").order_by("occurred_at", "pk")),
+            Prefetch("follow_ups", queryset=FollowUp.objects.select_related("assignee")),
+            Prefetch("debriefs", queryset=Debrief.objects.prefetch_related("attendees")),
+        )
+    )
+    return _get(queryset, public_id, "incident")
+
+
+def follow_up_get(*, incident: Incident, public_id) -> FollowUp:
+    return _get(FollowUp.objects.filter(incident=incident).select_related("incident"), public_id, "follow-up")
+
+
+def debrief_get(*, incident: Incident, public_id) -> Debrief:
+    return _get(Debrief.objects.filter(incident=incident).prefetch_related("attendees"), public_id, "debrief")
