@@ -330,3 +330,21 @@ def test_sign_out_hands_the_account_identity_to_an_active_identity(owner, outsid
 
     assert client.get("/organizations/new/").context["request"].user == owner
     assert client.get("/acme/").status_code == 200
+
+
+def test_a_form_left_open_across_a_sign_in_gets_a_friendly_expired_page(owner, outsider, acme, globex):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/accounts/login/?next=/acme/")
+    token = page.context["csrf_token"]
+    client.post("/accounts/login/", {"login": owner.email, "password": "correct-horse-battery", "next": "/acme/", "csrfmiddlewaretoken": token})
+    stale = client.get("/acme/").context["csrf_token"]
+    # Another tab signs in to globex: the token rotates.
+    fresh = client.get("/accounts/login/?next=/globex/").context["csrf_token"]
+    client.post("/accounts/login/", {"login": outsider.email, "password": "correct-horse-battery", "next": "/globex/", "csrfmiddlewaretoken": fresh})
+
+    response = client.post("/acme/sign-out/", {"csrfmiddlewaretoken": stale}, HTTP_REFERER="http://testserver/acme/")
+
+    assert response.status_code == 403
+    assert "This page expired" in response.content.decode()
+    assert 'href="http://testserver/acme/"' in response.content.decode()
+    assert client.get("/acme/").status_code == 200  # nothing was signed out

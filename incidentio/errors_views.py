@@ -1,0 +1,19 @@
+"""Friendly error pages that Django would otherwise render bare."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def csrf_failure(request, reason: str = ""):
+    """A form posted with a stale CSRF token.
+
+    Every sign-in rotates the token (DESIGN §3), so a form left open in another
+    tab goes stale when someone signs in to another org in this browser. Say so,
+    and offer the page again, instead of Django's bare "CSRF verification failed".
+    """
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    return render(request, "403_csrf.html", {"back": back}, status=403)

@@ -1,0 +1,210 @@
+"""Forms of the incident dashboard. They parse and resolve ids through the org;
+the rules themselves live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import Http404
+
+from incidentio import selectors
+from incidentio.models import (
+    INCIDENT_TIMESTAMPS,
+    FollowUpPriority,
+    LearningFlowState,
+    PostmortemStatus,
+    StatusCategory,
+)
+from orgs.models import User
+
+
+def _member_choices(org, blank="— Nobody —"):
+    users = User.objects.filter(memberships__org=org).order_by("email")
+    return [("", blank)] + [(str(u.pk), f"{u.display_name} ({u.email})") for u in users]
+
+
+class OrgForm(forms.Form):
+    """A form whose choices come from one organization."""
+
+    def __init__(self, *args, org, **kwargs):
+        self.org = org
+        super().__init__(*args, **kwargs)
+
+    def _member(self, field: str):
+        value = self.cleaned_data.get(field)
+        if not value:
+            return None
+        user = User.objects.filter(pk=value, memberships__org=self.org).first()
+        if user is None:
+            raise forms.ValidationError("Choose a member of this organization.")
+        return user
+
+
+def _severity_choices(org, blank=None):
+    choices = [(str(s.public_id), s.name) for s in selectors.severity_list(org=org)]
+    return ([("", blank)] if blank else []) + choices
+
+
+class DeclareForm(OrgForm):
+    name = forms.CharField(max_length=200, label="Name", help_text="What is broken, in a few words.")
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                              help_text="Markdown. What we know so far.")
+    severity = forms.ChoiceField(required=False)
+    lead = forms.ChoiceField(required=False, label="Incident lead")
+    triage = forms.BooleanField(required=False, label="Start in triage (not yet confirmed)")
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["severity"].choices = _severity_choices(org, blank="— Not set —")
+        self.fields["lead"].choices = _member_choices(org)
+
+    def clean_severity(self):
+        value = self.cleaned_data.get("severity")
+        try:
+            return selectors.severity_get(org=self.org, public_id=value) if value else None
+        except Http404:
+            raise forms.ValidationError("Choose one of the listed severities.") from None
+
+    def clean_lead(self):
+        return self._member("lead")
+
+
+class EditForm(OrgForm):
+    """Status and severity of a live incident, from the incident page."""
+
+    status = forms.ChoiceField(required=False)
+    severity = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        live = [s for s in selectors.status_list(org=org) if s.category == StatusCategory.LIVE]
+        self.fields["status"].choices = [(str(s.public_id), s.name) for s in live]
+        self.fields["severity"].choices = _severity_choices(org, blank="— Not set —")
+
+    def _resolve(self, field, getter):
+        value = self.cleaned_data.get(field)
+        if not value:
+            return None
+        try:
+            return getter(org=self.org, public_id=value)
+        except Http404:
+            raise forms.ValidationError("Choose one of the listed values.") from None
+
+    def clean_status(self):
+        return self._resolve("status", selectors.status_get)
+
+    def clean_severity(self):
+        return self._resolve("severity", selectors.severity_get)
+
+
+class DetailsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+
+
+class UpdateForm(forms.Form):
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What changed? Markdown works."}),
+                              max_length=20_000)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5_000)
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(label="Merge into", help_text="A reference such as INC-12.")
+
+
+class AssignRoleForm(OrgForm):
+    role = forms.UUIDField()
+    user = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["user"].choices = _member_choices(org)
+
+    def clean_role(self):
+        try:
+            return selectors.role_get(org=self.org, public_id=self.cleaned_data["role"])
+        except Http404:
+            raise forms.ValidationError("Choose one of the listed roles.") from None
+
+    def clean_user(self):
+        return self._member("user")
+
+
+class TimestampsForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field, label in INCIDENT_TIMESTAMPS:
+            self.fields[field] = forms.DateTimeField(
+                label=f"{label} (UTC)",
+                required=field == "reported_at",
+                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+                input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+            )
+
+
+class PostmortemForm(forms.Form):
+    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "class": "mono"}), required=False,
+                              max_length=200_000)
+
+
+class PostmortemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=PostmortemStatus.choices)
+
+
+class DebriefForm(OrgForm):
+    scheduled_at = forms.DateTimeField(
+        label="When (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+    )
+    duration_minutes = forms.IntegerField(min_value=5, max_value=480, initial=60, label="Minutes")
+    location = forms.CharField(max_length=300, required=False, help_text="A room or a video-call link.")
+    attendees = forms.MultipleChoiceField(required=False)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["attendees"].choices = _member_choices(org)[1:]
+
+    def clean_attendees(self):
+        ids = self.cleaned_data.get("attendees") or []
+        users = list(User.objects.filter(pk__in=ids, memberships__org=self.org))
+        if len(users) != len(set(ids)):
+            raise forms.ValidationError("Choose members of this organization.")
+        return users
+
+
+class FollowUpForm(OrgForm):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    assignee = forms.ChoiceField(required=False)
+    priority = forms.ChoiceField(choices=FollowUpPriority.choices, initial=FollowUpPriority.MEDIUM)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["assignee"].choices = _member_choices(org, blank="— Unassigned —")
+
+    def clean_assignee(self):
+        return self._member("assignee")
+
+
+class IncidentFilterForm(OrgForm):
+    """The incidents list's filters (GET). Unknown values are refused, not ignored."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    category = forms.MultipleChoiceField(required=False, choices=StatusCategory.choices)
+    status = forms.MultipleChoiceField(required=False)
+    severity = forms.MultipleChoiceField(required=False)
+    learning_flow = forms.MultipleChoiceField(required=False, choices=LearningFlowState.choices)
+    assignee = forms.ChoiceField(required=False)
+    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["status"].choices = [(str(s.public_id), s.name) for s in selectors.status_list(org=org)]
+        self.fields["severity"].choices = _severity_choices(org)
+        self.fields["assignee"].choices = _member_choices(org, blank="Anyone")
+
+    def clean_assignee(self):
+        return self._member("assignee")
