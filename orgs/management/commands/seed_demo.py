@@ -1,20 +1,25 @@
-"""Seed demo data: two orgs and two people. Running it again changes nothing."""
+"""Seed demo data: two orgs, two people and incidents in several states.
+
+Running it again changes nothing.
+"""
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from incidentio.demo import seed_demo_incidents
 from orgs import services
 from orgs.models import Membership, Organization, Role, User
 
 DEMO_PASSWORD = "incidentio-demo"
 DEMO_USERS = [
     ("alice@example.com", "Alice Admin"),
-    ("bob@example.com", "Bob Responder"),
+    ("bob@example.com", "Bob Owner"),
+    ("carol@example.com", "Carol Responder"),
 ]
 DEMO_ORGS = [
     # slug, name, {email: role}
-    ("acme", "Acme Inc.", {"alice@example.com": Role.OWNER}),
+    ("acme", "Acme Inc.", {"alice@example.com": Role.OWNER, "carol@example.com": Role.RESPONDER}),
     ("globex", "Globex Corporation", {"bob@example.com": Role.OWNER, "alice@example.com": Role.ADMIN}),
 ]
 
@@ -41,6 +46,9 @@ class Command(BaseCommand):
                 org = services.organization_create(name=name, slug=slug, owner=users[owner_email])
             for email, role in roles.items():
                 Membership.objects.get_or_create(org=org, user=users[email], defaults={"role": role})
+            people = [users[email] for email in roles]
+            seed_demo_incidents(org=org, people=people)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
         self.stdout.write(f"  alice@example.com / {DEMO_PASSWORD}  (owner of acme, admin of globex)")
         self.stdout.write(f"  bob@example.com   / {DEMO_PASSWORD}  (owner of globex only)")
+        self.stdout.write(f"  carol@example.com / {DEMO_PASSWORD}  (responder in acme only)")
