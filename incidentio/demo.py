@@ -74,6 +74,22 @@ def _backdate(incident: Incident, *, hours_ago: float, lasted_hours: float) -> N
     Incident.objects.filter(pk=incident.pk).update(**shift)
 
 
+def _finish_learning_flow(incident: Incident, actor: Actor) -> None:
+    """Work through every learning status the way a team would."""
+    from learning.models import LearningTask, TaskState
+    from learning.services.flow import learning_advance
+    from learning.services.tasks import task_complete
+
+    for _ in range(10):
+        incident.refresh_from_db()
+        if incident.learning_flow != "running":
+            return
+        for task in LearningTask.objects.filter(incident=incident, status=incident.status, state=TaskState.OUTSTANDING):
+            task_complete(task=task, actor=actor)
+        # Without a broker the advance already ran on commit; with one, run it here.
+        learning_advance(incident_id=incident.pk, from_status_id=incident.status_id)
+
+
 def seed_demo_incidents(*, org, people: list) -> int:
     """Create the demo incidents of ``org`` once; returns how many were created."""
     if Incident.objects.filter(org=org).exists():
@@ -83,7 +99,29 @@ def seed_demo_incidents(*, org, people: list) -> int:
     now = timezone.now()
     created = 0
 
-    # A closed incident with the whole story: updates, post-mortem, follow-ups, debrief.
+    # Long done: closed through the whole learning flow.
+    inc = incidents.incident_declare(
+        org=org, actor=them, name="Webhook deliveries delayed", severity=_severity(org, "Major"), lead=other,
+        summary="Outbound webhooks queued for up to 25 minutes.",
+    )
+    incidents.incident_post_update(incident=inc, actor=them, message="A noisy tenant saturated the webhook workers.")
+    incidents.incident_edit(incident=inc, actor=them, status=_status(org, "Monitoring"))
+    incidents.incident_close(incident=inc, actor=them, learning_flow="run")
+    _finish_learning_flow(inc, them)
+    inc.refresh_from_db()
+    _backdate(inc, hours_ago=24 * 9, lasted_hours=30)
+    created += 1
+
+    # Closed without the learning flow, with the reason on record.
+    inc = incidents.incident_declare(org=org, actor=me, name="Status page certificate expiry warning",
+                                     severity=_severity(org, "Minor"), lead=lead_person)
+    incidents.incident_close(incident=inc, actor=me, learning_flow="opt_out",
+                             opt_out_reason="Renewed automatically an hour later; no customer impact.")
+    inc.refresh_from_db()
+    _backdate(inc, hours_ago=24 * 4, lasted_hours=1)
+    created += 1
+
+    # Closed into the learning flow (Critical incidents always are): tasks to do.
     inc = incidents.incident_declare(
         org=org, actor=me, name="Checkout API returning 502s", severity=_severity(org, "Critical"), lead=lead_person,
         summary="Card payments fail for **about 30%** of checkouts after the 14:05 deploy.",
@@ -99,7 +137,7 @@ def seed_demo_incidents(*, org, people: list) -> int:
     follow_ups.follow_up_create(incident=inc, actor=them, title="Alert on 5xx ratio, not count", priority="medium")
     documents.debrief_schedule(incident=inc, actor=me, scheduled_at=now + timedelta(days=2), duration_minutes=45,
                                location="https://meet.example.com/checkout-debrief", attendees=people)
-    incidents.incident_close(incident=inc, actor=me)
+    incidents.incident_close(incident=inc, actor=me)  # Critical: the rules start the learning flow
     inc.refresh_from_db()
     _backdate(inc, hours_ago=70, lasted_hours=3.5)
     created += 1

@@ -17,7 +17,7 @@ from incidentio.models import (
 from orgs.models import User
 
 
-def _member_choices(org, blank="— Nobody —"):
+def member_choices(org, blank="— Nobody —"):
     users = User.objects.filter(memberships__org=org).order_by("email")
     return [("", blank)] + [(str(u.pk), f"{u.display_name} ({u.email})") for u in users]
 
@@ -55,7 +55,7 @@ class DeclareForm(OrgForm):
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
         self.fields["severity"].choices = _severity_choices(org, blank="— Not set —")
-        self.fields["lead"].choices = _member_choices(org)
+        self.fields["lead"].choices = member_choices(org)
 
     def clean_severity(self):
         value = self.cleaned_data.get("severity")
@@ -106,6 +106,14 @@ class UpdateForm(forms.Form):
                               max_length=20_000)
 
 
+class CloseForm(forms.Form):
+    """Closing: run the learning flow, or opt out with a reason (the service decides
+    which choices the org's rules allow)."""
+
+    learning_flow = forms.ChoiceField(required=False, choices=[("", ""), ("run", "Run"), ("opt_out", "Opt out")])
+    opt_out_reason = forms.CharField(required=False, max_length=5_000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5_000)
 
@@ -120,7 +128,7 @@ class AssignRoleForm(OrgForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["user"].choices = _member_choices(org)
+        self.fields["user"].choices = member_choices(org)
 
     def clean_role(self):
         try:
@@ -165,7 +173,7 @@ class DebriefForm(OrgForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["attendees"].choices = _member_choices(org)[1:]
+        self.fields["attendees"].choices = member_choices(org)[1:]
 
     def clean_attendees(self):
         ids = self.cleaned_data.get("attendees") or []
@@ -183,7 +191,7 @@ class FollowUpForm(OrgForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["assignee"].choices = _member_choices(org, blank="— Unassigned —")
+        self.fields["assignee"].choices = member_choices(org, blank="— Unassigned —")
 
     def clean_assignee(self):
         return self._member("assignee")
@@ -204,7 +212,7 @@ class IncidentFilterForm(OrgForm):
         super().__init__(*args, org=org, **kwargs)
         self.fields["status"].choices = [(str(s.public_id), s.name) for s in selectors.status_list(org=org)]
         self.fields["severity"].choices = _severity_choices(org)
-        self.fields["assignee"].choices = _member_choices(org, blank="Anyone")
+        self.fields["assignee"].choices = member_choices(org, blank="Anyone")
 
     def clean_assignee(self):
         return self._member("assignee")

@@ -272,6 +272,14 @@ class EventKind(models.TextChoices):
     FOLLOW_UP_UPDATED = "follow_up_updated", "Follow-up updated"
     FOLLOW_UP_COMPLETED = "follow_up_completed", "Follow-up completed"
     FOLLOW_UP_NOT_DOING = "follow_up_not_doing", "Follow-up marked not doing"
+    LEARNING_FLOW_ENTERED = "learning_flow_entered", "Learning flow started"
+    LEARNING_STATUS_CHANGED = "learning_status_changed", "Learning status changed"
+    LEARNING_FLOW_OPTED_OUT = "learning_flow_opted_out", "Opted out of the learning flow"
+    LEARNING_FLOW_COMPLETED = "learning_flow_completed", "Learning flow completed"
+    TASK_COMPLETED = "task_completed", "Task completed"
+    TASK_NOT_DOING = "task_not_doing", "Task marked not doing"
+    TASK_REOPENED = "task_reopened", "Task reopened"
+    TASK_ASSIGNED = "task_assigned", "Task assigned"
 
 
 class TimelineEvent(models.Model):

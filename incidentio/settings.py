@@ -130,7 +130,7 @@ CSRF_FAILURE_VIEW = "incidentio.errors_views.csrf_failure"
 
 # --- Celery ----------------------------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 # Without a broker (embedded mode) tasks run in-process, at once.
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
@@ -140,6 +140,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Repairs incidents whose advance was lost (e.g. Redis was down at commit).
+    "learning-repair-stuck": {"task": "learning.tasks.repair_stuck_incidents", "schedule": 60.0},
+    # Re-queues outbox messages whose delivery job was lost.
+    "slack-deliver-pending": {"task": "slackbot.tasks.deliver_pending_outbox", "schedule": 30.0},
+}
 
 # --- Authentication (django-allauth) ---------------------------------------
 
@@ -223,6 +229,11 @@ USE_TZ = True
 # Later subsystems (statuses, severities, the learning flow) add theirs here.
 ORG_SETUP_STEPS: list[str] = [
     "incidentio.services.setup.seed_incident_defaults",
+    "learning.setup.seed_learning_defaults",
+]
+# Called with every new timeline event, in its transaction.
+TIMELINE_LISTENERS: list[str] = [
+    "learning.services.autocomplete.on_timeline_event",
 ]
 ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)

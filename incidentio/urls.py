@@ -23,6 +23,10 @@ urlpatterns = [
     path("account/sign-out/", account.sign_out_everywhere, name="sign_out_everywhere"),
     path("organizations/new/", account.organization_create, name="organization_create"),
     path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path("<slug:org_slug>/settings/", include("incidentio.settings_urls")),
+    path("<slug:org_slug>/settings/", include("learning.settings_urls")),
+    path("<slug:org_slug>/incidents/", include("incidentio.dashboard_urls")),
+    path("<slug:org_slug>/", include("learning.urls")),
     # Org pages last: the slug is a catch-all first segment (reserved words are refused).
     path("<slug:org_slug>/", include("orgs.urls")),
 ]

@@ -31,9 +31,12 @@ def test_seed_demo_gives_incidents_in_several_states_with_timelines():
     call_command("seed_demo")
 
     acme = Incident.objects.filter(org__slug="acme")
-    assert acme.count() == 5
-    assert set(acme.values_list("status__category", flat=True)) >= {"live", "triage", "closed", "declined"}
-    closed = acme.get(status__category="closed")
-    assert closed.postmortem.status == "in_review"
-    assert closed.follow_ups.count() == 2 and closed.debriefs.count() == 1
-    assert TimelineEvent.objects.filter(incident=closed).count() >= 8
+    assert acme.count() == 7
+    assert set(acme.values_list("status__category", flat=True)) == {"live", "triage", "learning", "closed", "declined"}
+    assert set(acme.values_list("learning_flow", flat=True)) == {"not_entered", "running", "completed", "opted_out"}
+    in_flow = acme.get(learning_flow="running")
+    assert in_flow.postmortem.status == "in_review"
+    assert in_flow.follow_ups.count() == 2 and in_flow.debriefs.count() == 1
+    assert in_flow.learning_tasks.filter(state="completed", completed_automatically=True).exists()
+    assert TimelineEvent.objects.filter(incident=in_flow).count() >= 10
+    assert acme.get(learning_flow="opted_out").opt_out_reason

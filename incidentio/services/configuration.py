@@ -37,7 +37,7 @@ def _next_rank(queryset: QuerySet) -> int:
 
 
 @transaction.atomic
-def _move(obj: Model, siblings: QuerySet, direction: str) -> None:
+def move_among(obj: Model, siblings: QuerySet, direction: str) -> None:
     """Swap ``obj`` with its neighbour among ``siblings`` (ordered by rank)."""
     if direction not in ("up", "down"):
         raise ServiceError("Move up or down.")
@@ -98,7 +98,7 @@ def status_update(*, status: IncidentStatus, name: str, description: str = "", m
 
 def status_move(*, status: IncidentStatus, direction: str) -> None:
     _check_configurable_category(status.category)
-    _move(status, IncidentStatus.objects.filter(org_id=status.org_id, category=status.category), direction)
+    move_among(status, IncidentStatus.objects.filter(org_id=status.org_id, category=status.category), direction)
 
 
 @transaction.atomic
@@ -109,19 +109,27 @@ def status_delete(*, status: IncidentStatus, replacement: IncidentStatus | None 
     the same category; the last live status cannot go.
     """
     _check_configurable_category(status.category)
-    siblings = IncidentStatus.objects.select_for_update().filter(org_id=status.org_id, category=status.category)
-    if status.category == "live" and siblings.count() <= 1:
+    # Lock the category's statuses (evaluated: .count() would drop FOR UPDATE) so
+    # two concurrent deletes cannot both pass the "last live status" check.
+    siblings = list(IncidentStatus.objects.select_for_update().filter(org_id=status.org_id, category=status.category))
+    if status.category == "live" and len(siblings) <= 1:
         raise ServiceError("An organization needs at least one live status.")
+    from learning.models import LearningTask  # a learning status also labels its tasks
+
     in_use = Incident.objects.filter(status=status)
+    tasks = LearningTask.objects.filter(status=status)
     moved = 0
-    if in_use.exists():
+    if in_use.exists() or tasks.exists():
         if replacement is None:
             raise ServiceError(
-                f"{in_use.count()} incident(s) are {status.name}; choose where they go.", field="replacement"
+                f"{status.name} is in use ({in_use.count()} incident(s), {tasks.count()} learning task(s)); "
+                "choose the status they move to.",
+                field="replacement",
             )
         if replacement.org_id != status.org_id or replacement.category != status.category or replacement.pk == status.pk:
             raise ServiceError(f"Choose another {status.category} status.", field="replacement")
         moved = in_use.update(status=replacement)
+        tasks.update(status=replacement)
     status.delete()
     return moved
 
@@ -148,13 +156,15 @@ def severity_update(*, severity: Severity, name: str, description: str = "") -> 
 
 
 def severity_move(*, severity: Severity, direction: str) -> None:
-    _move(severity, Severity.objects.filter(org_id=severity.org_id), direction)
+    move_among(severity, Severity.objects.filter(org_id=severity.org_id), direction)
 
 
 @transaction.atomic
 def severity_delete(*, severity: Severity, replacement: Severity | None = None) -> int:
-    siblings = Severity.objects.select_for_update().filter(org_id=severity.org_id)
-    if siblings.count() <= 1:
+    # Lock the org's severities (evaluated: .count() would drop FOR UPDATE) so
+    # two concurrent deletes cannot both pass the "last severity" check.
+    siblings = list(Severity.objects.select_for_update().filter(org_id=severity.org_id))
+    if len(siblings) <= 1:
         raise ServiceError("An organization needs at least one severity.")
     in_use = Incident.objects.filter(severity=severity)
     moved = 0
@@ -178,6 +188,8 @@ def _clean_shortform(shortform: str, *, org_id: int, exclude: IncidentRole | Non
     shortform = shortform.strip().lower().replace(" ", "-")
     if not shortform:
         raise ServiceError("Give the role a short form, e.g. “comms”.", field="shortform")
+    if len(shortform) > 30:
+        raise ServiceError("Keep the short form under 30 characters.", field="shortform")
     clash = IncidentRole.objects.filter(org_id=org_id, shortform=shortform)
     if exclude is not None:
         clash = clash.exclude(pk=exclude.pk)
@@ -210,7 +222,7 @@ def role_update(*, role: IncidentRole, name: str, shortform: str, instructions: 
 
 
 def role_move(*, role: IncidentRole, direction: str) -> None:
-    _move(role, IncidentRole.objects.filter(org_id=role.org_id), direction)
+    move_among(role, IncidentRole.objects.filter(org_id=role.org_id), direction)
 
 
 def role_delete(*, role: IncidentRole) -> None:

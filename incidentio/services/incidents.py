@@ -37,8 +37,16 @@ def lock_incident(incident: Incident) -> Incident:
     Every lifecycle change goes through this lock, so two changes to one
     incident (two people closing it, an edit racing a close) run one after the
     other and the second sees the first's result.
+
+    Only the incident row is locked (``of=("self",)``): Postgres refuses FOR
+    UPDATE across the outer join to the nullable severity, and locking the
+    org and status rows would serialise unrelated incidents.
     """
-    return Incident.objects.select_for_update().select_related("status", "severity", "org").get(pk=incident.pk)
+    return (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("status", "severity", "org")
+        .get(pk=incident.pk)
+    )
 
 
 def _status_of(org: Organization, category: str) -> IncidentStatus:
@@ -351,16 +359,56 @@ def incident_update_timestamps(*, incident: Incident, actor: Actor, values: dict
     return incident
 
 
+class LearningFlowChoice:
+    RUN = "run"
+    OPT_OUT = "opt_out"
+    VALUES = (RUN, OPT_OUT)
+
+
 @transaction.atomic
-def incident_close(*, incident: Incident, actor: Actor) -> Incident:
-    """End a live incident: it goes to Closed and "Incident closed" is on its timeline."""
+def incident_close(
+    *,
+    incident: Incident,
+    actor: Actor,
+    learning_flow: str | None = None,
+    opt_out_reason: str = "",
+) -> Incident:
+    """Close a live incident: the one closing service for dashboard, API and Slack.
+
+    The org's lifecycle rules decide whether the learning flow is offered:
+    a *required* flow runs unless the closer opts out with a reason; *ask*
+    needs ``learning_flow`` ("run" or "opt_out" with a reason); *never*
+    closes straight to Closed. "Incident closed" is on the timeline either way.
+    """
+    from learning.services import flow
+    from learning.services.rules import FlowDecision, decide
+
+    if learning_flow is not None and learning_flow not in LearningFlowChoice.VALUES:
+        raise ServiceError("Choose “run” or “opt_out” for the learning flow.", field="learning_flow")
+    if learning_flow == LearningFlowChoice.OPT_OUT:
+        flow.clean_reason(opt_out_reason)
     incident = lock_incident(incident)
     if not incident.is_live:
         raise ServiceError(f"{incident.reference} is {incident.status.name.lower()}, not live; it cannot be closed.")
+
+    decision = decide(incident)
+    if decision == FlowDecision.NEVER:
+        _close_straight(incident, actor)
+    elif learning_flow == LearningFlowChoice.OPT_OUT:
+        flow.opt_out(incident, actor, opt_out_reason, closing=True)
+    elif learning_flow == LearningFlowChoice.RUN or decision == FlowDecision.REQUIRED:
+        flow.enter(incident, actor)
+    else:
+        raise ServiceError(
+            "Choose whether to run the learning flow, or close without it and say why.", field="learning_flow"
+        )
+    return incident
+
+
+def _close_straight(incident: Incident, actor: Actor) -> None:
     now = timezone.now()
     incident.status = _status_of(incident.org, StatusCategory.CLOSED)
     incident.resolved_at = incident.resolved_at or now
     incident.closed_at = now
     incident.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
     timeline_record(incident=incident, kind=EventKind.CLOSED, actor=actor, text="Incident closed")
-    return incident

@@ -2,6 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from incidentio.actors import Actor
 from incidentio.models import Incident, TimelineEvent
 
@@ -28,4 +33,14 @@ def timeline_record(
     )
     if occurred_at is not None:
         fields["occurred_at"] = occurred_at
-    return TimelineEvent.objects.create(**fields)
+    event = TimelineEvent.objects.create(**fields)
+    for listener in _listeners():
+        listener(event)
+    return event
+
+
+@cache
+def _listeners():
+    """Subsystems that react to timeline events in the same transaction
+    (``settings.TIMELINE_LISTENERS``), e.g. the learning flow's auto-completion."""
+    return [import_string(path) for path in settings.TIMELINE_LISTENERS]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from incidentio import selectors
 from incidentio.errors import ServiceError
+from django.contrib import messages
+
 from incidentio.incident_forms import (
     AssignRoleForm,
+    CloseForm,
     DetailsForm,
     EditForm,
     MergeForm,
@@ -75,10 +78,20 @@ class MergeView(IncidentActionView):
 
 
 class CloseView(IncidentActionView):
-    success_message = "Incident closed."
+    form_class = CloseForm
 
     def perform(self, incident, form):
-        return svc.incident_close(incident=incident, actor=self.actor)
+        incident = svc.incident_close(
+            incident=incident,
+            actor=self.actor,
+            learning_flow=form.cleaned_data["learning_flow"] or None,
+            opt_out_reason=form.cleaned_data["opt_out_reason"],
+        )
+        if incident.learning_flow == "running":
+            messages.success(self.request, f"Incident closed. The learning flow starts with {incident.status.name}.")
+        else:
+            messages.success(self.request, "Incident closed.")
+        return incident
 
 
 class AssignRoleView(IncidentActionView):

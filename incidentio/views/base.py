@@ -24,6 +24,11 @@ class IncidentView(OrgView):
     def get_incident(self):
         return selectors.incident_get(org=self.org, public_id=self.kwargs["incident_id"])
 
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # 405 is for an incident that exists here; another org's id is a 404 whatever the method.
+        self.get_incident()
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
     @property
     def actor(self) -> Actor:
         return Actor.for_user(self.request.user)

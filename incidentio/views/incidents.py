@@ -24,6 +24,8 @@ from incidentio.errors import ServiceError
 from incidentio.models import INCIDENT_TIMESTAMPS, EventKind, StatusCategory
 from incidentio.services import incidents as incident_services
 from incidentio.views.base import IncidentView
+from learning.selectors import incident_tasks
+from learning.services.rules import decide
 from orgs.models import Role
 from orgs.views.base import OrgView
 
@@ -106,6 +108,8 @@ def render_incident_page(view: IncidentView, incident, *, status: int = 200, err
     timestamps = [(label, field, getattr(incident, field)) for field, label in INCIDENT_TIMESTAMPS]
     postmortem = getattr(incident, "postmortem", None)
     context = view.get_context_data(
+        close_decision=decide(incident).value if incident.is_live else None,
+        learning_groups=incident_tasks(incident=incident),
         nav="incidents",
         incident=incident,
         error=error,

@@ -1,0 +1,97 @@
+"""Forms of the learning-flow settings page.
+
+They parse input into a service's arguments and nothing more. Roles and
+severities travel as public UUIDs: the view resolves them through the org
+(another org's id is a 404), and the rules — an “Assign a role” task needs
+its role, a title is required… — live in ``learning.services.configuration``,
+whose ``ServiceError`` the view puts back on the form.
+
+Choices are passed in as lists the view builds once, so a page with many
+forms costs no more queries than a page with one.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from learning.models import TaskKind, UnmatchedPolicy
+
+NOBODY = "Nobody"
+
+
+NO_SEVERITY = "— none —"
+
+
+def public_id_choices(objects) -> list[tuple[str, str]]:
+    """``[(public_id, name), …]`` for a select of the org's objects."""
+    return [(str(obj.public_id), obj.name) for obj in objects]
+
+
+def _select(field: forms.Field, choices: list[tuple[str, str]]) -> None:
+    field.widget.choices = choices
+
+
+class RulesForm(forms.Form):
+    auto_enter_min_severity = forms.UUIDField(
+        required=False,
+        label="Run the flow automatically from severity",
+        widget=forms.Select,
+        help_text="Incidents of this severity or worse enter the flow when they are closed.",
+    )
+    otherwise = forms.ChoiceField(
+        choices=UnmatchedPolicy.choices,
+        label="Other incidents",
+        help_text="What happens when a closed incident is below that severity.",
+    )
+
+    def __init__(self, *args, severity_choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        _select(self.fields["auto_enter_min_severity"], [("", NO_SEVERITY)] + severity_choices)
+
+
+class LearningStatusForm(forms.Form):
+    """Add, rename or describe a learning status."""
+
+    name = forms.CharField(max_length=60)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TaskTemplateForm(forms.Form):
+    """Add or edit one task template of a learning status."""
+
+    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(
+        choices=TaskKind.choices,
+        initial=TaskKind.CUSTOM,
+        help_text="Built-in kinds complete themselves when their event happens; "
+        "the others are checked off by a person.",
+    )
+    target_role = forms.UUIDField(
+        required=False,
+        label="Role to assign",
+        widget=forms.Select,
+        help_text="For “Assign a role” only: the task completes when this role is assigned.",
+    )
+    assignee_role = forms.UUIDField(
+        required=False,
+        label="Default assignee",
+        widget=forms.Select,
+        help_text="Whoever holds this role when the incident reaches the status gets the task.",
+    )
+    required = forms.BooleanField(
+        required=False,
+        initial=True,
+        help_text="The incident moves on once its required tasks are completed or marked "
+        "not doing; optional ones do not hold it up.",
+    )
+    instructions = forms.CharField(
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Markdown.",
+    )
+
+    def __init__(self, *args, role_choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        _select(self.fields["assignee_role"], [("", NOBODY)] + role_choices)
+        _select(self.fields["target_role"], [("", "—")] + role_choices)

@@ -1,0 +1,9 @@
+"""The learning-flow settings page, under ``/<org_slug>/settings/``."""
+
+from django.urls import path
+
+from learning.settings_views import LearningSettingsView
+
+urlpatterns = [
+    path("learning/", LearningSettingsView.as_view(), name="settings_learning"),
+]

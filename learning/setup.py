@@ -1,0 +1,53 @@
+"""The default learning flow of a new org (an ORG_SETUP_STEPS step)."""
+
+from __future__ import annotations
+
+from incidentio.models import IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
+from learning.models import LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
+
+DEFAULT_TASKS = {
+    "Documenting": [
+        (TaskKind.CREATE_POSTMORTEM, "Create the post-mortem",
+         "Start the post-mortem from the incident page. Describe what happened, the impact and the root causes "
+         "while memories are fresh. This task completes itself when the post-mortem exists."),
+        (TaskKind.REVIEW_TIMELINE, "Review the incident timeline",
+         "Read the timeline from the top. Add an update for anything important that happened outside the tool, "
+         "so the record is complete."),
+        (TaskKind.UPDATE_TIMESTAMPS, "Update timestamps",
+         "Check *impact started*, *identified*, *fixed* and *resolved* on the incident page and correct them: "
+         "the durations everyone reads come from them."),
+        (TaskKind.CREATE_FOLLOW_UPS, "Create follow-ups",
+         "Add a follow-up for each fix or improvement that should outlive the incident, with an owner and a "
+         "priority. Completes itself when the first follow-up is created."),
+    ],
+    "Reviewing": [
+        (TaskKind.SCHEDULE_DEBRIEF, "Schedule the debrief",
+         "Book a blameless debrief with the responders and share the calendar invite. Completes itself when "
+         "a debrief is scheduled."),
+        (TaskKind.COMPLETE_POSTMORTEM, "Mark the post-mortem as complete",
+         "After the debrief, fold what was learned into the post-mortem and set its status to *Completed*."),
+        (TaskKind.SHARE_POSTMORTEM, "Share the post-mortem",
+         "Share the post-mortem with the organization so others can learn from it."),
+        (TaskKind.REVIEW_FOLLOW_UPS, "Review follow-ups",
+         "Check every follow-up has an owner and a priority, and mark the ones you will not do as *not doing*."),
+    ],
+}
+
+
+def seed_learning_defaults(*, org) -> None:
+    lead = IncidentRole.objects.filter(org=org, kind=RoleKind.LEAD).first()
+    statuses = {s.name: s for s in IncidentStatus.objects.filter(org=org, category=StatusCategory.LEARNING)}
+    templates = []
+    for status_name, tasks in DEFAULT_TASKS.items():
+        status = statuses.get(status_name)
+        if status is None:
+            continue
+        for rank, (kind, title, instructions) in enumerate(tasks):
+            templates.append(TaskTemplate(
+                org=org, status=status, title=title, instructions=instructions, kind=kind,
+                required=True, assignee_role=lead, rank=rank,
+            ))
+    TaskTemplate.objects.bulk_create(templates)
+    # High-severity incidents always get the flow; others ask whoever closes them.
+    critical = Severity.objects.filter(org=org).order_by("-rank").first()
+    LifecycleRules.objects.create(org=org, auto_enter_min_severity=critical, otherwise=UnmatchedPolicy.ASK)

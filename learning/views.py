@@ -1,0 +1,132 @@
+"""Dashboard views of the learning flow: task actions on the incident page,
+opting out from inside the flow, and "My tasks"."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core import signing
+from django.shortcuts import render
+
+from incidentio.incident_forms import OrgForm, member_choices
+from incidentio.views.base import IncidentActionView
+from learning import selectors
+from learning.models import TaskState
+from learning.services import flow, tasks
+from orgs.views.base import OrgView
+
+
+class _TaskAction(IncidentActionView):
+    def get_task(self, incident):
+        return selectors.task_get_for_incident(incident=incident, public_id=self.kwargs["task_id"])
+
+    def success_url(self, incident) -> str:
+        return super().success_url(incident) + "#learning"
+
+
+class TaskCompleteView(_TaskAction):
+    success_message = "Task completed."
+
+    def perform(self, incident, form):
+        tasks.task_complete(task=self.get_task(incident), actor=self.actor)
+        return incident
+
+
+class NotDoingForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=5_000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TaskNotDoingView(_TaskAction):
+    form_class = NotDoingForm
+    success_message = "Task marked not doing."
+
+    def perform(self, incident, form):
+        tasks.task_not_doing(task=self.get_task(incident), actor=self.actor, reason=form.cleaned_data["reason"])
+        return incident
+
+
+class TaskReopenView(_TaskAction):
+    success_message = "Task reopened."
+
+    def perform(self, incident, form):
+        tasks.task_reopen(task=self.get_task(incident), actor=self.actor)
+        return incident
+
+
+class AssignTaskForm(OrgForm):
+    assignee = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["assignee"].choices = member_choices(org, blank="— Unassigned —")
+
+    def clean_assignee(self):
+        return self._member("assignee")
+
+
+class TaskAssignView(_TaskAction):
+    form_class = AssignTaskForm
+    success_message = "Task assigned."
+
+    def perform(self, incident, form):
+        tasks.task_assign(task=self.get_task(incident), actor=self.actor, user=form.cleaned_data["assignee"])
+        return incident
+
+
+class OptOutForm(forms.Form):
+    opt_out_reason = forms.CharField(max_length=5_000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason")
+
+
+class OptOutView(IncidentActionView):
+    """Leave a running learning flow, with a reason."""
+
+    form_class = OptOutForm
+    success_message = "Closed without the rest of the learning flow."
+
+    def perform(self, incident, form):
+        return flow.learning_opt_out(incident=incident, actor=self.actor, reason=form.cleaned_data["opt_out_reason"])
+
+
+class MyTasksFilterForm(forms.Form):
+    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *TaskState.choices])
+    status = forms.UUIDField(required=False)
+    after = forms.CharField(required=False)
+
+
+class MyTasksView(OrgView):
+    """The signed-in member's learning tasks across incidents."""
+
+    def get(self, request, org_slug):
+        data = request.GET.copy()
+        data.setdefault("state", TaskState.OUTSTANDING)
+        form = MyTasksFilterForm(data)
+        statuses = selectors.learning_status_list(org=self.org)
+        if not form.is_valid():
+            return self.render(form, statuses, selectors.TaskPage([], None), status=400)
+        status = None
+        if form.cleaned_data["status"]:
+            status = next((s for s in statuses if s.public_id == form.cleaned_data["status"]), None)
+            if status is None:
+                form.add_error("status", "Choose one of the listed learning statuses.")
+                return self.render(form, statuses, selectors.TaskPage([], None), status=400)
+        try:
+            after = signing.loads(form.cleaned_data["after"], salt="my-tasks") if form.cleaned_data["after"] else None
+        except signing.BadSignature:
+            form.add_error("after", "This page link is not valid; start from the first page.")
+            return self.render(form, statuses, selectors.TaskPage([], None), status=400)
+        page = selectors.my_tasks(
+            org=self.org, user=request.user, state=form.cleaned_data["state"], status=status, after=after
+        )
+        return self.render(form, statuses, page)
+
+    def render(self, form, statuses, page, status=200):
+        next_query = None
+        if page.next_after is not None:
+            query = self.request.GET.copy()
+            query["after"] = signing.dumps(page.next_after, salt="my-tasks")
+            next_query = query.urlencode()
+        context = self.get_context_data(
+            nav="tasks", form=form, statuses=statuses, page=page, next_query=next_query,
+            states=TaskState.choices, selected_state=form.data.get("state", ""),
+            selected_status=self.request.GET.get("status", ""),
+        )
+        return render(self.request, "learning/my_tasks.html", context, status=status)
