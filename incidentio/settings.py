@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "allauth",
     "allauth.account",
     "orgs",
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "incidentio.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,6 +147,30 @@ CELERY_BEAT_SCHEDULE = {
     "learning-repair-stuck": {"task": "learning.tasks.repair_stuck_incidents", "schedule": 60.0},
     # Re-queues outbox messages whose delivery job was lost.
     "slack-deliver-pending": {"task": "slackbot.tasks.deliver_pending_outbox", "schedule": 30.0},
+}
+
+# --- Public API (DRF) ----------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["incidentio.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["incidentio.api.permissions.KeyRoles"],
+    "DEFAULT_THROTTLE_CLASSES": ["incidentio.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env_str("API_RATE_LIMIT", "1200/min")},
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "incidentio.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "incidentio API",
+    "DESCRIPTION": "Incidents, their lifecycle and the learning flow. Authenticate with "
+    "`Authorization: Bearer <API key>`.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v2",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Authentication (django-allauth) ---------------------------------------

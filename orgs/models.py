@@ -177,3 +177,43 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == InvitationState.PENDING
+
+
+class ApiKeyRole(models.TextChoices):
+    VIEWER = "viewer", "Viewer (read everything)"
+    INCIDENT_EDITOR = "incident_editor", "Incident editor (declare, edit, close, act on tasks)"
+    MANAGE_SETTINGS = "manage_settings", "Manage settings (statuses, severities, roles, learning flow)"
+    POST_INCIDENT_FLOW_OPT_OUT = "post_incident_flow_opt_out", "Opt incidents out of the learning flow"
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A bearer key for the public API. Only the token's hash is stored."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    roles = models.JSONField(default=list)
+    #: The first characters of the token, shown so people can tell keys apart.
+    token_prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.org})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles

@@ -20,6 +20,9 @@ from django.utils.module_loading import import_string
 from incidentio.errors import ServiceError
 from orgs.models import (
     RESERVED_SLUGS,
+    ApiKey,
+    ApiKeyRole,
+    hash_api_token,
     Invitation,
     InvitationState,
     Membership,
@@ -198,6 +201,38 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     return membership
+
+
+# --- API keys ------------------------------------------------------------------------
+
+
+def api_key_create(*, org: Organization, name: str, roles: list[str], created_by: User | None) -> tuple[ApiKey, str]:
+    """A new key and its token. The token is shown once; only its hash is kept."""
+    name = name.strip()
+    if not name:
+        raise ServiceError("Give the key a name, e.g. the script that uses it.", field="name")
+    unknown = [r for r in roles if r not in ApiKeyRole.values]
+    if unknown:
+        raise ServiceError(f"Unknown role “{unknown[0]}”.", field="roles")
+    if not roles:
+        raise ServiceError("Give the key at least one role.", field="roles")
+    token = "inc_" + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        org=org,
+        name=name[:100],
+        roles=sorted(set(roles)),
+        token_prefix=token[:12],
+        token_hash=hash_api_token(token),
+        created_by=created_by,
+    )
+    return key, token
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
 
 
 def user_update_profile(*, user: User, name: str) -> User:

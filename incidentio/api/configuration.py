@@ -1,0 +1,3 @@
+"""API resources: configuration (being built)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API resources: documents (being built)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API resources: incidents (being built)."""
+
+urlpatterns: list = []

@@ -1,0 +1,23 @@
+"""API key roles. Any role reads; writing needs the role the view names."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from orgs.models import ApiKey, ApiKeyRole
+
+
+class KeyRoles(BasePermission):
+    """A view sets ``write_role`` (and optionally ``read_role``)."""
+
+    message = "This API key's roles do not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return False
+        if request.method in SAFE_METHODS:
+            role = getattr(view, "read_role", None)
+            return role is None or key.has_role(role) or bool(key.roles)
+        role = getattr(view, "write_role", ApiKeyRole.INCIDENT_EDITOR)
+        return key.has_role(role)

@@ -1,0 +1,3 @@
+"""API resources of the learning flow (being built)."""
+
+urlpatterns: list = []
