@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate seed lock worker clean
+.PHONY: run test lint install install-dev migrate seed lock worker clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ run: seed
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
 
 worker: install
 	$(VENV)/bin/celery -A incidentio worker --loglevel=info

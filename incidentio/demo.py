@@ -13,7 +13,6 @@ from incidentio.actors import Actor
 from incidentio.models import Incident, IncidentStatus, Severity
 from incidentio.services import documents, follow_ups, incidents
 
-
 DEMO_POSTMORTEM = """## Summary
 
 A deploy of the checkout service shipped a connection-pool setting of 5 instead

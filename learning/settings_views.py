@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,7 +23,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from incidentio import selectors as core_selectors
-from incidentio.errors import ServiceError
+from incidentio.errors import ServiceError, add_service_error
 from incidentio.models import IncidentStatus, StatusCategory
 from incidentio.services import configuration as core_configuration
 from learning import selectors
@@ -37,11 +36,6 @@ from learning.forms import (
 from learning.models import TaskTemplate
 from learning.services import configuration
 from orgs.views.base import AdminView
-
-
-def _put_error_on(form: forms.Form, exc: ServiceError) -> None:
-    """Show a service's refusal on the field it names, or on the whole form."""
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
 
 
 @dataclass
@@ -160,7 +154,7 @@ class LearningSettingsView(AdminView):
                     otherwise=form.cleaned_data["otherwise"],
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done("Lifecycle rules saved.", "rules")
         return self.render(bound={"rules": form}, status=400)
@@ -178,7 +172,7 @@ class LearningSettingsView(AdminView):
                     category=StatusCategory.LEARNING,
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(
                     f"Learning status “{status.name}” added.", f"status-{status.public_id}"
@@ -196,7 +190,7 @@ class LearningSettingsView(AdminView):
                     description=form.cleaned_data["description"],
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(
                     f"Learning status “{status.name}” saved.", f"status-{status.public_id}"
@@ -250,7 +244,7 @@ class LearningSettingsView(AdminView):
                     org=self.org, status=status, **self._template_arguments(form)
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(
                     f"Task “{template.title}” added to {status.name}.", f"task-{template.public_id}"
@@ -264,7 +258,7 @@ class LearningSettingsView(AdminView):
             try:
                 configuration.template_update(template=template, **self._template_arguments(form))
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(f"Task “{template.title}” saved.", f"task-{template.public_id}")
         return self.render(bound={("task", template.pk): form}, status=400)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from allauth.account.adapter import DefaultAccountAdapter
 from urllib.parse import urlencode
 
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.core.exceptions import ImmediateHttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.conf import settings
 from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from orgs import sessions
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.utils.functional import SimpleLazyObject
 from django.http import Http404
+from django.utils.functional import SimpleLazyObject
 
 from orgs import sessions
 from orgs.models import Membership

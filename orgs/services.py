@@ -22,16 +22,15 @@ from orgs.models import (
     RESERVED_SLUGS,
     ApiKey,
     ApiKeyRole,
-    hash_api_token,
     Invitation,
     InvitationState,
     Membership,
     Organization,
     Role,
     User,
+    hash_api_token,
     hash_invitation_token,
 )
-
 
 # --- Organizations -------------------------------------------------------------
 

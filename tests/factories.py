@@ -1,8 +1,8 @@
 import factory
 from allauth.account.models import EmailAddress
 
-from orgs.services import organization_setup_defaults
 from orgs.models import Membership, Organization, Role, User
+from orgs.services import organization_setup_defaults
 
 PASSWORD = "correct-horse-battery"
 

@@ -32,7 +32,9 @@ def decode_cursor(kind: str, cursor: str):
     try:
         found_kind, value = signing.loads(cursor, salt=_SALT)
     except (signing.BadSignature, ValueError, TypeError):
-        raise serializers.ValidationError({"after": "This cursor is not valid; use pagination_meta.after as given."})
+        raise serializers.ValidationError(
+            {"after": "This cursor is not valid; use pagination_meta.after as given."}
+        ) from None
     if found_kind != kind:
         raise serializers.ValidationError({"after": "This cursor belongs to another list."})
     return value

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from functools import cache
 
 from django.conf import settings

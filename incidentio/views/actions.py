@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from incidentio import selectors
-from incidentio.errors import ServiceError
 from django.contrib import messages
 
+from incidentio import selectors
+from incidentio.errors import ServiceError
 from incidentio.incident_forms import (
     AssignRoleForm,
     CloseForm,

@@ -9,7 +9,12 @@ from django.shortcuts import redirect, render
 from incidentio import selectors
 from incidentio.errors import ServiceError
 from incidentio.ics import debrief_invite
-from incidentio.incident_forms import DebriefForm, FollowUpForm, PostmortemForm, PostmortemStatusForm, ReasonForm
+from incidentio.incident_forms import (
+    DebriefForm,
+    FollowUpForm,
+    PostmortemForm,
+    PostmortemStatusForm,
+)
 from incidentio.models import PostmortemStatus
 from incidentio.services import documents, follow_ups
 from incidentio.views.base import IncidentActionView, IncidentView

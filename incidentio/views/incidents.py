@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from incidentio import selectors
+from incidentio.actors import Actor
+from incidentio.errors import ServiceError, add_service_error
 from incidentio.incident_forms import (
     AssignRoleForm,
     DebriefForm,
@@ -19,8 +21,6 @@ from incidentio.incident_forms import (
     TimestampsForm,
     UpdateForm,
 )
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
 from incidentio.models import INCIDENT_TIMESTAMPS, EventKind, StatusCategory
 from incidentio.services import incidents as incident_services
 from incidentio.views.base import IncidentView
@@ -90,7 +90,7 @@ class DeclareView(OrgView):
                     triage=data["triage"],
                 )
             except ServiceError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                add_service_error(form, exc)
             else:
                 return redirect("incident_detail", org_slug=self.org.slug, incident_id=incident.public_id)
         return self.render(request, form, status=400)

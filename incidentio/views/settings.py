@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 
 from incidentio import selectors
-from incidentio.errors import ServiceError
+from incidentio.errors import ServiceError, add_service_error
 from incidentio.forms import RoleForm, SeverityForm, StatusEditForm, StatusForm
 from incidentio.models import (
     CONFIGURABLE_CATEGORIES,
@@ -47,10 +47,6 @@ class Row:
     in_use: int = 0  # incidents that have it
     deletable: bool = True
 
-
-def _put_error_on(form: forms.Form, exc: ServiceError) -> None:
-    """Show a service's refusal on the field it names, or on the whole form."""
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
 
 
 def _incident_counts(org, field: str) -> dict[int, int]:
@@ -141,7 +137,7 @@ class StatusesView(LifecycleSettingsView):
                     milestone=form.cleaned_data["milestone"],
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(f"Status “{status.name}” added.")
         return self.render(create_form=form, status=400)
@@ -158,7 +154,7 @@ class StatusesView(LifecycleSettingsView):
                     milestone=form.cleaned_data.get("milestone"),  # None: leave as is
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(f"Status “{status.name}” saved.")
         return self.render(edited=(status, form), status=400)
@@ -243,7 +239,7 @@ class SeveritiesView(LifecycleSettingsView):
                     description=form.cleaned_data["description"],
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(f"Severity “{severity.name}” added.")
         return self.render(create_form=form, status=400)
@@ -259,7 +255,7 @@ class SeveritiesView(LifecycleSettingsView):
                     description=form.cleaned_data["description"],
                 )
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(f"Severity “{severity.name}” saved.")
         return self.render(edited=(severity, form), status=400)
@@ -330,7 +326,7 @@ class RolesView(LifecycleSettingsView):
             try:
                 role = configuration.role_create(org=self.org, **form.cleaned_data)
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(f"Role “{role.name}” added.")
         return self.render(create_form=form, status=400)
@@ -342,7 +338,7 @@ class RolesView(LifecycleSettingsView):
             try:
                 configuration.role_update(role=role, **form.cleaned_data)
             except ServiceError as exc:
-                _put_error_on(form, exc)
+                add_service_error(form, exc)
             else:
                 return self.done(f"Role “{role.name}” saved.")
         return self.render(edited=(role, form), status=400)

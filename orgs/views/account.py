@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from incidentio.errors import add_service_error
 from orgs import services, sessions
 from orgs.forms import AddOrganizationForm, OrganizationCreateForm, ProfileForm
 from orgs.views.base import OrgView
@@ -104,7 +105,7 @@ def _create_organization(request, *, creator, template_context):
                 name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], owner=creator
             )
         except services.ServiceError as exc:
-            form.add_error(exc.field, str(exc))
+            add_service_error(form, exc)
         else:
             sessions.bind(request, org_slug=org.slug, user=creator)
             messages.success(request, f"{org.name} is ready. Invite your team from Settings → Members.")

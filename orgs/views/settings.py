@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from incidentio.errors import add_service_error
 from orgs import selectors, services
 from orgs.forms import InvitationForm, OrganizationRenameForm, RoleForm
 from orgs.models import Role
@@ -52,7 +53,7 @@ class MembersView(AdminView):
                     role=form.cleaned_data["role"],
                 )
             except services.ServiceError as exc:
-                form.add_error(exc.field, str(exc))
+                add_service_error(form, exc)
             else:
                 messages.success(request, f"Invitation sent to {invitation.email}.")
                 return redirect("settings_members", org_slug=self.org.slug)

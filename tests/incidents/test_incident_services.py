@@ -43,7 +43,6 @@ from incidentio.services.incidents import (
 from learning.models import UnmatchedPolicy
 from learning.services.configuration import rules_update
 
-
 # --- Helpers ------------------------------------------------------------------------
 
 

@@ -27,7 +27,14 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from incidentio.actors import Actor
-from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, Severity, TimelineEvent
+from incidentio.models import (
+    EventKind,
+    Incident,
+    IncidentStatus,
+    LearningFlowState,
+    Severity,
+    TimelineEvent,
+)
 from incidentio.services.incidents import incident_close, incident_declare
 from learning.models import LearningTask, TaskState
 from learning.services.tasks import task_complete

@@ -22,7 +22,14 @@ import pytest
 from django.db import connection
 
 from incidentio.actors import Actor
-from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, Severity, TimelineEvent
+from incidentio.models import (
+    EventKind,
+    Incident,
+    IncidentStatus,
+    LearningFlowState,
+    Severity,
+    TimelineEvent,
+)
 from incidentio.services.documents import postmortem_create, postmortem_share
 from incidentio.services.follow_ups import follow_up_create
 from incidentio.services.incidents import incident_close, incident_declare
