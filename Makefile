@@ -31,6 +31,15 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 run: seed
+	@echo ""
+	@echo "Slack: messages print here until a workspace is connected. To try the Slack app,"
+	@echo "  against a real workspace: see docs/slack.md (manifest: slackbot/manifest.yml), or"
+	@echo "  against the local fake Web API:"
+	@echo "    $(PY) -c 'from tests.slack.fake_slack import FakeSlack; import time; print(FakeSlack().start().api_url); time.sleep(1e9)'"
+	@echo "    SLACK_API_URL=<printed url> SLACK_SIGNING_SECRET=dev-secret make run"
+	@echo "    $(PY) manage.py slack_connect --org acme --team-id T0001 --bot-token xoxb-fake"
+	@echo "API: $(PY) manage.py create_api_key --org acme --name demo --role viewer --role incident_editor (docs/api.md)"
+	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev

@@ -181,11 +181,15 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: The API client's key for the request that created it: a retried create
+    #: with the same key returns this incident instead of declaring another.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["org", "number"], name="incident_unique_number_per_org"),
+            models.UniqueConstraint(fields=["org", "idempotency_key"], name="incident_unique_idempotency_key"),
         ]
         indexes = [
             models.Index(fields=["org", "status", "-number"], name="incident_org_status_idx"),
@@ -396,6 +400,11 @@ class FollowUp(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    #: As on Incident: a retried API create with the same key returns this follow-up.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "idempotency_key"], name="follow_up_unique_idempotency_key"),
+        ]

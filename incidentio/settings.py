@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "incidentio",
     "learning",
     "slackbot",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,8 @@ CELERY_BEAT_SCHEDULE = {
     "learning-repair-stuck": {"task": "learning.tasks.repair_stuck_incidents", "schedule": 60.0},
     # Re-queues outbox messages whose delivery job was lost.
     "slack-deliver-pending": {"task": "slackbot.tasks.deliver_pending_outbox", "schedule": 30.0},
+    # Re-queues webhook deliveries whose (retry) job was lost.
+    "webhooks-deliver-due": {"task": "webhooks.tasks.deliver_due_webhooks", "schedule": 60.0},
 }
 
 # --- Public API (DRF) ----------------------------------------------------------
@@ -260,7 +263,24 @@ ORG_SETUP_STEPS: list[str] = [
 # Called with every new timeline event, in its transaction.
 TIMELINE_LISTENERS: list[str] = [
     "learning.services.autocomplete.on_timeline_event",
+    # After autocomplete, so task messages are re-rendered with its changes.
+    "slackbot.listeners.timeline.on_timeline_event",
+    # Queues webhook deliveries in the event's transaction (docs/webhooks.md).
+    "webhooks.listeners.on_timeline_event",
 ]
+
+# --- Slack (DESIGN §5; docs/slack.md) -------------------------------------------
+
+# Bolt verifies every inbound request with this; unset, /slack/events answers 401.
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
+# For the OAuth install ("Add to Slack"); unset, workspaces connect with slack_connect.
+SLACK_CLIENT_ID = env_str("SLACK_CLIENT_ID")
+SLACK_CLIENT_SECRET = env_str("SLACK_CLIENT_SECRET")
+# The Web API base URL: tests and demos point it at a fake Slack.
+SLACK_API_URL = env_url("SLACK_API_URL", schemes=("http", "https"), default="https://slack.com/api/")
+if not SLACK_API_URL.endswith("/"):
+    SLACK_API_URL += "/"
+
 ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
 

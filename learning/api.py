@@ -1,3 +1,247 @@
-"""API resources of the learning flow (being built)."""
+"""The learning flow in the public API (``/api/v2/``, docs/api.md).
 
-urlpatterns: list = []
+- ``learning_tasks``: every task of the org's incidents, newest first, and the
+  actions people take on one (complete, not doing, reopen, assign). The
+  services are the ones the dashboard and Slack call; when the last task of a
+  learning status is addressed, the incident advances after commit (Celery).
+- ``learning_flow``: the whole configuration as one document; PUT replaces it
+  after validating all of it (config as code).
+
+Views are thin: parse, resolve through ``self.org``, call one service, render.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.response import Response
+
+from incidentio.api.base import OrgApiView
+from incidentio.api.errors import error_response
+from incidentio.api.pagination import paginate, pagination_meta
+from incidentio.errors import ServiceError
+from learning import api_serializers as s
+from learning import selectors
+from learning.models import LearningTask
+from learning.services import tasks
+from learning.services.config_document import (
+    LearningFlowDocumentInvalid,
+    learning_flow_document,
+    learning_flow_replace,
+)
+from orgs.models import ApiKeyRole
+
+TAG_TASKS = ["Learning tasks"]
+TAG_FLOW = ["Learning flow"]
+
+
+def _task_rows(org):
+    return LearningTask.objects.filter(org=org).select_related("incident", "status", "assignee").annotate(
+        assignee_member_id=s.member_id_annotation(org, "assignee_id")
+    )
+
+
+def _render_task(org, task: LearningTask) -> dict:
+    # Re-read with its relations: one query, and any after-commit advance is visible.
+    return {"learning_task": s.LearningTaskOut(_task_rows(org).get(pk=task.pk)).data}
+
+
+class LearningTaskListView(OrgApiView):
+    @extend_schema(
+        operation_id="learning_tasks_list",
+        tags=TAG_TASKS,
+        summary="List learning tasks",
+        description="Every learning task of the organization's incidents, newest first. Keyset-paginated: "
+        "follow `pagination_meta.after` until it is null. Filters combine with AND; an unknown or malformed "
+        "filter value is a 422 naming the parameter.",
+        parameters=[s.LearningTaskListParams],
+        responses={200: s.LearningTaskListResponse, **s.error_responses(422)},
+    )
+    def get(self, request):
+        params = self.validated(s.LearningTaskListParams, request.query_params)
+        filters = {
+            lookup: params[param]
+            for param, lookup in (("incident_id", "incident"), ("assignee_id", "assignee"), ("state", "state"),
+                                  ("learning_status_id", "status"))
+            if param in params
+        }
+        page = paginate(
+            _task_rows(self.org).filter(**filters),
+            kind="learning_tasks", key="id", descending=True,
+            page_size=params["page_size"], after=params.get("after"),
+        )
+        return Response({
+            "learning_tasks": s.LearningTaskOut(page.rows, many=True).data,
+            "pagination_meta": pagination_meta(page),
+        })
+
+
+class LearningTaskDetailView(OrgApiView):
+    @extend_schema(
+        operation_id="learning_tasks_show",
+        tags=TAG_TASKS,
+        summary="Get a learning task",
+        responses={200: s.LearningTaskResponse, **s.error_responses(404)},
+    )
+    def get(self, request, task_id: str):
+        task = selectors.task_get(org=self.org, public_id=task_id)
+        return Response(_render_task(self.org, task))
+
+
+class _TaskActionView(OrgApiView):
+    """POST on one task of the org; another org's task is a 404 like a missing one."""
+
+    write_role = ApiKeyRole.INCIDENT_EDITOR
+
+    def task(self, task_id: str) -> LearningTask:
+        return selectors.task_get(org=self.org, public_id=task_id)
+
+
+_ACTION_ERRORS = s.error_responses(400, 404, 415, 422)
+
+
+class LearningTaskCompleteView(_TaskActionView):
+    @extend_schema(
+        operation_id="learning_tasks_complete",
+        tags=TAG_TASKS,
+        summary="Complete a learning task",
+        description="Completing it again changes nothing. When every required task of the incident's learning "
+        "status is addressed, the incident moves on to the next learning status (or to Closed) shortly after.",
+        request=None,
+        responses={200: s.LearningTaskResponse, **_ACTION_ERRORS},
+    )
+    def post(self, request, task_id: str):
+        task = tasks.task_complete(task=self.task(task_id), actor=self.actor)
+        return Response(_render_task(self.org, task))
+
+
+class LearningTaskNotDoingView(_TaskActionView):
+    @extend_schema(
+        operation_id="learning_tasks_not_doing",
+        tags=TAG_TASKS,
+        summary="Mark a learning task as not doing",
+        description="Skip the task, optionally saying why. It counts as addressed.",
+        request=s.NotDoingIn,
+        responses={200: s.LearningTaskResponse, **_ACTION_ERRORS},
+    )
+    def post(self, request, task_id: str):
+        task = self.task(task_id)
+        data = self.validated(s.NotDoingIn, request.data)
+        task = tasks.task_not_doing(task=task, actor=self.actor, reason=data["reason"])
+        return Response(_render_task(self.org, task))
+
+
+class LearningTaskReopenView(_TaskActionView):
+    @extend_schema(
+        operation_id="learning_tasks_reopen",
+        tags=TAG_TASKS,
+        summary="Reopen a learning task",
+        description="Only tasks of the incident's current learning status can be reopened.",
+        request=None,
+        responses={200: s.LearningTaskResponse, **_ACTION_ERRORS},
+    )
+    def post(self, request, task_id: str):
+        task = tasks.task_reopen(task=self.task(task_id), actor=self.actor)
+        return Response(_render_task(self.org, task))
+
+
+class LearningTaskAssignView(_TaskActionView):
+    @extend_schema(
+        operation_id="learning_tasks_assign",
+        tags=TAG_TASKS,
+        summary="Assign a learning task",
+        description="Assign an outstanding task to a member, or unassign it with null. A task assigned by hand "
+        "no longer follows its role's holder.",
+        request=s.AssignIn,
+        responses={200: s.LearningTaskResponse, **_ACTION_ERRORS},
+    )
+    def post(self, request, task_id: str):
+        task = self.task(task_id)
+        data = self.validated(s.AssignIn, request.data)
+        try:
+            task = tasks.task_assign(task=task, actor=self.actor, user=data["assignee_id"])
+        except ServiceError as exc:
+            # The service names its own argument; the API's field is assignee_id.
+            raise ServiceError(str(exc), field="assignee_id" if exc.field == "assignee" else exc.field) from None
+        return Response(_render_task(self.org, task))
+
+
+_FLOW_EXAMPLE = {
+    "learning_statuses": [
+        {
+            "id": "3f0b7c7e-2a55-4c1e-9d4a-5b0f3d6e8a11",
+            "name": "Documenting",
+            "description": "",
+            "task_templates": [
+                {
+                    "id": "b2a8e0c4-6c1d-4f0e-8a77-0e6f1d2c3b44",
+                    "title": "Create the post-mortem",
+                    "instructions": "Start the post-mortem from the incident page.",
+                    "kind": "create_postmortem",
+                    "required": True,
+                    "default_assignee_role_id": "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f",
+                    "target_role_id": None,
+                }
+            ],
+        }
+    ],
+    "lifecycle_rules": {"auto_enter_min_severity_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "otherwise": "ask"},
+}
+
+
+class LearningFlowView(OrgApiView):
+    """GET the learning flow's configuration; PUT it back (edited) to replace it."""
+
+    write_role = ApiKeyRole.MANAGE_SETTINGS
+
+    @extend_schema(
+        operation_id="learning_flow_show",
+        tags=TAG_FLOW,
+        summary="Get the learning flow configuration",
+        description="Learning statuses in order, each with its task templates in order, and the lifecycle rules. "
+        "PUT the same document back (edited) to change it.",
+        responses={200: s.LearningFlowDoc, **s.error_responses()},
+        examples=[OpenApiExample("A learning flow", value=_FLOW_EXAMPLE, response_only=True)],
+    )
+    def get(self, request):
+        return Response(learning_flow_document(org=self.org))
+
+    @extend_schema(
+        operation_id="learning_flow_replace",
+        tags=TAG_FLOW,
+        summary="Replace the learning flow configuration",
+        description="Replaces the whole configuration atomically after validating all of it: every problem comes "
+        "back in one 422, each with its path in `source.field` (e.g. "
+        "`learning_statuses[1].task_templates[0].target_role_id`), and nothing is written unless all is valid. "
+        "Statuses and templates are matched by `id`: items without one are created, existing ones left out are "
+        "deleted, list order is the order. A learning status that labels any incident or task cannot be "
+        "removed, and unknown fields are refused. In-flight incidents keep the tasks they were given. PUTting "
+        "back an unchanged GET changes nothing. Needs the `manage_settings` role.",
+        request=s.LearningFlowDoc,
+        responses={200: s.LearningFlowDoc, **s.error_responses(400, 415, 422)},
+    )
+    def put(self, request):
+        try:
+            learning_flow_replace(org=self.org, document=request.data)
+        except LearningFlowDocumentInvalid as exc:
+            errors = []
+            for error in exc.errors:
+                item = {"code": error.code, "message": error.message}
+                if error.field:
+                    item["source"] = {"field": error.field}
+                errors.append(item)
+            return error_response(request, 422, errors)
+        return Response(learning_flow_document(org=self.org))
+
+
+task = "learning_tasks/<str:task_id>"
+
+urlpatterns = [
+    path("learning_tasks", LearningTaskListView.as_view(), name="learning_tasks"),
+    path(task, LearningTaskDetailView.as_view(), name="learning_task"),
+    path(f"{task}/actions/complete", LearningTaskCompleteView.as_view(), name="learning_task_complete"),
+    path(f"{task}/actions/not_doing", LearningTaskNotDoingView.as_view(), name="learning_task_not_doing"),
+    path(f"{task}/actions/reopen", LearningTaskReopenView.as_view(), name="learning_task_reopen"),
+    path(f"{task}/actions/assign", LearningTaskAssignView.as_view(), name="learning_task_assign"),
+    path("learning_flow", LearningFlowView.as_view(), name="learning_flow"),
+]

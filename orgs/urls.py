@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgs.views import account, dashboard, settings
+from orgs.views import account, api_keys, dashboard, settings
 
 urlpatterns = [
     path("", dashboard.OrgHomeView.as_view(), name="org_home"),
@@ -31,4 +31,6 @@ urlpatterns = [
         settings.InvitationRevokeView.as_view(),
         name="settings_invitation_revoke",
     ),
+    path("settings/api-keys/", api_keys.ApiKeysView.as_view(), name="settings_api_keys"),
+    path("settings/api-keys/<uuid:key_id>/revoke/", api_keys.ApiKeyRevokeView.as_view(), name="settings_api_key_revoke"),
 ]

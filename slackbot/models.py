@@ -29,6 +29,8 @@ class OutboxMessage(models.Model):
     destination = models.CharField(max_length=64, default="incident_channel")
     text = models.TextField()
     blocks = models.JSONField(default=list, blank=True)
+    #: Facts the transport needs to render the message (e.g. the learning status).
+    data = models.JSONField(default=dict, blank=True)
     #: Makes enqueueing idempotent: the same fact is queued once.
     dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
     state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
@@ -43,3 +45,84 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.destination} ({self.state})"
+
+
+class SlackWorkspace(models.Model):
+    """A Slack workspace connected to one organization (OAuth or ``slack_connect``)."""
+
+    org = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="slack_workspace")
+    team_id = models.CharField(max_length=32, unique=True)
+    team_name = models.CharField(max_length=200, blank=True)
+    enterprise_id = models.CharField(max_length=32, blank=True)
+    app_id = models.CharField(max_length=32, blank=True)
+    bot_token = models.CharField(max_length=255)
+    bot_user_id = models.CharField(max_length=32, blank=True)
+    bot_id = models.CharField(max_length=32, blank=True)
+    bot_scopes = models.TextField(blank=True)
+    installed_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    installed_at = models.DateTimeField(default=timezone.now)
+    #: Set when Slack says the token is revoked or invalid: reconnect from settings.
+    token_invalid_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.team_name or self.team_id} → {self.org}"
+
+
+class SlackUserLink(models.Model):
+    """Which Slack user a member is, in the org's workspace (found by e-mail once)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="slack_user_links")
+    user = models.ForeignKey("orgs.User", on_delete=models.CASCADE, related_name="slack_links")
+    slack_user_id = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "slack_user_id"], name="slack_link_unique_slack_user"),
+            models.UniqueConstraint(fields=["org", "user"], name="slack_link_unique_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slack_user_id} = {self.user_id} in {self.org_id}"
+
+
+class SlackMessage(models.Model):
+    """A message the bot posted, kept so it can be updated in place (``chat.update``).
+
+    ``key`` names what the message shows, e.g. ``tasks:<incident pk>:<status pk>``
+    for the task message of one learning status of one incident.
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="slack_messages")
+    incident = models.ForeignKey(
+        "incidentio.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="slack_messages"
+    )
+    outbox = models.OneToOneField(
+        OutboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="slack_message"
+    )
+    key = models.CharField(max_length=120, blank=True)
+    channel_id = models.CharField(max_length=32)
+    ts = models.CharField(max_length=32)
+    permalink = models.URLField(blank=True, max_length=500)
+    #: A hash of the last blocks sent, so an unchanged re-render costs no API call.
+    content_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "key"], name="slack_message_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}/{self.ts}"
+
+
+class SlackOAuthState(models.Model):
+    """An OAuth ``state`` handed out by "Add to Slack", bound to the org that asked."""
+
+    state = models.CharField(max_length=64, unique=True)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("orgs.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    consumed_at = models.DateTimeField(null=True, blank=True)

@@ -22,8 +22,14 @@ def outbox_enqueue(
     blocks: list | None = None,
     destination: str = "incident_channel",
     dedupe_key: str | None = None,
+    data: dict | None = None,
 ) -> OutboxMessage | None:
-    """Queue a message; returns None when ``dedupe_key`` was queued before."""
+    """Queue a message; returns None when ``dedupe_key`` was queued before.
+
+    ``data`` holds facts the Slack transport renders from at delivery time
+    (``incident``-scoped kinds such as ``learning.tasks_updated`` re-read the
+    tasks then, so a late delivery never shows a stale state).
+    """
     try:
         with transaction.atomic():
             message = OutboxMessage.objects.create(
@@ -34,6 +40,7 @@ def outbox_enqueue(
                 blocks=blocks or [],
                 destination=destination,
                 dedupe_key=dedupe_key,
+                data=data or {},
             )
     except IntegrityError:
         if dedupe_key and OutboxMessage.objects.filter(dedupe_key=dedupe_key).exists():

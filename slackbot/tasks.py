@@ -1,8 +1,11 @@
-"""Celery tasks delivering the outbox. They take ids, re-fetch, and running one
-twice is harmless: a message is sent only while it is pending."""
+"""Celery tasks delivering the outbox and doing the Slack Web API calls that
+listeners must not make inline. They take ids, re-fetch, and running one twice
+is harmless: a message is sent only while it is pending."""
 
 from __future__ import annotations
 
+import logging
+import random
 from datetime import timedelta
 
 from celery import shared_task
@@ -10,12 +13,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from slackbot.models import OutboxMessage, OutboxState
-from slackbot.transports import TransportError, get_transport
+from slackbot.transports import ChannelBusy, TransportError, get_transport
+
+logger = logging.getLogger("incidentio.slack")
 
 MAX_ATTEMPTS = 8
+#: Bound on re-schedules because the channel's one-message-per-second slot was
+#: taken: they are not failures, but they must not go on forever either.
+MAX_DEFERRALS = 120
 
 
-@shared_task(bind=True, max_retries=MAX_ATTEMPTS, acks_late=True)
+@shared_task(bind=True, max_retries=MAX_ATTEMPTS + MAX_DEFERRALS, acks_late=True)
 def deliver_outbox_message(self, message_id: int) -> str:
     with transaction.atomic():
         # skip_locked: a second worker holding the same id moves on at once.
@@ -29,24 +37,47 @@ def deliver_outbox_message(self, message_id: int) -> str:
         )
         if message is None:
             return "not pending"
-        message.attempts += 1
         try:
-            get_transport().send(message)
+            get_transport(message).send(message)
+        except ChannelBusy as exc:
+            # Not an attempt: another message to the same channel went out less
+            # than a second ago. Come back a little later, with jitter so a
+            # burst to one channel drains one message per second.
+            countdown = exc.retry_after + random.uniform(0, 0.5)
+            if self.request.is_eager:
+                return _leave_pending(message, str(exc))
+            if self.request.retries >= MAX_ATTEMPTS + MAX_DEFERRALS:
+                return _leave_pending(message, str(exc))
         except TransportError as exc:
+            message.attempts += 1
             message.last_error = str(exc)[:2000]
             if exc.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.state = OutboxState.FAILED
                 message.save(update_fields=["attempts", "last_error", "state"])
+                logger.warning("Slack message %s failed: %s", message.pk, exc)
                 return "failed"
             message.save(update_fields=["attempts", "last_error"])
-            countdown = exc.retry_after or min(2 ** message.attempts, 300)
+            countdown = exc.retry_after or min(2**message.attempts, 300)
+            if self.request.is_eager:
+                # In-process (embedded mode) a retry would run at once, in this
+                # request: leave it to the periodic ``deliver_pending_outbox``.
+                return "deferred"
         else:
+            message.attempts += 1
             message.state = OutboxState.SENT
             message.sent_at = timezone.now()
-            message.save(update_fields=["attempts", "state", "sent_at"])
+            message.last_error = ""
+            message.save(update_fields=["attempts", "state", "sent_at", "last_error"])
             return "sent"
-    # Retry outside the transaction, without sleeping in the worker.
+    # Retry outside the transaction, without sleeping in the worker: the job
+    # goes back to the broker with an ETA and this worker takes the next one.
     raise self.retry(countdown=countdown)
+
+
+def _leave_pending(message: OutboxMessage, why: str) -> str:
+    message.last_error = why[:2000]
+    message.save(update_fields=["last_error"])
+    return "deferred"
 
 
 @shared_task
@@ -61,3 +92,31 @@ def deliver_pending_outbox(older_than_seconds: int = 30) -> int:
     for message_id in ids:
         deliver_outbox_message.delay(message_id)
     return len(ids)
+
+
+# --- Web API calls listeners hand off (they must ack within 3 s) -------------------
+
+
+@shared_task(acks_late=True)
+def open_view(team_id: str, trigger_id: str, view: dict) -> str:
+    """Open a modal. A trigger id lives 3 s, so this is not retried."""
+    from slackbot import web
+
+    return web.open_view(team_id=team_id, trigger_id=trigger_id, view=view)
+
+
+@shared_task(acks_late=True)
+def respond(response_url: str, payload: dict) -> str:
+    """Answer an interaction through its ``response_url`` (ephemeral or replacing it)."""
+    from slackbot import web
+
+    return web.respond(response_url=response_url, payload=payload)
+
+
+@shared_task(acks_late=True)
+def link_slack_user(team_id: str, slack_user_id: str) -> str:
+    """Find which member a Slack user is (users.info → e-mail) and remember it."""
+    from slackbot import people
+
+    user = people.link_by_slack_profile(team_id=team_id, slack_user_id=slack_user_id)
+    return "linked" if user else "not linked"

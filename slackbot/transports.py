@@ -1,14 +1,51 @@
-"""Where outbox messages go. One transport, typed errors (healthchecks' transports).
+"""Where outbox messages go. One transport per destination kind, typed errors
+(healthchecks' ``hc/api/transports.py``).
 
-Until a Slack workspace is connected (the Slack issue), the console transport
-prints each message, so the embedded mode shows what Slack would receive.
+- ``ConsoleTransport``: no workspace connected (the embedded default). Channel
+  messages are printed; DMs go by e-mail, as they would to a member without Slack.
+- ``SlackTransport``: the org has a ``SlackWorkspace``. ``incident_channel``
+  goes to the incident's channel (created on first use); ``dm:<user id>`` to the
+  member's Slack DM, or by e-mail when they have no Slack user.
+
+Task messages are rendered at delivery time from the database: the one message
+of a learning status is posted once (``learning.tasks_posted``) and then edited
+in place (``learning.tasks_updated``, queued by ``slackbot.listeners.timeline``
+whenever a task changes), so a late or repeated delivery shows the current state.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import random
+import re
+import string
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.utils import timezone
+from django.utils.text import slugify
+
+from slackbot import blocks as kit
+from slackbot.client import workspace_client
+from slackbot.errors import (
+    TOKEN_ERRORS,
+    SlackApiError,
+    SlackError,
+    SlackPermanentError,
+    SlackRateLimited,
+    call_slack,
+)
 
 logger = logging.getLogger("incidentio.slack")
+
+TASKS_POSTED = "learning.tasks_posted"
+TASKS_UPDATED = "learning.tasks_updated"
+TASK_ASSIGNED = "learning.task_assigned"
+#: Seconds between two messages posted to one channel (Slack's posting limit).
+CHANNEL_SLOT_SECONDS = 1
 
 
 class TransportError(Exception):
@@ -20,12 +57,304 @@ class TransportError(Exception):
         self.retry_after = retry_after
 
 
+class ChannelBusy(TransportError):
+    """A message went to this channel less than a second ago: try again shortly."""
+
+    def __init__(self, channel: str):
+        super().__init__(f"channel {channel} is busy", retry_after=CHANNEL_SLOT_SECONDS)
+
+
+def _user_for_dm(message):
+    from orgs.models import Membership
+
+    user_id = message.destination.removeprefix("dm:")
+    membership = (
+        Membership.objects.select_related("user").filter(org_id=message.org_id, user_id=user_id).first()
+        if user_id.isdigit() else None
+    )
+    return membership.user if membership else None
+
+
+def _email(user, message) -> None:
+    subject = f"[incidentio] {message.incident.reference} {message.incident.name}" if message.incident else "[incidentio]"
+    send_mail(subject, message.text, None, [user.email])
+
+
 class ConsoleTransport:
     def send(self, message) -> None:
         incident = message.incident
+        if message.destination.startswith("dm:"):
+            user = _user_for_dm(message)
+            if user is not None:
+                _email(user, message)
+            return
+        if message.kind == TASKS_UPDATED:
+            return  # the console has nothing to edit in place
         where = f"#{incident.reference.lower()}" if incident and message.destination == "incident_channel" else message.destination
         logger.info("[slack → %s] %s", where, message.text)
 
 
-def get_transport():
+def channel_name(incident) -> str:
+    base = f"inc-{incident.number}-{slugify(incident.name)}"
+    return re.sub(r"[^a-z0-9_-]", "", base)[:80].rstrip("-")
+
+
+def _content_hash(text: str, blocks: list) -> str:
+    return hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
+
+
+def tasks_key(incident_id: int, status_id: int) -> str:
+    return f"tasks:{incident_id}:{status_id}"
+
+
+class SlackTransport:
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.client = workspace_client(workspace)
+
+    # --- the Web API, with our typed errors --------------------------------------
+
+    def call(self, method: str, **kwargs):
+        try:
+            return call_slack(getattr(self.client, method), **kwargs)
+        except SlackRateLimited as exc:
+            raise TransportError(f"{method}: rate limited", retry_after=exc.retry_after) from exc
+        except SlackApiError as exc:
+            if exc.error in TOKEN_ERRORS:
+                type(self.workspace).objects.filter(pk=self.workspace.pk).update(token_invalid_at=timezone.now())
+            # A named error other than the permanent ones (e.g. invalid_arguments)
+            # will not change on retry either.
+            raise TransportError(f"{method}: {exc.error or exc}", permanent=True) from exc
+        except SlackError as exc:
+            raise TransportError(f"{method}: {exc}") from exc
+
+    def take_slot(self, channel: str) -> None:
+        """At most one message per second per channel, across every worker: the
+        first to ``cache.add`` the channel's key posts, the others are re-queued."""
+        seconds = getattr(settings, "SLACK_CHANNEL_SLOT_SECONDS", CHANNEL_SLOT_SECONDS)
+        if seconds <= 0:
+            return
+        if not cache.add(f"slack:slot:{self.workspace.team_id}:{channel}", 1, timeout=seconds):
+            raise ChannelBusy(channel)
+
+    # --- delivery ---------------------------------------------------------------------
+
+    def send(self, message) -> None:
+        if message.destination.startswith("dm:"):
+            return self._send_dm(message)
+        if message.incident is None:
+            raise TransportError(f"{message.kind}: no incident to find a channel for", permanent=True)
+        if message.kind == TASKS_UPDATED:
+            return self._update_task_messages(message)
+        channel = self.ensure_channel(message.incident, invite=message.data.get("invite") or [])
+        if message.kind == TASKS_POSTED:
+            status_id = _status_id_of(message)
+            existing = self._stored(tasks_key(message.incident_id, status_id))
+            text, blocks = self._render_tasks(message.incident, status_id)
+            if existing is not None:  # delivered before, its commit lost: edit, never post twice
+                self._edit(existing, text, blocks)
+                return
+            self._post(message, channel, text, blocks, key=tasks_key(message.incident_id, status_id))
+            return
+        self._post(message, channel, message.text, message.blocks or None)
+
+    def _stored(self, key: str):
+        from slackbot.models import SlackMessage
+
+        return SlackMessage.objects.filter(org_id=self.workspace.org_id, key=key).order_by("pk").first()
+
+    def _post(self, message, channel: str, text: str, blocks, *, key: str = ""):
+        from slackbot.models import SlackMessage
+
+        self.take_slot(channel)
+        kwargs = {"channel": channel, "text": text[:39000], "unfurl_links": False}
+        if blocks:
+            kwargs["blocks"] = blocks
+        response = self.call("chat_postMessage", **kwargs)
+        ts = response["ts"]
+        channel = response.get("channel") or channel
+        permalink = self._permalink(channel, ts)
+        stored = SlackMessage.objects.create(
+            org_id=message.org_id, incident_id=message.incident_id, outbox=message, key=key,
+            channel_id=channel, ts=ts, permalink=permalink, content_hash=_content_hash(text, blocks or []),
+        )
+        self._link_timeline(message, permalink)
+        return stored
+
+    def _edit(self, stored, text: str, blocks: list) -> None:
+        digest = _content_hash(text, blocks)
+        if digest == stored.content_hash:
+            return
+        self.call("chat_update", channel=stored.channel_id, ts=stored.ts, text=text[:39000], blocks=blocks)
+        stored.content_hash = digest
+        stored.updated_at = timezone.now()
+        stored.save(update_fields=["content_hash", "updated_at"])
+
+    def _permalink(self, channel: str, ts: str) -> str:
+        try:
+            return call_slack(self.client.chat_getPermalink, channel=channel, message_ts=ts).get("permalink") or ""
+        except SlackError:
+            return ""  # a missing link is not worth failing a delivered message
+
+    def _link_timeline(self, message, permalink: str) -> None:
+        """Timeline items posted to Slack link to the message ("Slack message →")."""
+        from incidentio.models import EventKind, TimelineEvent
+
+        if not permalink or message.incident_id is None:
+            return
+        event = None
+        if message.data.get("event"):
+            event = TimelineEvent.objects.filter(incident_id=message.incident_id, public_id=message.data["event"]).first()
+        else:
+            kinds = {
+                TASKS_POSTED: [EventKind.LEARNING_FLOW_ENTERED, EventKind.LEARNING_STATUS_CHANGED],
+                "learning.opted_out": [EventKind.LEARNING_FLOW_OPTED_OUT],
+                "learning.completed": [EventKind.LEARNING_FLOW_COMPLETED],
+            }.get(message.kind)
+            if kinds:
+                event = (
+                    TimelineEvent.objects.filter(incident_id=message.incident_id, kind__in=kinds, slack_permalink="")
+                    .order_by("-occurred_at", "-pk").first()
+                )
+        if event is not None and not event.slack_permalink:
+            event.slack_permalink = permalink[:200]
+            event.save(update_fields=["slack_permalink"], allow_update=True)
+
+    # --- task messages -------------------------------------------------------------------
+
+    def _render_tasks(self, incident, status_id: int):
+        from incidentio.models import IncidentStatus
+        from learning.models import LearningTask
+
+        incident.refresh_from_db(fields=["status", "learning_flow"])
+        status = IncidentStatus.objects.get(pk=status_id, org_id=incident.org_id)
+        tasks = list(LearningTask.objects.filter(incident=incident, status=status).select_related("assignee"))
+        slack_ids = _slack_ids(incident.org, [t.assignee_id for t in tasks])
+        current = incident.learning_flow == "running" and incident.status_id == status.pk
+        footer = ""
+        if not current:
+            if incident.learning_flow == "opted_out":
+                footer = "The learning flow was opted out of; the incident is closed."
+            elif incident.learning_flow == "completed":
+                footer = "The learning flow is complete and the incident is closed."
+            elif incident.learning_flow == "running":
+                footer = f"Moved on to {incident.status.name}."
+        return kit.task_message(incident, status, tasks, slack_ids=slack_ids, current=current, footer=footer)
+
+    def _update_task_messages(self, message) -> None:
+        from slackbot.models import OutboxMessage, OutboxState, SlackMessage
+
+        # Coalesce: a newer pending update renders the same (later) state.
+        if OutboxMessage.objects.filter(
+            incident_id=message.incident_id, kind=TASKS_UPDATED, state=OutboxState.PENDING, pk__gt=message.pk
+        ).exists():
+            return
+        prefix = f"tasks:{message.incident_id}:"
+        for stored in SlackMessage.objects.filter(org_id=message.org_id, key__startswith=prefix).order_by("pk"):
+            text, blocks = self._render_tasks(message.incident, int(stored.key.removeprefix(prefix)))
+            self._edit(stored, text, blocks)
+
+    # --- channels and DMs ---------------------------------------------------------------------
+
+    def ensure_channel(self, incident, *, invite: list[str]) -> str:
+        """The incident's channel id; created (and stored) the first time."""
+        from incidentio.models import Incident
+
+        if incident.slack_channel_id:
+            return incident.slack_channel_id
+        # Lock the incident row while creating: two messages delivered at once
+        # for a new incident would otherwise create two channels.
+        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+        if locked.slack_channel_id:
+            incident.slack_channel_id = locked.slack_channel_id
+            return locked.slack_channel_id
+        name = channel_name(incident)
+        try:
+            response = call_slack(self.client.conversations_create, name=name)
+        except SlackApiError as exc:
+            if exc.error != "name_taken":
+                raise TransportError(f"conversations.create: {exc.error}", permanent=True) from exc
+            suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=4))
+            response = self.call("conversations_create", name=f"{name[:75]}-{suffix}")
+        except SlackRateLimited as exc:
+            raise TransportError("conversations.create: rate limited", retry_after=exc.retry_after) from exc
+        except SlackError as exc:
+            raise TransportError(f"conversations.create: {exc}") from exc
+        channel = response["channel"]["id"]
+        Incident.objects.filter(pk=incident.pk).update(slack_channel_id=channel)
+        incident.slack_channel_id = channel
+        users = [u for u in invite if u and u != self.workspace.bot_user_id]
+        if users:
+            try:
+                call_slack(self.client.conversations_invite, channel=channel, users=",".join(users))
+            except SlackError as exc:
+                logger.info("Inviting %s to %s failed: %s", users, channel, exc)
+        return channel
+
+    def _send_dm(self, message) -> None:
+        from slackbot.people import NoSlackAccount, slack_id_for_user
+
+        user = _user_for_dm(message)
+        if user is None:
+            raise TransportError("the recipient is no longer a member", permanent=True)
+        try:
+            slack_user_id = self.call_lookup(slack_id_for_user, user)
+        except NoSlackAccount:
+            _email(user, message)
+            return
+        opened = self.call("conversations_open", users=slack_user_id)
+        channel = opened["channel"]["id"]
+        text, blocks = message.text, message.blocks or None
+        if message.kind == TASK_ASSIGNED and message.incident is not None:
+            text, blocks = self._render_dm_tasks(message.incident, user) or (text, blocks)
+        self._post(message, channel, text, blocks)
+
+    def call_lookup(self, fn, user):
+        try:
+            return fn(self.workspace, user)
+        except SlackRateLimited as exc:
+            raise TransportError("users.lookupByEmail: rate limited", retry_after=exc.retry_after) from exc
+        except SlackPermanentError as exc:
+            raise TransportError(f"users.lookupByEmail: {exc.error}", permanent=True) from exc
+        except SlackError as exc:
+            raise TransportError(f"users.lookupByEmail: {exc}") from exc
+
+    def _render_dm_tasks(self, incident, user):
+        from learning.models import LearningTask
+
+        tasks = list(
+            LearningTask.objects.filter(
+                incident=incident, status_id=incident.status_id, assignee=user, state="outstanding"
+            ).select_related("assignee")
+        )
+        if not tasks:
+            return None
+        return kit.task_dm(incident, tasks, slack_ids=_slack_ids(incident.org, [user.pk]))
+
+
+def _slack_ids(org, user_ids) -> dict:
+    from slackbot.people import known_slack_ids
+
+    return known_slack_ids(org, user_ids)
+
+
+def _status_id_of(message) -> int:
+    """The learning status a task message shows: in ``data``, or (for messages
+    queued by the learning flow) the last part of the dedupe key
+    ``learning.tasks_posted:<incident pk>:<status pk>``."""
+    if message.data.get("status_id"):
+        return int(message.data["status_id"])
+    if message.dedupe_key:
+        return int(message.dedupe_key.rsplit(":", 1)[1])
+    return message.incident.status_id
+
+
+def get_transport(message=None):
+    """Slack when the message's org has a connected workspace, else the console."""
+    if message is not None:
+        from slackbot.models import SlackWorkspace
+
+        workspace = SlackWorkspace.objects.filter(org_id=message.org_id).first()
+        if workspace is not None:
+            return SlackTransport(workspace)
     return ConsoleTransport()

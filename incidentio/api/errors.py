@@ -47,19 +47,27 @@ def error_response(request, status_code: int, errors: list[dict], headers: dict 
     return Response(body, status=status_code, headers=headers)
 
 
+def _join(field: str | None, key) -> str | None:
+    """``learning_statuses`` + 1 → ``learning_statuses[1]``; ``a`` + ``b`` → ``a.b``."""
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        return f"{field}[{key}]" if field else f"[{key}]"
+    if key == "non_field_errors":
+        return field
+    return f"{field}.{key}" if field else key
+
+
 def _flatten(detail, field: str | None = None) -> list[dict]:
     """DRF's nested ValidationError detail → a flat list naming each field."""
     if isinstance(detail, dict):
         out = []
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else None
-            out += _flatten(value, f"{field}.{name}" if field and name else (name or field))
+            out += _flatten(value, _join(field, key))
         return out
     if isinstance(detail, list):
         out = []
         for index, value in enumerate(detail):
             nested = isinstance(value, (dict, list))
-            out += _flatten(value, f"{field}[{index}]" if nested and field else field)
+            out += _flatten(value, _join(field, index) if nested else field)
         return out
     error = {"code": getattr(detail, "code", "invalid") or "invalid", "message": str(detail)}
     if field:

@@ -1,3 +1,291 @@
-"""API resources: incidents (being built)."""
+"""API resources: incidents, their lifecycle actions and their timeline.
 
-urlpatterns: list = []
+Every view resolves the incident through the key's organization
+(:func:`incident_lookup`), parses the body with its own serializer and calls
+one service; the services hold every rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from incidentio.api import serializers as s
+from incidentio.api.base import OrgApiView
+from incidentio.api.pagination import PageParams, paginate, pagination_meta
+from incidentio.models import (
+    Incident,
+    IncidentRoleAssignment,
+    IncidentStatus,
+    LearningFlowState,
+    Severity,
+    StatusCategory,
+    TimelineEvent,
+)
+from incidentio.services import incidents as svc
+from orgs.models import ApiKeyRole
+
+_REFERENCE = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
+
+INCIDENT_ID = OpenApiParameter(
+    "incident_id", OpenApiTypes.STR, OpenApiParameter.PATH,
+    description="The incident's id, or its reference such as INC-12.",
+)
+
+
+def incident_queryset(org) -> QuerySet[Incident]:
+    """The org's incidents with what :class:`IncidentSerializer` renders, in two queries."""
+    assignments = (
+        IncidentRoleAssignment.objects.select_related("role", "user")
+        .annotate(member_id=s.member_id_of(org, "user_id"))
+        .order_by("role__rank", "role__pk")
+    )
+    return (
+        Incident.objects.filter(org=org)
+        .select_related("status", "severity")
+        .prefetch_related(Prefetch("role_assignments", queryset=assignments))
+    )
+
+
+def incident_lookup(org, incident_id: str, queryset: QuerySet[Incident] | None = None) -> Incident:
+    """The org's incident by id or by reference (``INC-12``).
+
+    Another org's incident, a missing one and a malformed id are the same 404.
+    """
+    if queryset is None:
+        queryset = Incident.objects.filter(org=org).select_related("status", "severity")
+    match = _REFERENCE.match(incident_id)
+    try:
+        if match:
+            return queryset.get(number=int(match.group(1)))
+        return queryset.get(public_id=incident_id)
+    except (Incident.DoesNotExist, DjangoValidationError, ValueError, TypeError):
+        raise Http404("No such incident.") from None
+
+
+def created_with(org, idempotency_key: str) -> Incident | None:
+    """The incident an earlier create with this idempotency key declared, if any."""
+    return Incident.objects.filter(org=org, idempotency_key=idempotency_key).first()
+
+
+class IncidentApiView(OrgApiView):
+    def get_incident(self, incident_id: str) -> Incident:
+        return incident_lookup(self.org, incident_id)
+
+    def render(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
+        """Re-read the incident with everything it shows, and render it."""
+        incident = incident_lookup(self.org, str(incident.public_id), incident_queryset(self.org))
+        return Response({"incident": s.IncidentSerializer(incident, context={"org": self.org}).data}, status=code)
+
+
+# --- List ----------------------------------------------------------------------------------
+
+
+class IncidentListParams(PageParams):
+    """``GET /incidents`` query parameters; the names carry their operator."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.update({
+            "status_category[one_of]": s.OneOfField(child=serializers.ChoiceField(StatusCategory.choices),
+                                                    required=False),
+            "status[one_of]": s.OneOfField(child=serializers.UUIDField(), required=False),
+            "severity[gte]": serializers.UUIDField(required=False),
+            "created_at[gte]": serializers.DateTimeField(required=False),
+            "created_at[lte]": serializers.DateTimeField(required=False),
+            "learning_flow[one_of]": s.OneOfField(child=serializers.ChoiceField(LearningFlowState.choices),
+                                                  required=False),
+        })
+        return fields
+
+    def validate(self, attrs):
+        org = self.context["org"]
+        if "status[one_of]" in attrs:
+            wanted = set(attrs["status[one_of]"])
+            statuses = list(IncidentStatus.objects.filter(org=org, public_id__in=wanted))
+            if len(statuses) != len(wanted):
+                raise serializers.ValidationError({"status[one_of]": "Unknown status in this organization."})
+            attrs["status[one_of]"] = statuses
+        if "severity[gte]" in attrs:
+            severity = Severity.objects.filter(org=org, public_id=attrs["severity[gte]"]).first()
+            if severity is None:
+                raise serializers.ValidationError({"severity[gte]": "Unknown severity in this organization."})
+            attrs["severity[gte]"] = severity
+        return attrs
+
+    def filter(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        params = self.validated_data
+        lookups = {
+            "status_category[one_of]": ("status__category__in", lambda v: v),
+            "status[one_of]": ("status__in", lambda v: v),
+            "severity[gte]": ("severity__rank__gte", lambda v: v.rank),
+            "created_at[gte]": ("reported_at__gte", lambda v: v),
+            "created_at[lte]": ("reported_at__lte", lambda v: v),
+            "learning_flow[one_of]": ("learning_flow__in", lambda v: v),
+        }
+        for name, (lookup, value) in lookups.items():
+            if params.get(name) not in (None, []):  # "?status[one_of]=" filters nothing out
+                queryset = queryset.filter(**{lookup: value(params[name])})
+        return queryset
+
+
+def _one_of(name: str, choices: list[str]) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, OpenApiTypes.STR, many=True, explode=True, style="form", enum=choices,
+        description="Any of these; repeat the parameter or separate values with commas.",
+    )
+
+
+INCIDENT_FILTERS = [
+    _one_of("status_category[one_of]", StatusCategory.values),
+    OpenApiParameter(
+        "status[one_of]", OpenApiTypes.UUID, many=True, explode=True, style="form",
+        description="Status ids; repeat the parameter or separate ids with commas.",
+    ),
+    OpenApiParameter("severity[gte]", OpenApiTypes.UUID, description="A severity id: that severity or higher."),
+    OpenApiParameter("created_at[gte]", OpenApiTypes.DATETIME, description="Reported at or after (ISO 8601)."),
+    OpenApiParameter("created_at[lte]", OpenApiTypes.DATETIME, description="Reported at or before (ISO 8601)."),
+    _one_of("learning_flow[one_of]", LearningFlowState.values),
+]
+
+
+class IncidentListCreateView(IncidentApiView):
+    @extend_schema(
+        operation_id="incidents_list", tags=["Incidents"], parameters=[*s.LIST_PARAMETERS, *INCIDENT_FILTERS],
+        responses={200: s.IncidentListResponse, **s.LIST_ERRORS},
+        description="Newest first. Keyset pagination: pages never shift while incidents are declared.",
+    )
+    def get(self, request):
+        params = IncidentListParams(data=request.query_params, context={"org": self.org})
+        params.is_valid(raise_exception=True)
+        queryset = params.filter(Incident.objects.filter(org=self.org))
+        page = paginate(
+            params.filter(incident_queryset(self.org)), kind="incidents", key="number", descending=True,
+            page_size=params.validated_data["page_size"], after=params.validated_data.get("after"),
+        )
+        return Response({
+            "incidents": s.IncidentSerializer(page.rows, many=True, context={"org": self.org}).data,
+            "pagination_meta": pagination_meta(page, total_record_count=queryset.count()),
+        })
+
+    @extend_schema(
+        operation_id="incidents_create", tags=["Incidents"], request=s.IncidentCreateRequest,
+        responses={201: s.IncidentResponse, 200: s.IncidentResponse, **s.CREATE_ERRORS},
+        description="Declare an incident. 201 when declared; 200 with the same incident when this "
+        "idempotency_key was used before.",
+    )
+    def post(self, request):
+        data = self.validated(s.IncidentCreateRequest, request.data)
+        key = data["idempotency_key"]
+        existing = created_with(self.org, key)
+        if existing is not None:
+            return self.render(existing)
+        try:
+            # The savepoint makes a lost race undo the whole declare (its
+            # reference number and its after-commit work included).
+            with transaction.atomic(), s.api_field_names(severity="severity_id", lead="incident_lead_id"):
+                incident = svc.incident_declare(
+                    org=self.org, actor=self.actor, name=data["name"], summary=data["summary"],
+                    severity=data.get("severity"), lead=data.get("lead"), triage=data["mode"] == "triage",
+                )
+                Incident.objects.filter(pk=incident.pk).update(idempotency_key=key)
+        except IntegrityError:
+            # A concurrent request with the same key declared it first.
+            existing = created_with(self.org, key)
+            if existing is None:
+                raise
+            return self.render(existing)
+        return self.render(incident, status.HTTP_201_CREATED)
+
+
+# --- One incident ----------------------------------------------------------------------------
+
+
+class IncidentDetailView(IncidentApiView):
+    @extend_schema(
+        operation_id="incidents_show", tags=["Incidents"], parameters=[INCIDENT_ID],
+        responses={200: s.IncidentResponse, **s.READ_ERRORS},
+    )
+    def get(self, request, incident_id):
+        return self.render(self.get_incident(incident_id))
+
+
+class IncidentEditView(IncidentApiView):
+    @extend_schema(
+        operation_id="incidents_edit", tags=["Incidents"], parameters=[INCIDENT_ID], request=s.IncidentEditRequest,
+        responses={200: s.IncidentResponse, **s.WRITE_ERRORS},
+        description="Change the name, summary, severity or (live) status; one timeline event per change.",
+    )
+    def post(self, request, incident_id):
+        incident = self.get_incident(incident_id)
+        data = self.validated(s.IncidentEditRequest, request.data)
+        with s.api_field_names(severity="severity_id", status="status_id"):
+            incident = svc.incident_edit(incident=incident, actor=self.actor, **data)
+        return self.render(incident)
+
+
+class IncidentCloseView(IncidentApiView):
+    @extend_schema(
+        operation_id="incidents_close", tags=["Incidents"], parameters=[INCIDENT_ID], request=s.IncidentCloseRequest,
+        responses={200: s.IncidentResponse, **s.WRITE_ERRORS},
+        description="Close a live incident: run the learning flow, or opt out of it with a reason "
+        "(needs the post_incident_flow_opt_out role).",
+    )
+    def post(self, request, incident_id):
+        incident = self.get_incident(incident_id)
+        data = self.validated(s.IncidentCloseRequest, request.data)
+        if data["learning_flow"] == svc.LearningFlowChoice.OPT_OUT and not self.key.has_role(
+            ApiKeyRole.POST_INCIDENT_FLOW_OPT_OUT
+        ):
+            raise exceptions.PermissionDenied(
+                "Opting out of the learning flow needs an API key with the post_incident_flow_opt_out role."
+            )
+        incident = svc.incident_close(
+            incident=incident, actor=self.actor, learning_flow=data["learning_flow"],
+            opt_out_reason=data["opt_out_reason"],
+        )
+        return self.render(incident)
+
+
+class IncidentTimelineView(IncidentApiView):
+    @extend_schema(
+        operation_id="incidents_timeline", tags=["Incidents"], parameters=[INCIDENT_ID, *s.LIST_PARAMETERS],
+        responses={200: s.TimelineResponse, **s.errors(404, 422)},
+        description="Everything that happened to the incident, oldest first.",
+    )
+    def get(self, request, incident_id):
+        incident = self.get_incident(incident_id)
+        params = self.validated(PageParams, request.query_params)
+        events = (
+            TimelineEvent.objects.filter(incident=incident)
+            .select_related("actor_user")
+            .annotate(actor_member_id=s.member_id_of(self.org, "actor_user_id"))
+        )
+        page = paginate(
+            events, kind=f"timeline:{incident.public_id}", key="pk", descending=False,
+            page_size=params["page_size"], after=params.get("after"),
+        )
+        return Response({
+            "timeline_events": s.TimelineEventSerializer(page.rows, many=True).data,
+            "pagination_meta": pagination_meta(page),
+        })
+
+
+incident = "incidents/<str:incident_id>"
+
+urlpatterns = [
+    path("incidents", IncidentListCreateView.as_view(), name="incidents"),
+    path(incident, IncidentDetailView.as_view(), name="incident"),
+    path(f"{incident}/actions/edit", IncidentEditView.as_view(), name="incident_edit"),
+    path(f"{incident}/actions/close", IncidentCloseView.as_view(), name="incident_close"),
+    path(f"{incident}/timeline", IncidentTimelineView.as_view(), name="incident_timeline"),
+]

@@ -1,15 +1,36 @@
 """``/api/v2/`` routes. Each resource module owns its ``urlpatterns``."""
 
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularYAMLAPIView
+from rest_framework.exceptions import NotFound
+from rest_framework.views import APIView
 
 from incidentio.api import configuration, documents, identity, incidents
 from learning import api as learning_api
 
 app_name = "api"
 
+
+class NotFoundView(APIView):
+    """Anything else under /api/v2/: a 404 in the API's JSON error shape, not an HTML page."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+    schema = None  # not an endpoint
+
+    def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs, self.request = args, kwargs, self.initialize_request(request, *args, **kwargs)
+        self.headers = self.default_response_headers
+        response = self.handle_exception(NotFound("There is no such API endpoint."))
+        self.response = self.finalize_response(self.request, response, *args, **kwargs)
+        return self.response
+
+
 urlpatterns = [
-    path("openapi.json", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
+    path("openapi.yaml", SpectacularYAMLAPIView.as_view(permission_classes=[], authentication_classes=[]),
+         name="schema_yaml"),
     path("docs", SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[], authentication_classes=[]),
          name="docs"),
     path("identity", identity.IdentityView.as_view(), name="identity"),
@@ -17,4 +38,5 @@ urlpatterns = [
     *configuration.urlpatterns,
     *documents.urlpatterns,
     *learning_api.urlpatterns,
+    re_path(r"^.*$", NotFoundView.as_view(), name="not_found"),
 ]

@@ -1,0 +1,277 @@
+"""Request and response shapes of the learning-flow API (``learning/api.py``).
+
+Input serializers parse one endpoint's input and resolve ids through the
+key's organization (``context["org"]``): another org's object is unknown,
+exactly like a missing one. Output serializers render rows and describe them
+in the OpenAPI schema. No business rule lives here: the views call the
+services in ``learning/services/``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.db.models import OuterRef, Subquery
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from rest_framework import serializers
+
+from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from incidentio.models import Incident, IncidentStatus, StatusCategory
+from learning.models import TaskKind, TaskState, UnmatchedPolicy
+from orgs.models import Membership
+
+# --- Errors (DESIGN §4), for the schema --------------------------------------------------------
+
+
+class ApiErrorSourceSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The request field at fault, e.g. assignee_id or "
+                                  "learning_statuses[1].task_templates[0].target_role_id.")
+
+
+class ApiErrorItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    source = ApiErrorSourceSerializer(required=False)
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """Every error response: ``{"type", "status", "request_id", "errors": [...]}``."""
+
+    type = serializers.CharField(help_text="e.g. validation_error, not_found, authorization_error.")
+    status = serializers.IntegerField()
+    request_id = serializers.CharField(help_text="Also in the X-Request-Id header and the server's log.")
+    errors = ApiErrorItemSerializer(many=True)
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON.",
+    401: "No API key, or one that is not valid or was revoked.",
+    403: "The API key's roles do not allow this.",
+    404: "No such object in this organization.",
+    415: "Send JSON (Content-Type: application/json).",
+    422: "A field or parameter is not valid, or a rule refused the change; errors[].source.field names it.",
+    429: "Too many requests; retry after the Retry-After header's seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict:
+    """``extend_schema(responses=...)`` entries; 401, 403 and 429 can answer any request."""
+    return {
+        status: OpenApiResponse(ApiErrorSerializer, description=_ERROR_DESCRIPTIONS[status])
+        for status in sorted({401, 403, 429, *statuses})
+    }
+
+
+# --- Learning tasks ------------------------------------------------------------------------------
+
+
+def member_id_annotation(org, user_field: str) -> Subquery:
+    """The membership id in ``org`` of the user in ``user_field``: a user's id in the API."""
+    return Subquery(Membership.objects.filter(org=org, user_id=OuterRef(user_field)).values("public_id")[:1])
+
+
+class IncidentRefOut(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    reference = serializers.CharField(help_text="e.g. INC-12.")
+    name = serializers.CharField()
+
+
+class LearningStatusRefOut(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+
+
+class TaskAssigneeOut(serializers.Serializer):
+    id = serializers.UUIDField(allow_null=True, help_text="The user's id in this organization (their membership "
+                               "id); null when they have left it.")
+    name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class LearningTaskOut(serializers.Serializer):
+    """Renders a task with ``incident``, ``status`` and ``assignee`` loaded and
+    annotated with ``assignee_member_id`` (``member_id_annotation``)."""
+
+    id = serializers.UUIDField(source="public_id")
+    incident = IncidentRefOut()
+    learning_status = LearningStatusRefOut(source="status")
+    title = serializers.CharField()
+    instructions = serializers.CharField(allow_blank=True, help_text="Markdown.")
+    kind = serializers.ChoiceField(choices=TaskKind.choices)
+    required = serializers.BooleanField(help_text="Optional tasks left open do not hold the incident back.")
+    state = serializers.ChoiceField(choices=TaskState.choices)
+    not_doing_reason = serializers.CharField(allow_blank=True)
+    assignee = serializers.SerializerMethodField()
+    assigned_manually = serializers.BooleanField(
+        help_text="Assigned by a person: the task no longer follows its role's holder."
+    )
+    completed_automatically = serializers.BooleanField()
+    addressed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(TaskAssigneeOut(allow_null=True))
+    def get_assignee(self, task) -> dict | None:
+        user = task.assignee
+        if user is None:
+            return None
+        member_id = task.assignee_member_id
+        return {"id": str(member_id) if member_id else None, "name": user.display_name, "email": user.email}
+
+
+class LearningTaskResponse(serializers.Serializer):
+    learning_task = LearningTaskOut()
+
+
+class PaginationMetaOut(serializers.Serializer):
+    after = serializers.CharField(allow_null=True, help_text="Pass as ?after= for the next page; null on the last.")
+    page_size = serializers.IntegerField()
+
+
+class LearningTaskListResponse(serializers.Serializer):
+    learning_tasks = LearningTaskOut(many=True)
+    pagination_meta = PaginationMetaOut()
+
+
+_REFERENCE = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
+
+
+def org_incident(org, value: str) -> Incident | None:
+    """The org's incident by id or by reference (INC-12), as wherever an incident id is taken."""
+    incidents = Incident.objects.filter(org=org)
+    reference = _REFERENCE.match(value)
+    if reference:
+        return incidents.filter(number=int(reference.group(1))).first()
+    try:
+        return incidents.filter(public_id=uuid.UUID(value)).first()
+    except ValueError:
+        return None
+
+
+def org_member(org, value: str):
+    """The user a user id (membership id) or e-mail address names in ``org``, or None.
+
+    Another org's member is nobody here, exactly like someone who never existed.
+    """
+    value = value.strip()
+    members = Membership.objects.filter(org=org).select_related("user")
+    if "@" in value:
+        member = members.filter(user__email__iexact=value).first()
+    else:
+        try:
+            member = members.filter(public_id=uuid.UUID(value)).first()
+        except ValueError:
+            member = None
+    return member.user if member else None
+
+
+def org_learning_status(org, value: str) -> IncidentStatus | None:
+    try:
+        key = uuid.UUID(value)
+    except ValueError:
+        return None
+    return IncidentStatus.objects.filter(org=org, category=StatusCategory.LEARNING, public_id=key).first()
+
+
+NO_SUCH_MEMBER = "No member of this organization has this user id or e-mail address."
+
+
+class LearningTaskListParams(serializers.Serializer):
+    """Query parameters of ``GET /learning_tasks``; ids resolve through ``context["org"]``.
+
+    Every bad parameter is reported at once, each naming itself.
+    """
+
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE,
+                                         default=DEFAULT_PAGE_SIZE)
+    after = serializers.CharField(required=False, allow_blank=False,
+                                  help_text="The cursor from pagination_meta.after of the previous page.")
+    incident_id = serializers.CharField(required=False, allow_blank=False,
+                                        help_text="An incident's id, or its reference (e.g. INC-12).")
+    assignee_id = serializers.CharField(required=False, allow_blank=False,
+                                        help_text="A member's user id (as returned by this API) or e-mail address.")
+    state = serializers.ChoiceField(required=False, choices=TaskState.choices)
+    learning_status_id = serializers.CharField(required=False, allow_blank=False,
+                                               help_text="The id of one of the organization's learning statuses.")
+
+    def validate_incident_id(self, value: str) -> Incident:
+        incident = org_incident(self.context["org"], value)
+        if incident is None:
+            raise serializers.ValidationError("There is no incident with this id in this organization.",
+                                              code="not_found")
+        return incident
+
+    def validate_assignee_id(self, value: str):
+        user = org_member(self.context["org"], value)
+        if user is None:
+            raise serializers.ValidationError(NO_SUCH_MEMBER, code="not_found")
+        return user
+
+    def validate_learning_status_id(self, value: str) -> IncidentStatus:
+        status = org_learning_status(self.context["org"], value)
+        if status is None:
+            raise serializers.ValidationError("There is no learning status with this id in this organization.",
+                                              code="not_found")
+        return status
+
+
+class NotDoingIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=5_000, default="",
+                                   help_text="Why the task is skipped (optional).")
+
+
+class AssignIn(serializers.Serializer):
+    assignee_id = serializers.CharField(allow_null=True, allow_blank=False, max_length=254,
+                                        help_text="A member's user id (as returned by this API) or e-mail "
+                                        "address; null to unassign.")
+
+    def validate_assignee_id(self, value: str | None):
+        if value is None:
+            return None
+        user = org_member(self.context["org"], value)
+        if user is None:
+            raise serializers.ValidationError(NO_SUCH_MEMBER, code="not_found")
+        return user
+
+
+# --- Learning flow configuration (config as code) -------------------------------------------------
+# These describe the document for the schema; ``learning/services/config_document.py``
+# validates it (all of it, naming every faulty field) when it is PUT.
+
+
+class TaskTemplateDoc(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_null=True,
+                               help_text="Omit (or null) to create a template; keep it to update one.")
+    title = serializers.CharField(max_length=200)
+    instructions = serializers.CharField(required=False, allow_blank=True, default="", help_text="Markdown.")
+    kind = serializers.ChoiceField(choices=TaskKind.choices)
+    required = serializers.BooleanField(required=False, default=True)
+    default_assignee_role_id = serializers.CharField(
+        required=False, allow_null=True,
+        help_text="The incident role whose holder gets the task; null for nobody. Omitted: the Incident Lead.",
+    )
+    target_role_id = serializers.CharField(
+        required=False, allow_null=True, help_text="For kind assign_role (only): the role that must be assigned."
+    )
+
+
+class LearningStatusDoc(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_null=True,
+                               help_text="Omit (or null) to create a status; keep it to update one.")
+    name = serializers.CharField(max_length=60)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    task_templates = TaskTemplateDoc(many=True, help_text="In order.")
+
+
+class LifecycleRulesDoc(serializers.Serializer):
+    auto_enter_min_severity_id = serializers.CharField(
+        required=False, allow_null=True,
+        help_text="Incidents at or above this severity enter the flow when closed; null: none do automatically.",
+    )
+    otherwise = serializers.ChoiceField(choices=UnmatchedPolicy.choices,
+                                        help_text="What happens to the other incidents when they are closed.")
+
+
+class LearningFlowDoc(serializers.Serializer):
+    learning_statuses = LearningStatusDoc(many=True, help_text="In order. Statuses left out are deleted.")
+    lifecycle_rules = LifecycleRulesDoc()

@@ -1,0 +1,98 @@
+"""Settings → API keys (admins): create, list and revoke the org's API keys.
+
+A new key's token is shown once. The create POST redirects (PRG) and the
+token rides in this browser's session to the next render of the page, which
+takes it out: a reload, or any other browser, never sees it again. The
+database keeps only the token's hash.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+
+from incidentio.errors import add_service_error
+from orgs import services
+from orgs.models import ApiKey, ApiKeyRole, Organization
+from orgs.views.base import AdminView
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Name", help_text="Who or what uses it, e.g. “Terraform” or “status page”.")
+    roles = forms.MultipleChoiceField(
+        choices=ApiKeyRole.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ApiKeyRole.VIEWER],
+        error_messages={"required": "Give the key at least one role."},
+    )
+
+
+def _new_token_key(org: Organization) -> str:
+    # Per org: one browser may hold sessions for several orgs at once.
+    return f"_new_api_key:{org.slug}"
+
+
+def _api_key_get(*, org: Organization, public_id) -> ApiKey:
+    """A key of ``org``; the same 404 for a missing one and another org's."""
+    try:
+        return ApiKey.objects.get(org=org, public_id=public_id)
+    except (ApiKey.DoesNotExist, ValueError):
+        raise Http404("No such API key.") from None
+
+
+class ApiKeysView(AdminView):
+    template_name = "orgs/settings/api_keys.html"
+
+    def get(self, request, org_slug):
+        return self.render(request, ApiKeyForm(), new_key=request.session.pop(_new_token_key(self.org), None))
+
+    def post(self, request, org_slug):
+        """Create a key; its token is shown on the page this redirects to."""
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            try:
+                key, token = services.api_key_create(
+                    org=self.org,
+                    name=form.cleaned_data["name"],
+                    roles=form.cleaned_data["roles"],
+                    created_by=request.user,
+                )
+            except services.ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                request.session[_new_token_key(self.org)] = {"id": str(key.public_id), "name": key.name, "token": token}
+                return redirect("settings_api_keys", org_slug=self.org.slug)
+        return self.render(request, form, status=400)
+
+    def render(self, request, form, *, new_key=None, status=200):
+        context = self.get_context_data(
+            keys=ApiKey.objects.filter(org=self.org).select_related("created_by").order_by("-created_at", "-pk"),
+            form=form,
+            new_key=new_key,
+            nav="settings",
+            settings_tab="api_keys",
+        )
+        response = render(request, self.template_name, context, status=status)
+        if new_key:
+            add_never_cache_headers(response)  # the token must not linger in a cache
+        return response
+
+
+class ApiKeyRevokeView(AdminView):
+    http_method_names = ["post"]
+
+    def get_key(self) -> ApiKey:
+        return _api_key_get(org=self.org, public_id=self.kwargs["key_id"])
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # 405 is for a key of this org; another org's id is a 404 whatever the method.
+        self.get_key()
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+    def post(self, request, org_slug, key_id):
+        key = services.api_key_revoke(key=self.get_key())
+        messages.success(request, f"API key “{key.name}” revoked; requests using it are refused from now on.")
+        return redirect("settings_api_keys", org_slug=self.org.slug)

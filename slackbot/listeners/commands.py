@@ -1,0 +1,246 @@
+"""``/inc`` and ``/incident``: one parser, one small function per subcommand.
+
+The answer to a slash command travels in the ack itself (Slack shows it as an
+ephemeral message), so no Web API call stands between the request and its
+response; modals are opened by a Celery task with the command's trigger id.
+"""
+
+from __future__ import annotations
+
+from incidentio.errors import ServiceError
+from incidentio.models import IncidentRole, RoleKind, Severity
+from incidentio.services.incidents import incident_assign_role, incident_close, incident_edit, incident_post_update
+from learning.models import LearningTask
+from learning.services.flow import learning_opt_out
+from learning.services.rules import FlowDecision, decide
+from learning.services.tasks import task_assign, task_complete, task_not_doing
+from slackbot import blocks as kit
+from slackbot.listeners.common import (
+    Refusal,
+    actor_for,
+    after_commit,
+    incident_by_reference,
+    incident_in_channel,
+    member_or_refuse,
+    mentioned_user,
+)
+from slackbot.people import known_slack_ids, member_for_slack_user
+
+NEEDS_INCIDENT = "Run this in an incident's channel, or name the incident: `/inc {sub} INC-12{rest}`."
+
+
+def register(app) -> None:
+    app.command("/inc")(handle_command)
+    app.command("/incident")(handle_command)
+
+
+def handle_command(ack, body, context):
+    try:
+        reply = run(context["workspace"], body)
+    except Refusal as refusal:
+        reply = str(refusal)
+    except ServiceError as error:
+        reply = f":warning: {error}"
+    if isinstance(reply, tuple):
+        text, blocks = reply
+        ack(text=text, blocks=blocks, response_type="ephemeral")
+    elif reply:
+        ack(text=reply, response_type="ephemeral")
+    else:
+        ack()
+
+
+class Command:
+    def __init__(self, workspace, body):
+        self.workspace = workspace
+        self.org = workspace.org
+        self.body = body
+        words = (body.get("text") or "").strip().split(None, 1)
+        self.sub = words[0].lower() if words else "help"
+        self.rest = words[1].strip() if len(words) > 1 else ""
+
+    def member(self, *, write: bool = True):
+        return member_or_refuse(self.workspace, self.body["user_id"], write=write)
+
+    def incident(self, *, usage_rest: str = ""):
+        """The incident: named first in the arguments, or the channel's."""
+        first, _, remainder = self.rest.partition(" ")
+        named = incident_by_reference(self.org, first) if first.upper().startswith("INC-") else None
+        if named is not None:
+            self.rest = remainder.strip()
+            return named
+        if first.upper().startswith("INC-"):
+            raise Refusal(f"There is no {first.upper()} in {self.org.name}.")
+        found = incident_in_channel(self.org, self.body.get("channel_id"))
+        if found is None:
+            raise Refusal(NEEDS_INCIDENT.format(sub=self.sub, rest=usage_rest))
+        return found
+
+
+def run(workspace, body):
+    command = Command(workspace, body)
+    handler = SUBCOMMANDS.get(command.sub)
+    if handler is None:
+        return f"I don't know `{command.sub}`.\n\n{kit.HELP}"
+    return handler(command)
+
+
+def _help(command):
+    return kit.HELP
+
+
+def _declare(command):
+    command.member()
+    from slackbot.tasks import open_view
+
+    severities = list(Severity.objects.filter(org=command.org))
+    view = kit.declare_modal(name=command.rest, severities=severities, channel_id=command.body.get("channel_id", ""))
+    after_commit(open_view, command.workspace.team_id, command.body["trigger_id"], view)
+    return ""
+
+
+def _lead_name(incident) -> str:
+    assignment = incident.role_assignments.filter(role__kind=RoleKind.LEAD).select_related("user").first()
+    if assignment is None:
+        return "nobody yet"
+    ids = known_slack_ids(incident.org, [assignment.user_id])
+    return f"<@{ids[assignment.user_id]}>" if ids else assignment.user.display_name
+
+
+def _status(command):
+    command.member(write=False)
+    incident = command.incident()
+    return kit.status_text(incident, lead=_lead_name(incident))
+
+
+def _update(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" <text>")
+    if not command.rest:
+        raise Refusal("Write the update: `/inc update <text>`.")
+    incident_post_update(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), message=command.rest)
+    return f"Update posted to {incident.reference}."
+
+
+def _severity(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" <severity>")
+    severities = list(Severity.objects.filter(org=command.org))
+    chosen = next((s for s in severities if s.name.lower() == command.rest.lower()), None)
+    if chosen is None:
+        names = ", ".join(s.name for s in severities)
+        raise Refusal(f"Choose one of: {names}.")
+    incident_edit(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), severity=chosen)
+    return f"{incident.reference} is now {chosen.name}."
+
+
+def _target_member(command, text: str):
+    slack_user_id = mentioned_user(text)
+    if slack_user_id is None:
+        raise Refusal("Mention someone: `@name`.")
+    target = member_for_slack_user(command.workspace, slack_user_id)
+    if target is None:
+        raise Refusal(f"<@{slack_user_id}> isn't a member of {command.org.name} (no account with their Slack e-mail).")
+    return target
+
+
+def _lead(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" @someone")
+    target = _target_member(command, command.rest)
+    role = IncidentRole.objects.filter(org=command.org, kind=RoleKind.LEAD).first()
+    if role is None:
+        raise Refusal("This organization has no lead role.")
+    incident_assign_role(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), role=role, user=target.user)
+    return f"<@{target.slack_user_id}> is now {role.name} of {incident.reference}."
+
+
+def _close(command):
+    member = command.member()
+    incident = command.incident()
+    if not incident.is_live:
+        raise Refusal(f"{incident.reference} is {incident.status.name.lower()}, not live; it cannot be closed.")
+    decision = decide(incident)
+    if decision == FlowDecision.NEVER:
+        incident_close(incident=incident, actor=actor_for(member, command.body.get("user_name", "")))
+        return f"{incident.reference} is closed."
+    return kit.close_prompt(incident, forced=decision == FlowDecision.REQUIRED)
+
+
+def _current_tasks(incident):
+    return list(
+        LearningTask.objects.filter(incident=incident, status_id=incident.status_id).select_related("assignee")
+    )
+
+
+def _tasks(command):
+    command.member(write=False)
+    incident = command.incident()
+    tasks = _current_tasks(incident)
+    if not tasks:
+        return f"{incident.reference} has no learning tasks right now."
+    slack_ids = known_slack_ids(command.org, [t.assignee_id for t in tasks])
+    running = incident.learning_flow == "running"
+    return kit.task_message(incident, incident.status, tasks, slack_ids=slack_ids, current=running)
+
+
+def _task_number(command, incident, usage: str):
+    number, _, rest = command.rest.partition(" ")
+    tasks = _current_tasks(incident)
+    if not number.isdigit() or not 1 <= int(number) <= len(tasks):
+        count = len(tasks)
+        raise Refusal(f"Give a task number from 1 to {count}: `{usage}` (see `/inc tasks`)." if count
+                      else f"{incident.reference} has no learning tasks right now.")
+    return tasks[int(number) - 1], rest.strip()
+
+
+def _done(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" <n>")
+    task, _ = _task_number(command, incident, "/inc done <n>")
+    task_complete(task=task, actor=actor_for(member, command.body.get("user_name", "")))
+    return f"“{task.title}” is done."
+
+
+def _skip(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" <n> [reason]")
+    task, reason = _task_number(command, incident, "/inc skip <n> [reason]")
+    task_not_doing(task=task, actor=actor_for(member, command.body.get("user_name", "")), reason=reason)
+    return f"“{task.title}” is marked not doing."
+
+
+def _assign(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" <n> @someone")
+    task, rest = _task_number(command, incident, "/inc assign <n> @someone")
+    target = _target_member(command, rest)
+    task_assign(task=task, actor=actor_for(member, command.body.get("user_name", "")), user=target.user)
+    return f"“{task.title}” is assigned to <@{target.slack_user_id}>."
+
+
+def _optout(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" <reason>")
+    if not command.rest:
+        raise Refusal("Say why: `/inc optout <reason>`. The reason is kept and posted to the channel.")
+    learning_opt_out(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), reason=command.rest)
+    return f"{incident.reference} left the learning flow and is closed."
+
+
+SUBCOMMANDS = {
+    "help": _help,
+    "declare": _declare,
+    "new": _declare,
+    "status": _status,
+    "update": _update,
+    "severity": _severity,
+    "lead": _lead,
+    "close": _close,
+    "tasks": _tasks,
+    "done": _done,
+    "skip": _skip,
+    "assign": _assign,
+    "optout": _optout,
+    "opt-out": _optout,
+}

@@ -1,0 +1,62 @@
+"""Connecting and disconnecting a workspace; retrying failed messages."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from incidentio.errors import ServiceError
+from slackbot.models import OutboxMessage, OutboxState, SlackWorkspace
+
+
+@transaction.atomic
+def slack_workspace_connect(
+    *, org, team_id: str, bot_token: str, bot_user_id: str = "", bot_id: str = "", team_name: str = "",
+    app_id: str = "", enterprise_id: str = "", scopes: str = "", installed_by=None,
+) -> SlackWorkspace:
+    """Bind a workspace to ``org`` (OAuth install or ``slack_connect``).
+
+    A workspace belongs to one org: connecting it to another is refused; an
+    org reconnecting its own workspace (or a new one) replaces the old binding.
+    """
+    team_id = (team_id or "").strip()
+    bot_token = (bot_token or "").strip()
+    if not team_id.startswith(("T", "E")):
+        raise ServiceError("A Slack team id looks like T0123ABCD.", field="team_id")
+    if not bot_token.startswith("xoxb-"):
+        raise ServiceError("A bot token starts with xoxb-.", field="bot_token")
+    other = SlackWorkspace.objects.select_for_update().filter(team_id=team_id).exclude(org=org).first()
+    if other is not None:
+        raise ServiceError("That Slack workspace is connected to another organization.", field="team_id")
+    workspace, _ = SlackWorkspace.objects.update_or_create(
+        org=org,
+        defaults=dict(
+            team_id=team_id, bot_token=bot_token, bot_user_id=bot_user_id, bot_id=bot_id, team_name=team_name,
+            app_id=app_id, enterprise_id=enterprise_id or "", bot_scopes=scopes, installed_by=installed_by,
+            installed_at=timezone.now(), token_invalid_at=None,
+        ),
+    )
+    return workspace
+
+
+@transaction.atomic
+def slack_workspace_disconnect(*, workspace: SlackWorkspace) -> None:
+    SlackWorkspace.objects.filter(pk=workspace.pk).delete()
+
+
+@transaction.atomic
+def outbox_retry(*, org, public_id) -> OutboxMessage:
+    """Send a failed message again (the settings page's retry button)."""
+    message = OutboxMessage.objects.select_for_update().filter(org=org, public_id=public_id).first()
+    if message is None:
+        raise ServiceError("No such message.")
+    if message.state != OutboxState.FAILED:
+        return message
+    message.state = OutboxState.PENDING
+    message.attempts = 0
+    message.save(update_fields=["state", "attempts"])
+    from slackbot.tasks import deliver_outbox_message
+
+    message_id = message.pk
+    transaction.on_commit(lambda: deliver_outbox_message.delay(message_id))
+    return message

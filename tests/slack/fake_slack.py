@@ -1,0 +1,178 @@
+"""A fake Slack Web API over real HTTP on 127.0.0.1, for tests and demos.
+
+It records every call (method, parameters, token) and answers like Slack for the
+methods incidentio uses. A test can make it slow (``delay``), or queue failures
+for a method: ``fail("chat.postMessage", status=429, headers={"Retry-After": "2"})``,
+``fail(..., status=503)`` or ``fail(..., error="channel_not_found")``.
+``response_url``s handed to the app point at ``/respond/<n>`` on the same server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict
+    token: str
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str | None = None
+    headers: dict = field(default_factory=dict)
+
+
+class FakeSlack:
+    def __init__(self):
+        self.calls: list[Call] = []
+        self.failures: dict[str, list[Failure]] = {}
+        self.delay = 0.0
+        self.users: dict[str, str] = {}  # Slack user id → e-mail
+        self.team_id = "T0001"
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._channels = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.failures.clear()
+            self.users.clear()
+            self.delay = 0.0
+
+    @property
+    def base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base + "/api/"
+
+    def response_url(self, n: int | str = 1) -> str:
+        return f"{self.base}/respond/{n}"
+
+    # --- scripting ---------------------------------------------------------------------
+
+    def fail(self, method: str, *, status: int = 200, error: str | None = None, headers: dict | None = None, times: int = 1):
+        with self._lock:
+            self.failures.setdefault(method, []).extend(
+                Failure(status=status, error=error, headers=headers or {}) for _ in range(times)
+            )
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def methods(self) -> list[str]:
+        with self._lock:
+            return [c.method for c in self.calls]
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def answer(self, method: str, params: dict) -> dict:
+        if method == "auth.test":
+            return {"ok": True, "team_id": self.team_id, "team": "Acme", "user_id": "UBOT", "bot_id": "BBOT"}
+        if method == "conversations.create":
+            return {"ok": True, "channel": {"id": f"C{next(self._channels):05d}", "name": params.get("name")}}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(params.get("users", "")).split(",")[0]}}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = params.get("ts") or f"1700000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", "")).replace(".", "")
+            return {"ok": True, "permalink": f"https://acme.slack.com/archives/{params.get('channel')}/p{ts}"}
+        if method == "users.info":
+            user = params.get("user")
+            if user not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "profile": {"email": self.users[user]}}}
+        if method == "users.lookupByEmail":
+            email = str(params.get("email", "")).lower()
+            for user, known in self.users.items():
+                if known.lower() == email:
+                    return {"ok": True, "user": {"id": user, "profile": {"email": known}}}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "oauth.v2.access":
+            return {
+                "ok": True, "app_id": "A0001", "access_token": "xoxb-from-oauth", "token_type": "bot",
+                "scope": "commands,chat:write", "bot_user_id": "UBOT",
+                "team": {"id": "T0OAUTH", "name": "OAuth Team"}, "enterprise": None,
+                "authed_user": {"id": "UADMIN"},
+            }
+        return {"ok": True}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                path = self.path.split("?")[0]
+                if path.startswith("/respond/"):
+                    method = "response_url"
+                else:
+                    method = path.removeprefix("/api/")
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                with fake._lock:
+                    fake.calls.append(Call(method, params, token))
+                    queued = fake.failures.get(method) or []
+                    failure = queued.pop(0) if queued else None
+                    delay = fake.delay
+                if delay:
+                    time.sleep(delay)
+                if failure is not None:
+                    body = {"ok": False, "error": failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")}
+                    self._send(failure.status, body, failure.headers)
+                    return
+                if method == "response_url":
+                    self._send(200, None, {})
+                    return
+                self._send(200, fake.answer(method, params), {})
+
+            def _send(self, status, body, headers):
+                payload = b"ok" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain" if body is None else "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+        return Handler

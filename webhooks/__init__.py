@@ -1,0 +1,1 @@
+"""Signed webhooks: an org's endpoints receive its incident and learning-task events."""
