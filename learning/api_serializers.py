@@ -13,54 +13,18 @@ import re
 import uuid
 
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from incidentio.api.serializers import errors as api_errors
 from incidentio.models import Incident, IncidentStatus, StatusCategory
 from learning.models import TaskKind, TaskState, UnmatchedPolicy
 from orgs.models import Membership
 
-# --- Errors (DESIGN §4), for the schema --------------------------------------------------------
+# --- Errors (DESIGN §4), for the schema: the API's one error schema -----------------------------
 
-
-class ApiErrorSourceSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="The request field at fault, e.g. assignee_id or "
-                                  "learning_statuses[1].task_templates[0].target_role_id.")
-
-
-class ApiErrorItemSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    source = ApiErrorSourceSerializer(required=False)
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    """Every error response: ``{"type", "status", "request_id", "errors": [...]}``."""
-
-    type = serializers.CharField(help_text="e.g. validation_error, not_found, authorization_error.")
-    status = serializers.IntegerField()
-    request_id = serializers.CharField(help_text="Also in the X-Request-Id header and the server's log.")
-    errors = ApiErrorItemSerializer(many=True)
-
-
-_ERROR_DESCRIPTIONS = {
-    400: "Malformed JSON.",
-    401: "No API key, or one that is not valid or was revoked.",
-    403: "The API key's roles do not allow this.",
-    404: "No such object in this organization.",
-    415: "Send JSON (Content-Type: application/json).",
-    422: "A field or parameter is not valid, or a rule refused the change; errors[].source.field names it.",
-    429: "Too many requests; retry after the Retry-After header's seconds.",
-}
-
-
-def error_responses(*statuses: int) -> dict:
-    """``extend_schema(responses=...)`` entries; 401, 403 and 429 can answer any request."""
-    return {
-        status: OpenApiResponse(ApiErrorSerializer, description=_ERROR_DESCRIPTIONS[status])
-        for status in sorted({401, 403, 429, *statuses})
-    }
+error_responses = api_errors
 
 
 # --- Learning tasks ------------------------------------------------------------------------------

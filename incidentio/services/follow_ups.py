@@ -22,6 +22,8 @@ def _check_title(title: str) -> str:
     title = title.strip()
     if not title:
         raise ServiceError("Give the follow-up a title.", field="title")
+    if len(title) > 200:
+        raise ServiceError("Keep the title under 200 characters.", field="title")
     return title
 
 

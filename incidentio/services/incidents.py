@@ -66,6 +66,15 @@ def _check_member(org: Organization, user, field: str) -> None:
         raise ServiceError(f"{user.email} is not a member of {org.name}.", field=field)
 
 
+def _clean_incident_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("Give the incident a name.", field="name")
+    if len(name) > 200:
+        raise ServiceError("Keep the name under 200 characters.", field="name")
+    return name
+
+
 def _role_of_kind(org: Organization, kind: str) -> IncidentRole | None:
     return IncidentRole.objects.filter(org=org, kind=kind).first()
 
@@ -109,9 +118,7 @@ def incident_declare(
     triage: bool = False,
 ) -> Incident:
     """Declare an incident, live at once or in triage, with the next reference."""
-    name = name.strip()
-    if not name:
-        raise ServiceError("Give the incident a name.", field="name")
+    name = _clean_incident_name(name)
     _check_same_org(org, severity, "severity", "severity")
     _check_member(org, lead, "lead")
     status = _status_of(org, StatusCategory.TRIAGE if triage else StatusCategory.LIVE)
@@ -249,9 +256,7 @@ def incident_edit(
     incident = lock_incident(incident)
     org = incident.org
     if name is not UNSET:
-        name = name.strip()
-        if not name:
-            raise ServiceError("Give the incident a name.", field="name")
+        name = _clean_incident_name(name)
     if severity is not UNSET:
         _check_same_org(org, severity, "severity", "severity")
     if status is not UNSET:

@@ -787,3 +787,20 @@ def test_a_refused_service_inside_an_outer_transaction_leaves_the_rest_intact(ac
     assert sorted(Incident.objects.values_list("number", flat=True)) == [1, 2]
     assert counter(acme) == 2
     assert [e.kind for e in events(kept)] == [EventKind.DECLARED]
+
+
+def test_overlong_names_are_refused_before_the_database_sees_them(acme, owner):
+    from incidentio.errors import ServiceError
+    from incidentio.services.follow_ups import follow_up_create
+
+    actor = Actor.for_user(owner)
+    with pytest.raises(ServiceError) as declared:
+        incident_declare(org=acme, actor=actor, name="x" * 201)
+    assert declared.value.field == "name"
+    incident = incident_declare(org=acme, actor=actor, name="ok")
+    with pytest.raises(ServiceError) as edited:
+        incident_edit(incident=incident, actor=actor, name="y" * 201)
+    assert edited.value.field == "name"
+    with pytest.raises(ServiceError) as titled:
+        follow_up_create(incident=incident, actor=actor, title="z" * 201)
+    assert titled.value.field == "title"
