@@ -120,11 +120,11 @@ def sign_out_of_org(request: HttpRequest, *, org_slug: str) -> None:
     if account_uid is not None and any(str(h.user_id) == account_uid for h in remaining):
         request.session.cycle_key()
         return
-    # The most recent identity still held that can still sign in.
-    candidates = {u.pk: u for u in User.objects.filter(pk__in=[h.user_id for h in remaining], is_active=True)}
-    successor = next((candidates[h.user_id] for h in reversed(remaining) if h.user_id in candidates), None)
+    # The most recent identity still held that can still use its org.
+    usable = usable_memberships(request)
+    successor = usable[-1].user if usable else None
     if successor is None:
-        django_logout(request)  # every identity left is deactivated: nothing to keep
+        django_logout(request)  # every identity left is deactivated or removed: nothing to keep
         return
     backend = request.session.get(BACKEND_SESSION_KEY) or settings.AUTHENTICATION_BACKENDS[0]
     sign_in(request, successor, backend=backend)
@@ -165,7 +165,8 @@ def bind_after_sign_in(request: HttpRequest, *, user: User, target: str | None) 
     if target is not None:
         bind(request, org_slug=target, user=user)
         return
-    held = {h.org_slug for h in held_sessions(request)}
+    # Entries whose identity was removed or deactivated do not count as held.
+    held = {m.org.slug for m in usable_memberships(request)}
     slugs = Membership.objects.filter(user=user).order_by("created_at").values_list("org__slug", flat=True)
     for slug in slugs:
         if slug not in held:

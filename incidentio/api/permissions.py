@@ -18,6 +18,6 @@ class KeyRoles(BasePermission):
             return False
         if request.method in SAFE_METHODS:
             role = getattr(view, "read_role", None)
-            return role is None or key.has_role(role) or bool(key.roles)
+            return bool(key.roles) if role is None else key.has_role(role)
         role = getattr(view, "write_role", ApiKeyRole.INCIDENT_EDITOR)
         return key.has_role(role)

@@ -1,9 +1,8 @@
 """Settings → API keys (admins): create, list and revoke the org's API keys.
 
-A new key's token is shown once. The create POST redirects (PRG) and the
-token rides in this browser's session to the next render of the page, which
-takes it out: a reload, or any other browser, never sees it again. The
-database keeps only the token's hash.
+A new key's token is shown once: in the response to the create POST itself,
+never stored anywhere in clear (not even in the session). A reload shows the
+list without it. The database keeps only the token's hash.
 """
 
 from __future__ import annotations
@@ -30,11 +29,6 @@ class ApiKeyForm(forms.Form):
     )
 
 
-def _new_token_key(org: Organization) -> str:
-    # Per org: one browser may hold sessions for several orgs at once.
-    return f"_new_api_key:{org.slug}"
-
-
 def _api_key_get(*, org: Organization, public_id) -> ApiKey:
     """A key of ``org``; the same 404 for a missing one and another org's."""
     try:
@@ -47,10 +41,10 @@ class ApiKeysView(AdminView):
     template_name = "orgs/settings/api_keys.html"
 
     def get(self, request, org_slug):
-        return self.render(request, ApiKeyForm(), new_key=request.session.pop(_new_token_key(self.org), None))
+        return self.render(request, ApiKeyForm())
 
     def post(self, request, org_slug):
-        """Create a key; its token is shown on the page this redirects to."""
+        """Create a key and show its token, this once, in this response."""
         form = ApiKeyForm(request.POST)
         if form.is_valid():
             try:
@@ -63,8 +57,8 @@ class ApiKeysView(AdminView):
             except services.ServiceError as exc:
                 add_service_error(form, exc)
             else:
-                request.session[_new_token_key(self.org)] = {"id": str(key.public_id), "name": key.name, "token": token}
-                return redirect("settings_api_keys", org_slug=self.org.slug)
+                new_key = {"id": str(key.public_id), "name": key.name, "token": token}
+                return self.render(request, ApiKeyForm(), new_key=new_key, status=201)
         return self.render(request, form, status=400)
 
     def render(self, request, form, *, new_key=None, status=200):

@@ -348,3 +348,14 @@ def test_a_form_left_open_across_a_sign_in_gets_a_friendly_expired_page(owner, o
     assert "This page expired" in response.content.decode()
     assert 'href="http://testserver/acme/"' in response.content.decode()
     assert client.get("/acme/").status_code == 200  # nothing was signed out
+
+
+def test_plain_sign_in_replaces_an_org_session_whose_identity_was_removed(owner, admin, acme):
+    client = Client()
+    sign_in(client, admin, "acme")
+    Membership.objects.filter(org=acme, user=admin).delete()
+    assert client.get("/acme/").status_code == 404
+
+    sign_in(client, owner, None)  # a plain sign-in as someone who is a member
+
+    assert client.get("/acme/").context["request"].user == owner
