@@ -17,7 +17,9 @@ from incidentio.models import (
     IncidentRole,
     IncidentRoleAssignment,
     IncidentStatus,
+    LearningFlowState,
     Severity,
+    StatusCategory,
     TimelineEvent,
 )
 from orgs.models import Organization
@@ -163,3 +165,26 @@ def follow_up_get(*, incident: Incident, public_id) -> FollowUp:
 
 def debrief_get(*, incident: Incident, public_id) -> Debrief:
     return _get(Debrief.objects.filter(incident=incident).prefetch_related("attendees"), public_id, "debrief")
+
+
+@dataclass
+class Overview:
+    active: list[Incident]  # in triage or live, newest first
+    active_count: int
+    learning_count: int
+    my_open_tasks: int
+
+
+def org_overview(*, org: Organization, user, limit: int = 10) -> Overview:
+    """What an org's landing page shows, in a fixed number of queries."""
+    from learning.models import LearningTask, TaskState
+
+    active = Incident.objects.filter(
+        org=org, status__category__in=[StatusCategory.TRIAGE, StatusCategory.LIVE]
+    ).select_related("status", "severity")
+    return Overview(
+        active=list(active.order_by("-number")[:limit]),
+        active_count=active.count(),
+        learning_count=Incident.objects.filter(org=org, learning_flow=LearningFlowState.RUNNING).count(),
+        my_open_tasks=LearningTask.objects.filter(org=org, assignee=user, state=TaskState.OUTSTANDING).count(),
+    )

@@ -8,11 +8,14 @@ from orgs.views.base import OrgView
 
 
 class OrgHomeView(OrgView):
-    """The org's landing page: who is here and what to do first."""
+    """The org's landing page: what is on fire, what is being learned from, what is mine."""
 
     def get(self, request, org_slug):
+        from incidentio.selectors import org_overview
+
         members = selectors.membership_list(org=self.org)
         context = self.get_context_data(
+            overview=org_overview(org=self.org, user=request.user),
             member_count=members.count(),
             recent_members=members.order_by("-created_at")[:5],
             pending_invitations=selectors.invitation_list_pending(org=self.org).count(),
