@@ -22,5 +22,8 @@ def flow_completed(incident) -> str:
     return f"{incident.reference} {incident.name} finished its learning flow and is closed."
 
 
-def task_assigned(task, incident) -> str:
-    return f"You have a learning task on {incident.reference} {incident.name}: {task.title}"
+def tasks_assigned(tasks, incident) -> str:
+    if len(tasks) == 1:
+        return f"You have a learning task on {incident.reference} {incident.name}: {tasks[0].title}"
+    titles = "\n".join(f"• {task.title}" for task in tasks)
+    return f"You have {len(tasks)} learning tasks on {incident.reference} {incident.name}:\n{titles}"

@@ -3,10 +3,12 @@
 from django.urls import path
 
 from orgs.views import account, api_keys, dashboard, settings
+from slackbot.account_views import SlackLinkView
 
 urlpatterns = [
     path("", dashboard.OrgHomeView.as_view(), name="org_home"),
     path("preferences/", account.PreferencesView.as_view(), name="preferences"),
+    path("preferences/slack-link/<str:token>/", SlackLinkView.as_view(), name="slack_account_link"),
     path("leave/", account.LeaveOrganizationView.as_view(), name="org_leave"),
     path("sign-out/", account.SignOutOfOrgView.as_view(), name="org_sign_out"),
     path(

@@ -111,7 +111,7 @@ def close_prompt(incident, *, forced: bool) -> tuple[str, list]:
         )
         run_label = "Close and run the learning flow"
     else:
-        text = f"Closing {incident.reference}. Run the learning flow?"
+        text = f"Closing {incident.reference}: the learning flow walks the team through the post-mortem, follow-ups and debrief."
         run_label = "Run the learning flow"
     blocks = [
         _mrkdwn(f"*Run the learning flow?*\n{text}"),

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 from django.utils import timezone
 
 from slackbot.models import OutboxMessage, OutboxState
@@ -45,7 +47,7 @@ def deliver_outbox_message(self, message_id: int) -> str:
             # burst to one channel drains one message per second.
             countdown = exc.retry_after + random.uniform(0, 0.5)
             if self.request.is_eager:
-                return _leave_pending(message, str(exc))
+                return _leave_pending(message, str(exc), countdown)
             if self.request.retries >= MAX_ATTEMPTS + MAX_DEFERRALS:
                 return _leave_pending(message, str(exc))
         except TransportError as exc:
@@ -59,8 +61,8 @@ def deliver_outbox_message(self, message_id: int) -> str:
             message.save(update_fields=["attempts", "last_error"])
             countdown = exc.retry_after or min(2**message.attempts, 300)
             if self.request.is_eager:
-                # In-process (embedded mode) a retry would run at once, in this
-                # request: leave it to the periodic ``deliver_pending_outbox``.
+                # In-process a retry would run at once, in this request.
+                _retry_in_process_later(message.pk, countdown)
                 return "deferred"
         else:
             message.attempts += 1
@@ -74,10 +76,32 @@ def deliver_outbox_message(self, message_id: int) -> str:
     raise self.retry(countdown=countdown)
 
 
-def _leave_pending(message: OutboxMessage, why: str) -> str:
+def _leave_pending(message: OutboxMessage, why: str, countdown: float) -> str:
     message.last_error = why[:2000]
     message.save(update_fields=["last_error"])
+    _retry_in_process_later(message.pk, countdown)
     return "deferred"
+
+
+def _retry_in_process_later(message_id: int, countdown: float) -> None:
+    """Embedded mode (``make run``) has no broker and no beat, so a deferred
+    message would wait forever: try it again on a timer thread instead.
+
+    Only with DEBUG on (the embedded mode's default): elsewhere eager mode means
+    tests, which deliver pending messages explicitly.
+    """
+    if not settings.DEBUG:
+        return
+
+    def run() -> None:
+        try:
+            deliver_outbox_message.apply(args=[message_id])
+        finally:
+            connections.close_all()
+
+    timer = threading.Timer(countdown, run)
+    timer.daemon = True
+    timer.start()
 
 
 @shared_task

@@ -306,7 +306,8 @@ class SlackTransport:
         channel = opened["channel"]["id"]
         text, blocks = message.text, message.blocks or None
         if message.kind == TASK_ASSIGNED and message.incident is not None:
-            text, blocks = self._render_dm_tasks(message.incident, user) or (text, blocks)
+            task_ids = message.data.get("task_ids") or []
+            text, blocks = self._render_dm_tasks(message.incident, user, task_ids) or (text, blocks)
         self._post(message, channel, text, blocks)
 
     def call_lookup(self, fn, user):
@@ -319,14 +320,16 @@ class SlackTransport:
         except SlackError as exc:
             raise TransportError(f"users.lookupByEmail: {exc}") from exc
 
-    def _render_dm_tasks(self, incident, user):
+    def _render_dm_tasks(self, incident, user, task_ids):
+        """The DM shows the tasks it is about (still theirs and outstanding)."""
         from learning.models import LearningTask
 
-        tasks = list(
-            LearningTask.objects.filter(
-                incident=incident, status_id=incident.status_id, assignee=user, state="outstanding"
-            ).select_related("assignee")
-        )
+        tasks = LearningTask.objects.filter(
+            incident=incident, status_id=incident.status_id, assignee=user, state="outstanding"
+        ).select_related("assignee")
+        if task_ids:
+            tasks = tasks.filter(public_id__in=task_ids)
+        tasks = list(tasks)
         if not tasks:
             return None
         return kit.task_dm(incident, tasks, slack_ids=_slack_ids(incident.org, [user.pk]))

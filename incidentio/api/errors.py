@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -83,6 +84,10 @@ def exception_handler(exc, context):
             error["source"] = {"field": exc.field}
         set_rollback()
         return error_response(request, status.HTTP_422_UNPROCESSABLE_ENTITY, [error])
+    if isinstance(exc, RequestDataTooBig):
+        set_rollback()
+        message = f"The request body is too large (the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)."
+        return error_response(request, 413, [{"code": "request_too_large", "message": message}])
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found: there is no such object in this organization.")
     elif isinstance(exc, PermissionDenied):

@@ -120,4 +120,5 @@ def _follow_role(incident, event) -> None:
     for task in tasks:
         task.assignee_id = user_id
         task.save(update_fields=["assignee"])
-        notify_assignee(task, incident)
+    if tasks:
+        notify_assignee(tasks, incident)  # one DM with all of them

@@ -74,15 +74,22 @@ def _post_tasks(incident: Incident, status: IncidentStatus, tasks: list[Learning
         org=incident.org, incident=incident, kind="learning.tasks_posted", text=text, blocks=blocks,
         dedupe_key=f"learning.tasks_posted:{incident.pk}:{status.pk}",
     )
+    # One DM per person with all of their new tasks, not one per task.
+    by_assignee: dict[int, list[LearningTask]] = {}
     for task in tasks:
         if task.assignee_id and task.is_outstanding:
-            notify_assignee(task, incident)
+            by_assignee.setdefault(task.assignee_id, []).append(task)
+    for assigned in by_assignee.values():
+        notify_assignee(assigned, incident)
 
 
-def notify_assignee(task: LearningTask, incident: Incident) -> None:
+def notify_assignee(tasks: LearningTask | list[LearningTask], incident: Incident) -> None:
+    """Tell the assignee of ``tasks`` (one person) that they are theirs now."""
+    tasks = tasks if isinstance(tasks, list) else [tasks]
     outbox_enqueue(
         org=incident.org, incident=incident, kind="learning.task_assigned",
-        text=messages.task_assigned(task, incident), destination=f"dm:{task.assignee_id}",
+        text=messages.tasks_assigned(tasks, incident), destination=f"dm:{tasks[0].assignee_id}",
+        data={"task_ids": [str(task.public_id) for task in tasks]},
     )
 
 

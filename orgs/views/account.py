@@ -47,13 +47,23 @@ class PreferencesView(OrgView):
                 sessions.refresh_hashes(request, user=user)
                 messages.success(request, "Password changed. Other browsers were signed out.")
                 return redirect("preferences", org_slug=self.org.slug)
+        elif action == "slack_unlink":
+            from slackbot.links import slack_unlink
+
+            if slack_unlink(org=self.org, user=request.user):
+                messages.success(request, "Your Slack account is unlinked.")
+            return redirect("preferences", org_slug=self.org.slug)
         else:
             messages.error(request, "Unknown action.")
         return self.render(request, profile_form, password_form, status=400)
 
     def render(self, request, profile_form, password_form, status=200):
+        from slackbot.links import slack_link_for
+
+        link = slack_link_for(org=self.org, user=request.user)
         context = self.get_context_data(
-            profile_form=profile_form, password_form=password_form, nav="preferences"
+            profile_form=profile_form, password_form=password_form, nav="preferences",
+            slack_link=link, slack_workspace=getattr(self.org, "slack_workspace", None) if link else None,
         )
         return render(request, self.template_name, context, status=status)
 

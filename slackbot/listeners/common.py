@@ -20,18 +20,22 @@ class Refusal(Exception):
     """Stop here and tell the Slack user ``str(self)`` (ephemerally)."""
 
 
-def unmapped_text(workspace) -> str:
+def unmapped_text(workspace, slack_user_id: str) -> str:
+    from slackbot.links import link_url
+
     return (
         f"I can't tell which {workspace.org.name} member you are: your Slack e-mail address "
-        "doesn't match an incidentio account in this organization. Ask an admin to invite that "
-        "address, or link your Slack account from Preferences. Nothing was changed."
+        "doesn't match an incidentio account in this organization. Nothing was changed.\n"
+        f"If you have an account there, link this Slack user to it (sign in, then confirm; the link "
+        f"lasts 15 minutes, don't share it): {link_url(workspace, slack_user_id)}\n"
+        "Otherwise ask an admin to invite your address."
     )
 
 
 def member_or_refuse(workspace, slack_user_id: str, *, write: bool) -> SlackMember:
     member = member_for_slack_user(workspace, slack_user_id)
     if member is None:
-        raise Refusal(unmapped_text(workspace))
+        raise Refusal(unmapped_text(workspace, slack_user_id))
     if write and not member.membership.has_role(Role.RESPONDER):
         raise Refusal(
             f"Your role in {workspace.org.name} ({member.membership.get_role_display()}) doesn't allow "
@@ -42,7 +46,8 @@ def member_or_refuse(workspace, slack_user_id: str, *, write: bool) -> SlackMemb
 
 def actor_for(member: SlackMember, slack_name: str = "") -> Actor:
     return Actor.for_slack_user(
-        slack_user_id=member.slack_user_id, name=slack_name or member.user.display_name, user=member.user
+        # The timeline shows the member as the dashboard does, not their Slack handle.
+        slack_user_id=member.slack_user_id, name=member.user.display_name or slack_name, user=member.user
     )
 
 

@@ -38,6 +38,7 @@ CHANNEL_LINES = {
     EventKind.SEVERITY_CHANGED: "incident.severity_changed",
     EventKind.ROLE_ASSIGNED: "incident.role_assigned",
     EventKind.STATUS_CHANGED: "incident.status_changed",
+    EventKind.CLOSED: "incident.closed",
 }
 
 
