@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -17,3 +18,18 @@ def csrf_failure(request, reason: str = ""):
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = "/"
     return render(request, "403_csrf.html", {"back": back}, status=403)
+
+
+def server_error(request):
+    """A 500: the API answers in its JSON error shape, with the request id that is
+    also in the log; pages get the plain error page."""
+    request_id = getattr(request, "request_id", "")
+    if request.path.startswith("/api/"):
+        body = {
+            "type": "server_error",
+            "status": 500,
+            "request_id": request_id,
+            "errors": [{"code": "server_error", "message": "Something went wrong on our side; it was logged."}],
+        }
+        return JsonResponse(body, status=500)
+    return render(request, "500.html", {"request_id": request_id}, status=500)

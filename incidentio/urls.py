@@ -14,6 +14,8 @@ def healthz(request):
 # limits, and no second login that would replace this browser's org sessions.
 admin.site.login = secure_admin_login(admin.site.login)
 
+handler500 = "incidentio.errors_views.server_error"
+
 urlpatterns = [
     path("", dashboard.root, name="home"),
     path("healthz", healthz, name="healthz"),

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from incidentio.api.base import OrgApiView
 from incidentio.api.errors import error_response
-from incidentio.api.pagination import paginate, pagination_meta
+from incidentio.api.pagination import list_kind, paginate, pagination_meta
 from incidentio.errors import ServiceError
 from learning import api_serializers as s
 from learning import selectors
@@ -67,7 +67,7 @@ class LearningTaskListView(OrgApiView):
         }
         page = paginate(
             _task_rows(self.org).filter(**filters),
-            kind="learning_tasks", key="id", descending=True,
+            kind=list_kind("learning_tasks", request.query_params), key="id", descending=True,
             page_size=params["page_size"], after=params.get("after"),
         )
         return Response({

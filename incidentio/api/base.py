@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.http import QueryDict
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.views import APIView
 
 from incidentio.actors import Actor
@@ -21,5 +23,12 @@ class OrgApiView(APIView):
 
     def validated(self, serializer_class, data, **kwargs):
         serializer = serializer_class(data=data, context={"org": self.org, "view": self}, **kwargs)
+        if isinstance(data, dict) and not isinstance(data, QueryDict):
+            # A typo'd field in a body must not succeed silently.
+            unknown = sorted(set(data) - set(serializer.fields))
+            if unknown:
+                raise ValidationError(
+                    {name: [ErrorDetail("Unknown field.", code="unknown_field")] for name in unknown}
+                )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from incidentio.api import serializers as s
 from incidentio.api.base import OrgApiView
-from incidentio.api.pagination import PageParams, paginate, pagination_meta
+from incidentio.api.pagination import PageParams, list_kind, paginate, pagination_meta
 from incidentio.models import (
     Incident,
     IncidentRoleAssignment,
@@ -169,7 +169,7 @@ class IncidentListCreateView(IncidentApiView):
         params.is_valid(raise_exception=True)
         queryset = params.filter(Incident.objects.filter(org=self.org))
         page = paginate(
-            params.filter(incident_queryset(self.org)), kind="incidents", key="number", descending=True,
+            params.filter(incident_queryset(self.org)), kind=list_kind("incidents", request.query_params), key="number", descending=True,
             page_size=params.validated_data["page_size"], after=params.validated_data.get("after"),
         )
         return Response({

@@ -8,6 +8,7 @@ never shift the pages already read.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.core import signing
@@ -24,6 +25,19 @@ class PageParams(serializers.Serializer):
     after = serializers.CharField(required=False, allow_blank=False)
 
 
+def list_kind(name: str, query_params) -> str:
+    """The cursor kind of one list *with its filters*: a cursor from the same list
+    with other filters is refused instead of silently returning the wrong rows."""
+    filters = sorted(
+        (key, value)
+        for key in query_params
+        if key not in ("after", "page_size")
+        for value in query_params.getlist(key)
+    )
+    digest = hashlib.sha256(repr(filters).encode()).hexdigest()[:16]
+    return f"{name}:{digest}"
+
+
 def encode_cursor(kind: str, value) -> str:
     return signing.dumps([kind, value], salt=_SALT, compress=True)
 
@@ -36,7 +50,9 @@ def decode_cursor(kind: str, cursor: str):
             {"after": "This cursor is not valid; use pagination_meta.after as given."}
         ) from None
     if found_kind != kind:
-        raise serializers.ValidationError({"after": "This cursor belongs to another list."})
+        raise serializers.ValidationError(
+            {"after": "This cursor belongs to another list or other filters; start again without it."}
+        )
     return value
 
 

@@ -101,7 +101,8 @@ def test_the_round_trip_issues_no_write_to_the_configuration(admin_key, document
 
 def test_reading_the_flow_takes_the_same_queries_however_big_it_is(admin_key, acme, document,
                                                                     django_assert_max_num_queries):
-    with django_assert_max_num_queries(12) as small:
+    # 16: the rate-limit counter costs a few queries with the database cache (none with Redis).
+    with django_assert_max_num_queries(16) as small:
         admin_key.get("learning_flow")
     few = len(small.captured_queries)  # now: the next request resets the connection's query log
     for status in document["learning_statuses"]:

@@ -152,7 +152,8 @@ def test_list_query_count_does_not_grow_with_the_page(editor, acme, owner, commi
     for n in range(8):
         declare_and_close(acme, owner, name=f"Incident {n}", commit=commit)
     # Key lookup, rate-limit counter (the cache may be the database), the page.
-    with django_assert_max_num_queries(12) as small:
+    # 16: the rate-limit counter costs a few queries with the database cache (none with Redis).
+    with django_assert_max_num_queries(16) as small:
         assert len(editor.get("learning_tasks", {"page_size": 2}).json()["learning_tasks"]) == 2
     few = len(small.captured_queries)
     with django_assert_max_num_queries(few):

@@ -24,7 +24,6 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from incidentio.actors import Actor
-from incidentio.api.throttling import ApiKeyRateThrottle
 from incidentio.models import IncidentRole, IncidentStatus, Severity
 from incidentio.services.documents import postmortem_create
 from incidentio.services.follow_ups import follow_up_create
@@ -44,9 +43,9 @@ EXAMPLES_PER_OPERATION = 12
 
 
 @pytest.fixture
-def seeded(acme, owner, responder, viewer, globex, outsider, monkeypatch):
+def seeded(acme, owner, responder, viewer, globex, outsider, settings):
     """The org the generated requests act in, and the real ids they may use."""
-    monkeypatch.setattr(ApiKeyRateThrottle, "THROTTLE_RATES", {"api_key": "1000000/min"})
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "1000000/min"}}
     actor = Actor.for_user(owner)
     live = incident_declare(org=acme, actor=actor, name="Checkout is down", lead=responder,
                             severity=Severity.objects.get(org=acme, name="Major"))

@@ -15,7 +15,7 @@ from django.test import Client
 from incidentio.models import Incident, Postmortem, TimelineEvent
 from learning.models import LearningTask, TaskTemplate
 from orgs.models import ApiKeyRole
-from tests.api.conftest import ALL_ROLES, api, api_key, declare, errors_of, openapi_schema  # noqa: F401
+from tests.api.conftest import ALL_ROLES, errors_of, openapi_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +161,21 @@ def test_dashboard_huge_markdown_postmortem_is_refused_or_kept_whole(as_owner, a
     assert postmortem.content in (original, content)  # never a truncated half
     if postmortem.content == content:
         assert as_owner.get(f"/acme/incidents/{incident.public_id}/postmortem/").status_code == 200
+
+
+def test_an_unexpected_api_error_is_a_json_500_with_its_request_id(rf):
+    from incidentio.errors_views import server_error
+
+    request = rf.get("/api/v2/incidents")
+    request.request_id = "abc123def456"
+    response = server_error(request)
+
+    assert response.status_code == 500
+    assert json.loads(response.content) == {
+        "type": "server_error",
+        "status": 500,
+        "request_id": "abc123def456",
+        "errors": [{"code": "server_error", "message": "Something went wrong on our side; it was logged."}],
+    }
+    page = server_error(rf.get("/acme/incidents/"))
+    assert page.status_code == 500 and b"Something went wrong" in page.content

@@ -34,9 +34,9 @@ from incidentio.services.incidents import incident_close, incident_declare
 from learning.models import LearningTask
 from orgs.models import ApiKey, Invitation, Membership, Role
 from orgs.services import api_key_create, invitation_create
-from tests.factories import MembershipFactory, UserFactory
 from slackbot.links import make_link_token
 from slackbot.models import SlackUserLink, SlackWorkspace
+from tests.factories import MembershipFactory, UserFactory
 from webhooks.models import WebhookEndpoint
 from webhooks.services import endpoint_create
 
