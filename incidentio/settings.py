@@ -282,6 +282,9 @@ if not SLACK_API_URL.endswith("/"):
     SLACK_API_URL += "/"
 
 ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
+# Webhook URLs on loopback or private networks: fine on a laptop, a way into the
+# internal network (SSRF) on a shared server. Off by default when DEBUG is off.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
 
 # --- Production hardening --------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,11 +27,12 @@ from django.utils import timezone
 from incidentio.errors import ServiceError
 from orgs.models import Organization, User
 from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEventType
-from webhooks.transport import DeliveryError, send
+from webhooks.transport import DeliveryError, is_public_host_literal, send
 
 MAX_ENDPOINTS_PER_ORG = 20
 #: A retry may fire this early (clocks of two workers differ a little).
 DUE_SLACK = timedelta(seconds=2)
+
 
 
 def retry_base_seconds() -> float:
@@ -59,6 +61,9 @@ def clean_url(url: str) -> str:
         _url_validator(url)
     except ValidationError:
         raise ServiceError(URL_ERROR, field="url") from None
+    host = urlsplit(url).hostname or ""
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES and not is_public_host_literal(host):
+        raise ServiceError("Webhook URLs must point at a public address, not a private or local one.", field="url")
     return url
 
 

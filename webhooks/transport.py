@@ -13,8 +13,11 @@ other server answers.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.conf import settings
@@ -43,8 +46,36 @@ def encode(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def is_public_host_literal(host: str) -> bool:
+    """False for ``localhost`` and IP literals that are not globally routable.
+
+    Names are resolved (and checked) only at delivery, by ``assert_public``.
+    """
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_global
+    except ValueError:
+        return True  # a name: checked when it is resolved
+
+
+def assert_public(url: str) -> None:
+    """Refuse to deliver to an address on a private or local network (SSRF)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as exc:
+        raise DeliveryError(f"Could not resolve {host}: {exc}") from None
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise DeliveryError(f"{host} resolves to a non-public address ({address}).", permanent=True)
+
+
 def send(*, url: str, secret: str, event_id: str, payload: dict) -> int:
     """POST ``payload`` to ``url``, signed; returns the 2xx status or raises DeliveryError."""
+    assert_public(url)
     body = encode(payload)
     headers = {
         "Content-Type": "application/json",

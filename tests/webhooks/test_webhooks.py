@@ -671,3 +671,28 @@ def test_wrong_methods_are_405(as_admin, acme):
     assert as_admin.get(f"{PAGE}{endpoint.public_id}/enable/").status_code == 405
     assert as_admin.post(f"{PAGE}{endpoint.public_id}/").status_code == 405
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.1.2.3/hook", "http://[::1]/hook",
+            "http://169.254.169.254/latest/meta-data"],
+)
+def test_private_addresses_are_refused_when_not_allowed(url, acme, settings):
+    from incidentio.errors import ServiceError
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(ServiceError) as refused:
+        services.endpoint_create(org=acme, url=url, events=ALL_EVENTS, created_by=None)
+    assert refused.value.field == "url" and "public address" in str(refused.value)
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_name_that_resolves_to_a_private_address_is_not_delivered_to(settings):
+    """Checked again at delivery: a name may resolve to an internal address."""
+    from webhooks.transport import DeliveryError, assert_public
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(DeliveryError) as loopback:
+        assert_public("http://localhost/hook")
+    assert loopback.value.permanent
