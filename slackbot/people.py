@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from orgs.models import Membership, User
@@ -55,6 +56,9 @@ def _member_by_email(workspace: SlackWorkspace, email: str | None) -> Membership
     )
 
 
+UNMAPPED_TTL_SECONDS = 300
+
+
 def member_for_slack_user(
     workspace: SlackWorkspace, slack_user_id: str, *, lookup: bool = True, timeout: float = INLINE_TIMEOUT
 ) -> SlackMember | None:
@@ -69,8 +73,15 @@ def member_for_slack_user(
         return SlackMember(link.user, membership, slack_user_id) if membership else None
     if not lookup:
         return None
+    # A Slack user who is not a member would otherwise cost a users.info call on
+    # every command (inside Slack's 3 s): remember the answer for a few minutes.
+    # Linking from the dashboard writes a SlackUserLink, which is read first.
+    unknown_key = f"slack:unmapped:{workspace.team_id}:{slack_user_id}"
+    if cache.get(unknown_key):
+        return None
     membership = _member_by_email(workspace, _slack_email(workspace, slack_user_id, timeout=timeout))
     if membership is None:
+        cache.set(unknown_key, True, timeout=UNMAPPED_TTL_SECONDS)
         return None
     _remember(workspace, membership.user, slack_user_id)
     return SlackMember(membership.user, membership, slack_user_id)

@@ -60,6 +60,13 @@ def test_unmapped_slack_user_gets_an_explanation_and_nothing_changes(slack, link
     assert not TimelineEvent.objects.filter(kind=EventKind.UPDATE_POSTED).exists()
 
 
+def test_an_unmapped_user_is_looked_up_once_not_on_every_command(slack, linked, acme, declare, owner):
+    incident = declare(acme, owner)
+    for _ in range(3):
+        reply(slack.command("update hello", user=STRANGER, channel=incident.slack_channel_id))
+    assert len([c for c in slack.fake.calls_to("users.info") if STRANGER in str(c)]) == 1
+
+
 def test_a_slack_user_is_mapped_by_email_once(slack, workspace, acme, declare, owner):
     person = UserFactory(email="new.person@acme.test")
     Membership.objects.create(org=acme, user=person, role=Role.RESPONDER)
