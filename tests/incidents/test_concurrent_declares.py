@@ -8,8 +8,6 @@ nothing). CI runs it on Postgres, where a skip fails the run.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection, transaction
 
@@ -17,6 +15,7 @@ from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import Incident, IncidentCounter, TimelineEvent
 from incidentio.services.incidents import incident_declare
+from tests.concurrency import run_in_threads
 
 THREADS = 8
 DECLARES_PER_THREAD = 5
@@ -34,29 +33,6 @@ class Abort(Exception):
     """Raised to roll back an outer transaction after a declare took its number."""
 
 
-def run_in_threads(work, count: int) -> list[BaseException]:
-    """Run ``work(i)`` in ``count`` threads released together; return their errors."""
-    barrier = threading.Barrier(count, timeout=30)
-    errors: list[BaseException] = []
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            work(i)
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a declaring thread hung"
-    return errors
-
-
 def numbers(org) -> list[int]:
     return sorted(Incident.objects.filter(org=org).values_list("number", flat=True))
 
@@ -68,7 +44,7 @@ def test_concurrent_declares_get_distinct_gapless_references(acme, owner):
         for n in range(DECLARES_PER_THREAD):
             incident_declare(org=acme, actor=actor, name=f"Thread {i} incident {n}")
 
-    errors = run_in_threads(declare_five, THREADS)
+    _, errors = run_in_threads(declare_five, THREADS)
 
     assert errors == []
     total = THREADS * DECLARES_PER_THREAD
@@ -100,7 +76,7 @@ def test_failed_declares_in_the_race_do_not_consume_numbers(acme, globex, owner,
                 except Abort:
                     pass
 
-    errors = run_in_threads(declare_with_failures, THREADS)
+    _, errors = run_in_threads(declare_with_failures, THREADS)
 
     assert errors == []
     assert len(refused) == THREADS

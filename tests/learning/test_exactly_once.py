@@ -16,7 +16,6 @@ hook, so the threads also race the advance itself.
 from __future__ import annotations
 
 import itertools
-import threading
 
 import pytest
 from django.db import connection
@@ -37,6 +36,7 @@ from learning.models import LearningTask, TaskKind, TaskState
 from learning.services.tasks import task_complete
 from learning.tasks import advance_incident
 from slackbot.models import OutboxMessage
+from tests.concurrency import run_in_threads
 
 ROUNDS = 20
 
@@ -61,30 +61,6 @@ def eager_celery(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
-
-
-def run_in_threads(work, count: int = 2) -> tuple[list, list[BaseException]]:
-    """Run ``work(i)`` in ``count`` threads released together; return (results, errors)."""
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a racing thread hung"
-    return results, errors
 
 
 def status(org, name: str) -> IncidentStatus:
