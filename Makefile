@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev migrate seed lock worker clean
+.PHONY: run test lint install install-dev migrate seed lock worker clean bench bench-smoke reliability wrk
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,25 @@ run: seed
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Slow runs with real processes (docs/reliability.md): fault injection, load,
+# long fuzzing. RELIABILITY_SHORT=1 is the shortened form CI runs.
+RELIABILITY_EXAMPLES ?= 300
+reliability: install-dev
+	RELIABILITY_EXAMPLES=$(if $(RELIABILITY_SHORT),50,$(RELIABILITY_EXAMPLES)) \
+		$(PY) -m pytest -m reliability tests/reliability $(PYTEST_ARGS)
+
+# Benchmarks (docs/performance.md): Postgres from DATABASE_URL (default the
+# local server), Redis from REDIS_URL, wrk from Debian.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y -qq wrk >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq wrk >/dev/null))
+
+bench: install-dev wrk
+	$(PY) -m bench.run --scale full $(BENCH_ARGS)
+
+bench-smoke: install-dev wrk
+	$(PY) -m bench.run --scale smoke $(BENCH_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

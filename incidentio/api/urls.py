@@ -1,5 +1,6 @@
 """``/api/v2/`` routes. Each resource module owns its ``urlpatterns``."""
 
+from django.conf import settings
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularYAMLAPIView
 from rest_framework.exceptions import NotFound
@@ -38,5 +39,9 @@ urlpatterns = [
     *configuration.urlpatterns,
     *documents.urlpatterns,
     *learning_api.urlpatterns,
-    re_path(r"^.*$", NotFoundView.as_view(), name="not_found"),
 ]
+if settings.BENCH_ENDPOINTS:
+    from incidentio.api import bench
+
+    urlpatterns += bench.urlpatterns
+urlpatterns.append(re_path(r"^.*$", NotFoundView.as_view(), name="not_found"))

@@ -1,0 +1,115 @@
+"""Budgets (issue 7) checked against one run's results, and the report as Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+API_LIST_SHARE_OF_CEILING = 0.5
+DEEP_PAGE_P50_FACTOR = 1.25
+DASHBOARD_SHARE_OF_CEILING = 0.3
+SLACK_ACK_P99_MS = 300
+FLOW_STATUS_P95_MS = 1000
+FLOW_SLACK_P95_MS = 2000
+DASHBOARD_SCENARIOS = ("dashboard_incidents", "dashboard_incident_200_events", "dashboard_my_tasks")
+
+
+@dataclass
+class Budget:
+    name: str
+    limit: str
+    measured: str
+    held: bool
+
+
+def check_budgets(results: dict) -> list[Budget]:
+    http = {row["name"]: row for row in results["http"]}
+    ceiling = results["ceiling_requests_per_s"]
+    budgets = []
+
+    def share(name: str, minimum: float) -> None:
+        ratio = http[name]["requests_per_s"] / ceiling
+        budgets.append(Budget(f"{name} throughput", f"≥ {minimum} × ceiling", f"{ratio:.2f} × ceiling", ratio >= minimum))
+
+    share("api_incidents_page_1", API_LIST_SHARE_OF_CEILING)
+    deep, first = http["api_incidents_deep_page"]["p50_ms"], http["api_incidents_page_1"]["p50_ms"]
+    budgets.append(Budget("deep page p50", f"≤ {DEEP_PAGE_P50_FACTOR} × page-1 p50 ({first:.1f} ms)",
+                          f"{deep:.1f} ms ({deep / first:.2f} ×)", deep <= DEEP_PAGE_P50_FACTOR * first))
+    for name in DASHBOARD_SCENARIOS:
+        share(name, DASHBOARD_SHARE_OF_CEILING)
+    for row in results["http"]:
+        if row["queries_small_org"] is not None:
+            budgets.append(Budget(
+                f"{row['name']} queries", "same on 100k incidents as on a small org",
+                f"{row['queries']} vs {row['queries_small_org']}", row["queries"] == row["queries_small_org"],
+            ))
+    slack = results["slack_ack"]
+    budgets.append(Budget("Slack ack p99 (Web API 2 s)", f"≤ {SLACK_ACK_P99_MS} ms", f"{slack['p99_ms']:.0f} ms",
+                          slack["p99_ms"] <= SLACK_ACK_P99_MS))
+    flow = results["learning_flow"]
+    budgets.append(Budget("flow: next status p95", f"≤ {FLOW_STATUS_P95_MS} ms",
+                          f"{flow['next_status']['p95_ms']:.0f} ms", flow["next_status"]["p95_ms"] <= FLOW_STATUS_P95_MS))
+    budgets.append(Budget("flow: Slack message p95", f"≤ {FLOW_SLACK_P95_MS} ms",
+                          f"{flow['slack_message']['p95_ms']:.0f} ms", flow["slack_message"]["p95_ms"] <= FLOW_SLACK_P95_MS))
+    burst = results["burst"]
+    budgets.append(Budget("burst: lost task messages", "0", str(burst["lost"]), burst["lost"] == 0 and burst["delivered"]))
+    budgets.append(Budget("burst: duplicate task messages", "0", str(burst["duplicates"]), burst["duplicates"] == 0))
+    budgets.append(Budget("burst: per-channel rate", "≤ 1 message/s per channel",
+                          f"{burst['rate_violations']} violations", burst["rate_violations"] == 0))
+    return budgets
+
+
+def markdown(results: dict, budgets: list[Budget]) -> str:
+    ceiling = results["ceiling_requests_per_s"]
+    lines = [
+        f"### Benchmark run {results['started_at']} (scale `{results['scale']}`)",
+        "",
+        f"Machine: {results['machine']}",
+        "",
+        f"Data: {results['data']}",
+        "",
+        "| Scenario | req/s | × ceiling | p50 ms | p95 ms | p99 ms | SQL queries (small org) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in results["http"]:
+        small = "" if row["queries_small_org"] is None else f" ({row['queries_small_org']})"
+        lines.append(
+            f"| {row['name']} | {row['requests_per_s']:.0f} | {row['requests_per_s'] / ceiling:.2f} | "
+            f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['queries']}{small} |"
+        )
+    slack, flow, burst = results["slack_ack"], results["learning_flow"], results["burst"]
+    lines += [
+        "",
+        "| Scenario | count | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| Slack `/inc status` ack (Web API answers after {slack['web_api_delay_s']} s) | {slack['count']} | "
+        f"{slack['p50_ms']:.0f} | {slack['p95_ms']:.0f} | {slack['p99_ms']:.0f} | {slack['max_ms']:.0f} |",
+    ]
+    for label, key in (("Flow: task addressed → next status", "next_status"),
+                       ("Flow: task addressed → Slack task message", "slack_message")):
+        row = flow[key]
+        lines.append(f"| {label} | {row['count']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} | "
+                     f"{row['max_ms']:.0f} |")
+    lines += [
+        "",
+        f"Burst: {burst['incidents']} incidents closed into the flow in {burst['closed_in_s']} s; every task "
+        f"message delivered {burst['all_delivered_in_s']} s after the first close; lost {burst['lost']}, "
+        f"duplicates {burst['duplicates']}, per-channel rate violations {burst['rate_violations']}; "
+        f"outbox rows by state {burst['outbox_states']}.",
+        "",
+        "| Budget | Limit | Measured | Held |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {b.name} | {b.limit} | {b.measured} | {'yes' if b.held else '**NO**'} |" for b in budgets]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict, budgets: list[Budget], directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{results['scale']}-latest"
+    md_path, json_path = directory / f"{stem}.md", directory / f"{stem}.json"
+    md_path.write_text(markdown(results, budgets))
+    payload = {**results, "budgets": [b.__dict__ for b in budgets]}
+    json_path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    return md_path, json_path

@@ -1,0 +1,223 @@
+"""``make bench`` / ``make bench-smoke``: generate the data, start the production
+stack (gunicorn, a Celery worker on Redis, Postgres, the fake Slack), run the
+six scenarios, check the budgets, write ``bench/results/<scale>-latest.{md,json}``.
+
+    python -m bench.run --scale full            # 100k incidents; see docs/performance.md
+    python -m bench.run --scale smoke           # about a minute; CI runs it
+    python -m bench.run --scale full --reuse-data   # skip generation if the data is there
+
+Exits 1 when a budget is missed, 2 when the run itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import redis
+
+from bench import clients, report, scenarios
+from tests.live_stack import LiveStack
+from tests.slack.fake_slack import FakeSlack
+
+RESULTS = Path(__file__).with_name("results")
+SLACK_SECRET = "bench-signing-secret-0123456789"
+
+
+@dataclass
+class Profile:
+    """How long and how hard each scenario runs, per scale."""
+
+    seconds: float
+    warmup_seconds: float
+    connections: int
+    slack_commands: int
+    slack_rate: float
+    flow_rate: float
+    burst_rate: float
+    flow_timeout: float = 60
+    burst_timeout: float = 600
+    slack_delay: float = 2.0
+
+
+PROFILES = {
+    "full": Profile(seconds=15, warmup_seconds=3, connections=4, slack_commands=200, slack_rate=10,
+                    flow_rate=10, burst_rate=100),
+    "smoke": Profile(seconds=3, warmup_seconds=1, connections=4, slack_commands=30, slack_rate=10,
+                     flow_rate=10, burst_rate=50, burst_timeout=120),
+}
+
+
+@dataclass
+class Context:
+    base_url: str
+    manifest: dict
+    fake_slack: FakeSlack
+    db: object
+    profile: Profile
+    api_headers: dict = field(default_factory=dict)
+    slack_secret: str = SLACK_SECRET
+
+    def __getattr__(self, name):  # the profile's knobs read as ctx.seconds, ctx.flow_rate, …
+        return getattr(self.profile, name)
+
+
+def with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                         if line.startswith("MemTotal")))
+    return f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024 / 1024:.0f} GiB, Python {platform.python_version()}"
+
+
+def generate(database_url: str, scale: str, manifest_path: Path) -> dict:
+    print(f"== generating {scale} data into {urlsplit(database_url).path[1:]}", flush=True)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "bench.generate", "--database-url", database_url, "--scale", scale,
+                    "--manifest", str(manifest_path)], check=True)
+    print(f"   done in {time.monotonic() - started:.0f} s", flush=True)
+    return json.loads(manifest_path.read_text())
+
+
+def prepared(stack: LiveStack, manifest: dict) -> dict:
+    output = stack.manage("shell", "-c", f"from bench.prepare import main; main({manifest['org']['slug']!r}, "
+                                         f"{manifest['dashboard']['member_email']!r})")
+    line = next(x for x in output.splitlines() if x.startswith("PREPARED "))
+    return json.loads(line.removeprefix("PREPARED "))
+
+
+def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
+    m, small = ctx.manifest, prep["small"]
+    api, small_api = ctx.api_headers, clients.api_headers(small["api_key"])
+    password, big = m["password"], m["org"]["slug"]
+    member = {"Cookie": clients.sign_in(ctx.base_url, email=m["dashboard"]["member_email"], password=password,
+                                        org_slug=big)}
+    assignee = {"Cookie": clients.sign_in(ctx.base_url, email=m["assignee"]["email"], password=password, org_slug=big)}
+    small_member = {"Cookie": clients.sign_in(ctx.base_url, email=small["member_email"], password=password,
+                                              org_slug=small["slug"])}
+    little = small["slug"]
+    rows = [
+        ("ceiling", "/api/v2/bench/ceiling", api, None, None),
+        ("api_incidents_page_1", "/api/v2/incidents?page_size=25", api, "/api/v2/incidents?page_size=25", small_api),
+        ("api_incidents_deep_page", f"/api/v2/incidents?page_size=25&after={prep['deep_after']}", api,
+         f"/api/v2/incidents?page_size=25&after={small['deep_after']}", small_api),
+        ("api_learning_tasks_assignee", f"/api/v2/learning_tasks?page_size=25&assignee_id={m['assignee']['member_id']}", api,
+         f"/api/v2/learning_tasks?page_size=25&assignee_id={small['member_id']}", small_api),
+        ("api_incident", f"/api/v2/incidents/{m['timeline_incident']['incident_id']}", api,
+         f"/api/v2/incidents/{small['incident_id']}", small_api),
+        ("dashboard_incidents", f"/{big}/incidents/", member, f"/{little}/incidents/", small_member),
+        ("dashboard_incident_200_events", f"/{big}/incidents/{m['timeline_incident']['incident_id']}/", member,
+         f"/{little}/incidents/{small['incident_id']}/", small_member),
+        ("dashboard_my_tasks", f"/{big}/tasks/", assignee, f"/{little}/tasks/", small_member),
+    ]
+    results = []
+    for name, path, headers, compare_path, compare_headers in rows:
+        print(f"== {name}", flush=True)
+        row = scenarios.http_scenario(ctx, name, path, headers, compare_path=compare_path,
+                                      compare_headers=compare_headers)
+        print(f"   {row['requests_per_s']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, {row['queries']} queries", flush=True)
+        results.append(row)
+    # The ceiling again at the end: the stricter (higher) of the two is the reference.
+    results.append(scenarios.http_scenario(ctx, "ceiling_end", "/api/v2/bench/ceiling", api))
+    return results
+
+
+def run(scale: str, database_url: str, redis_url: str, reuse: bool) -> int:
+    profile = PROFILES[scale]
+    manifest_path = RESULTS / f"{scale}-manifest.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if reuse and manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+    else:
+        manifest = generate(database_url, scale, manifest_path)
+    redis.Redis.from_url(redis_url).flushdb()
+    fake_slack = FakeSlack().start()
+    stack = LiveStack(
+        database_url=database_url, redis_url=redis_url, workdir=RESULTS / "logs" / scale,
+        slack_api_url=fake_slack.api_url, web_workers=2, web_threads=1,
+        extra_env={"BENCH_ENDPOINTS": "1", "API_RATE_LIMIT": "100000000/min", "SLACK_SIGNING_SECRET": SLACK_SECRET},
+    )
+    started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    db = psycopg2.connect(database_url)
+    db.autocommit = True
+    try:
+        with stack:
+            prep = prepared(stack, manifest)
+            manifest["slack_status_incidents"] = prep["slack"]["status_incidents"]
+            manifest["slack"] = prep["slack"]
+            stack.start_web()
+            stack.start_worker(concurrency=2)
+            ctx = Context(base_url=stack.url(""), manifest=manifest, fake_slack=fake_slack, db=db, profile=profile,
+                          api_headers=clients.api_headers(manifest["api"]["key"]))
+            http = http_scenarios(ctx, prep)
+            print("== slack_ack", flush=True)
+            slack = scenarios.slack_ack(ctx)
+            print(f"   p99 {slack['p99_ms']:.0f} ms", flush=True)
+            print("== learning_flow", flush=True)
+            flow = scenarios.learning_flow(ctx)
+            print(f"   status p95 {flow['next_status']['p95_ms']:.0f} ms, "
+                  f"slack p95 {flow['slack_message']['p95_ms']:.0f} ms", flush=True)
+            print("== burst", flush=True)
+            burst = scenarios.burst(ctx)
+            print(f"   {burst}", flush=True)
+    finally:
+        db.close()
+        fake_slack.stop()
+    ceilings = [row for row in http if row["name"].startswith("ceiling")]
+    results = {
+        "scale": scale, "started_at": started_at, "machine": machine(),
+        "data": manifest.get("counts", {}),
+        "ceiling_requests_per_s": max(row["requests_per_s"] for row in ceilings),
+        "http": [row for row in http if row["name"] != "ceiling_end"],
+        "ceiling_runs": [row["requests_per_s"] for row in ceilings],
+        "slack_ack": slack, "learning_flow": flow, "burst": burst,
+    }
+    budgets = report.check_budgets(results)
+    md_path, json_path = report.write(results, budgets, RESULTS)
+    print()
+    print(md_path.read_text())
+    print(f"Written: {md_path} and {json_path}")
+    missed = [b.name for b in budgets if not b.held]
+    if missed:
+        print(f"MISSED BUDGETS: {', '.join(missed)}")
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--database-url", default=None,
+                        help="default: DATABASE_URL's server, database incidentio_bench_<scale>")
+    parser.add_argument("--redis-url", default=None, help="default: REDIS_URL's server, database 7")
+    parser.add_argument("--reuse-data", action="store_true", help="keep the data of the last run of this scale")
+    args = parser.parse_args(argv)
+    server = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    if not server.startswith(("postgres://", "postgresql://")):
+        parser.error("the benchmark needs Postgres: set DATABASE_URL to a postgres:// URL")
+    database_url = args.database_url or with_path(server, f"/incidentio_bench_{args.scale}")
+    redis_url = args.redis_url or with_path(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0", "/7")
+    try:
+        return run(args.scale, database_url, redis_url, args.reuse_data)
+    except Exception as error:  # noqa: BLE001 - the run failed: say why and exit 2
+        print(f"BENCHMARK RUN FAILED: {type(error).__name__}: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
+
+
+if __name__ == "__main__":
+    sys.exit(main())
