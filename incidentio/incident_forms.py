@@ -14,6 +14,7 @@ from incidentio.models import (
     PostmortemStatus,
     StatusCategory,
 )
+from incidentio.widgets import FastSelect, FastSelectMultiple
 from orgs.models import User
 
 
@@ -124,7 +125,7 @@ class MergeForm(forms.Form):
 
 class AssignRoleForm(OrgForm):
     role = forms.UUIDField()
-    user = forms.ChoiceField(required=False)
+    user = forms.ChoiceField(required=False, widget=FastSelect)
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
@@ -169,7 +170,7 @@ class DebriefForm(OrgForm):
     )
     duration_minutes = forms.IntegerField(min_value=5, max_value=480, initial=60, label="Minutes")
     location = forms.CharField(max_length=300, required=False, help_text="A room or a video-call link.")
-    attendees = forms.MultipleChoiceField(required=False)
+    attendees = forms.MultipleChoiceField(required=False, widget=FastSelectMultiple)
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
@@ -186,7 +187,7 @@ class DebriefForm(OrgForm):
 class FollowUpForm(OrgForm):
     title = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    assignee = forms.ChoiceField(required=False)
+    assignee = forms.ChoiceField(required=False, widget=FastSelect)
     priority = forms.ChoiceField(choices=FollowUpPriority.choices, initial=FollowUpPriority.MEDIUM)
 
     def __init__(self, *args, org, **kwargs):

@@ -8,6 +8,9 @@ allow-list of tags and attributes: <script>, event handlers and
 
 from __future__ import annotations
 
+import threading
+from functools import lru_cache
+
 import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -27,8 +30,36 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
 
+#: Texts longer than this are rendered every time rather than kept in memory.
+CACHED_TEXT_MAX_CHARS = 20_000
+_local = threading.local()
+
+
+def _converter() -> markdown_lib.Markdown:
+    """One converter per thread: building one (extensions, patterns) costs more
+    than converting a typical update, and a converter is not thread-safe."""
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = markdown_lib.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
+    return converter
+
+
 def render_markdown(text: str) -> SafeString:
-    html = markdown_lib.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+    text = text or ""
+    if len(text) <= CACHED_TEXT_MAX_CHARS:
+        return _render_cached(text)
+    return _render(text)
+
+
+@lru_cache(maxsize=4096)
+def _render_cached(text: str) -> SafeString:
+    """The output depends on the text alone, so a cached result is never stale:
+    an incident page re-renders only the updates it has not shown before."""
+    return _render(text)
+
+
+def _render(text: str) -> SafeString:
+    html = _converter().reset().convert(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
