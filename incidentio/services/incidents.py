@@ -38,15 +38,17 @@ def lock_incident(incident: Incident) -> Incident:
     incident (two people closing it, an edit racing a close) run one after the
     other and the second sees the first's result.
 
-    Only the incident row is locked (``of=("self",)``): Postgres refuses FOR
-    UPDATE across the outer join to the nullable severity, and locking the
-    org and status rows would serialise unrelated incidents.
+    Only the incident row is locked, by a query without joins, and read again
+    with its relations once the lock is held. Locking through a join is wrong
+    under concurrency: a ``SELECT … JOIN status … FOR UPDATE`` that waited for
+    another transaction which changed ``status_id`` (a close, an advance)
+    re-checks the join against the old status row and returns *no row*
+    (Postgres' EvalPlanQual), which surfaced as DoesNotExist → a 500 under load
+    (tests/reliability/test_load.py). Locking the org and status rows would
+    serialise unrelated incidents.
     """
-    return (
-        Incident.objects.select_for_update(of=("self",))
-        .select_related("status", "severity", "org")
-        .get(pk=incident.pk)
-    )
+    Incident.objects.select_for_update().filter(pk=incident.pk).values_list("pk", flat=True).get()
+    return Incident.objects.select_related("status", "severity", "org").get(pk=incident.pk)
 
 
 def _status_of(org: Organization, category: str) -> IncidentStatus:
