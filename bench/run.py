@@ -4,7 +4,6 @@ six scenarios, check the budgets, write ``bench/results/<scale>-latest.{md,json}
 
     python -m bench.run --scale full            # 100k incidents; see docs/performance.md
     python -m bench.run --scale smoke           # about a minute; CI runs it
-    python -m bench.run --scale full --reuse-data   # skip generation if the data is there
 
 Exits 1 when a budget is missed, 2 when the run itself failed.
 """
@@ -137,14 +136,12 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
     return results
 
 
-def run(scale: str, database_url: str, redis_url: str, reuse: bool) -> int:
+def run(scale: str, database_url: str, redis_url: str) -> int:
     profile = PROFILES[scale]
     manifest_path = RESULTS / f"{scale}-manifest.json"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    if reuse and manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-    else:
-        manifest = generate(database_url, scale, manifest_path)
+    # Always fresh: the flow and burst scenarios change the data they use.
+    manifest = generate(database_url, scale, manifest_path)
     redis.Redis.from_url(redis_url).flushdb()
     fake_slack = FakeSlack().start()
     stack = LiveStack(
@@ -205,7 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None,
                         help="default: DATABASE_URL's server, database incidentio_bench_<scale>")
     parser.add_argument("--redis-url", default=None, help="default: REDIS_URL's server, database 7")
-    parser.add_argument("--reuse-data", action="store_true", help="keep the data of the last run of this scale")
     args = parser.parse_args(argv)
     server = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     if not server.startswith(("postgres://", "postgresql://")):
@@ -213,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     database_url = args.database_url or with_path(server, f"/incidentio_bench_{args.scale}")
     redis_url = args.redis_url or with_path(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0", "/7")
     try:
-        return run(args.scale, database_url, redis_url, args.reuse_data)
+        return run(args.scale, database_url, redis_url)
     except Exception as error:  # noqa: BLE001 - the run failed: say why and exit 2
         print(f"BENCHMARK RUN FAILED: {type(error).__name__}: {error}", file=sys.stderr)
         raise SystemExit(2) from error

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
@@ -14,6 +16,7 @@ from incidentio.models import (
     Debrief,
     FollowUp,
     Incident,
+    IncidentCounter,
     IncidentRole,
     IncidentRoleAssignment,
     IncidentStatus,
@@ -23,6 +26,8 @@ from incidentio.models import (
     TimelineEvent,
 )
 from orgs.models import Organization
+
+logger = logging.getLogger("incidentio")
 
 REFERENCE_RE = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.IGNORECASE)
 
@@ -113,6 +118,31 @@ class IncidentFilters:
 class IncidentPage:
     incidents: list[Incident]
     next_after: int | None  # the cursor for the next page, or None on the last
+
+
+def incident_count(*, org: Organization) -> int:
+    """How many incidents the org has, for the API list's ``total_record_count``.
+
+    ``COUNT(*)`` reads every incident of the org (6 ms at 100k) and the list
+    shows it on every page. Incidents are never deleted, and each declare
+    advances the org's counter in its own transaction, so the count is cached
+    under the counter's value: a new incident changes the key, and a cached
+    count is never stale. Without the cache (Redis down) it is counted.
+    """
+    last = next(iter(IncidentCounter.objects.filter(org=org).values_list("last_number", flat=True)), 0)
+    key = f"incident-count:{org.pk}:{last}"
+    try:
+        count = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache outage must not fail the list
+        logger.warning("incident count: cache unavailable", exc_info=True)
+        return Incident.objects.filter(org=org).count()
+    if count is None:
+        count = Incident.objects.filter(org=org).count()
+        try:
+            cache.set(key, count, timeout=24 * 3600)
+        except Exception:  # noqa: BLE001
+            logger.warning("incident count: cache unavailable", exc_info=True)
+    return count
 
 
 def incident_list(

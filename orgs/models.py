@@ -55,7 +55,12 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email.split("@")[0]
+        return self.display_name_of(self.name, self.email)
+
+    @staticmethod
+    def display_name_of(name: str, email: str) -> str:
+        """For rows read without a User instance (``values()``)."""
+        return name or email.split("@")[0]
 
     @property
     def initials(self) -> str:

@@ -11,7 +11,7 @@ import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -19,12 +19,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
+from incidentio import selectors
 from incidentio.api import serializers as s
 from incidentio.api.base import OrgApiView
+from incidentio.api.incident_rows import incident_rows, incidents_json
 from incidentio.api.pagination import PageParams, list_kind, paginate, pagination_meta
 from incidentio.models import (
     Incident,
-    IncidentRoleAssignment,
     IncidentStatus,
     LearningFlowState,
     Severity,
@@ -40,20 +41,6 @@ INCIDENT_ID = OpenApiParameter(
     "incident_id", OpenApiTypes.STR, OpenApiParameter.PATH,
     description="The incident's id, or its reference such as INC-12.",
 )
-
-
-def incident_queryset(org) -> QuerySet[Incident]:
-    """The org's incidents with what :class:`IncidentSerializer` renders, in two queries."""
-    assignments = (
-        IncidentRoleAssignment.objects.select_related("role", "user")
-        .annotate(member_id=s.member_id_of(org, "user_id"))
-        .order_by("role__rank", "role__pk")
-    )
-    return (
-        Incident.objects.filter(org=org)
-        .select_related("status", "severity")
-        .prefetch_related(Prefetch("role_assignments", queryset=assignments))
-    )
 
 
 def incident_lookup(org, incident_id: str, queryset: QuerySet[Incident] | None = None) -> Incident:
@@ -83,11 +70,25 @@ class IncidentApiView(OrgApiView):
 
     def render(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
         """Re-read the incident with everything it shows, and render it."""
-        incident = incident_lookup(self.org, str(incident.public_id), incident_queryset(self.org))
-        return Response({"incident": s.IncidentSerializer(incident, context={"org": self.org}).data}, status=code)
+        return self.render_lookup(str(incident.public_id), code)
+
+    def render_lookup(self, incident_id: str, code: int = status.HTTP_200_OK) -> Response:
+        row = incident_lookup(self.org, incident_id, incident_rows(Incident.objects.filter(org=self.org)))
+        return Response({"incident": incidents_json(self.org, [row])[0]}, status=code)
 
 
 # --- List ----------------------------------------------------------------------------------
+
+
+#: Filter parameter → (ORM lookup, value from the validated parameter).
+INCIDENT_FILTER_LOOKUPS = {
+    "status_category[one_of]": ("status__category__in", lambda v: v),
+    "status[one_of]": ("status__in", lambda v: v),
+    "severity[gte]": ("severity__rank__gte", lambda v: v.rank),
+    "created_at[gte]": ("reported_at__gte", lambda v: v),
+    "created_at[lte]": ("reported_at__lte", lambda v: v),
+    "learning_flow[one_of]": ("learning_flow__in", lambda v: v),
+}
 
 
 class IncidentListParams(PageParams):
@@ -122,19 +123,14 @@ class IncidentListParams(PageParams):
             attrs["severity[gte]"] = severity
         return attrs
 
+    def active_filters(self) -> list[str]:
+        # "?status[one_of]=" filters nothing out
+        return [name for name in INCIDENT_FILTER_LOOKUPS if self.validated_data.get(name) not in (None, [])]
+
     def filter(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-        params = self.validated_data
-        lookups = {
-            "status_category[one_of]": ("status__category__in", lambda v: v),
-            "status[one_of]": ("status__in", lambda v: v),
-            "severity[gte]": ("severity__rank__gte", lambda v: v.rank),
-            "created_at[gte]": ("reported_at__gte", lambda v: v),
-            "created_at[lte]": ("reported_at__lte", lambda v: v),
-            "learning_flow[one_of]": ("learning_flow__in", lambda v: v),
-        }
-        for name, (lookup, value) in lookups.items():
-            if params.get(name) not in (None, []):  # "?status[one_of]=" filters nothing out
-                queryset = queryset.filter(**{lookup: value(params[name])})
+        for name in self.active_filters():
+            lookup, value = INCIDENT_FILTER_LOOKUPS[name]
+            queryset = queryset.filter(**{lookup: value(self.validated_data[name])})
         return queryset
 
 
@@ -169,12 +165,13 @@ class IncidentListCreateView(IncidentApiView):
         params.is_valid(raise_exception=True)
         queryset = params.filter(Incident.objects.filter(org=self.org))
         page = paginate(
-            params.filter(incident_queryset(self.org)), kind=list_kind("incidents", request.query_params), key="number", descending=True,
+            incident_rows(queryset), kind=list_kind("incidents", request.query_params), key="number", descending=True,
             page_size=params.validated_data["page_size"], after=params.validated_data.get("after"),
         )
+        total = queryset.count() if params.active_filters() else selectors.incident_count(org=self.org)
         return Response({
-            "incidents": s.IncidentSerializer(page.rows, many=True, context={"org": self.org}).data,
-            "pagination_meta": pagination_meta(page, total_record_count=queryset.count()),
+            "incidents": incidents_json(self.org, page.rows),
+            "pagination_meta": pagination_meta(page, total_record_count=total),
         })
 
     @extend_schema(
@@ -216,7 +213,7 @@ class IncidentDetailView(IncidentApiView):
         responses={200: s.IncidentResponse, **s.READ_ERRORS},
     )
     def get(self, request, incident_id):
-        return self.render(self.get_incident(incident_id))
+        return self.render_lookup(incident_id)
 
 
 class IncidentEditView(IncidentApiView):

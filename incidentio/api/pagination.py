@@ -73,7 +73,9 @@ def paginate(queryset, *, kind: str, key: str, descending: bool, page_size: int,
     rows = list(queryset.order_by(f"-{key}" if descending else key)[: page_size + 1])
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    next_cursor = encode_cursor(kind, getattr(rows[-1], key)) if has_more and rows else None
+    last = rows[-1] if rows else None
+    last_key = last[key] if isinstance(last, dict) else getattr(last, key, None)  # rows from values() are dicts
+    next_cursor = encode_cursor(kind, last_key) if has_more and rows else None
     return Page(rows=rows, after=next_cursor, page_size=page_size)
 
 

@@ -275,10 +275,16 @@ IncidentTimestampsSerializer = type(
 
 
 class IncidentSerializer(serializers.Serializer):
-    """An incident."""
+    """An incident.
 
-    # Needs context["org"], and the incident with status, severity and
-    # role_assignments (annotated with member_id) loaded: see incident_queryset.
+    The API renders incidents with :mod:`incidentio.api.incident_rows`, from
+    rows rather than through these fields (much faster, docs/performance.md);
+    these fields are the schema, and DRF's rendering from them is what
+    tests/api/test_incident_representation.py holds the rows' JSON to.
+    """
+
+    # DRF rendering needs context["org"] and an incident with status, severity
+    # and role_assignments annotated with member_id.
 
     id = serializers.UUIDField(source="public_id")
     reference = serializers.CharField(help_text="e.g. INC-12; also accepted wherever an incident id is.")

@@ -659,3 +659,17 @@ def test_concurrent_creates_with_one_key_declare_one_incident(acme, api, api_key
     assert len({incident_id for _, incident_id in results}) == 1
     assert Incident.objects.filter(org=acme).count() == 1
     assert IncidentCounter.objects.get(org=acme).last_number == 1
+
+
+def test_total_record_count_follows_new_incidents_and_filters(acme, owner, api, api_key):
+    """The unfiltered total is cached under the org's incident counter: a new incident is counted at once."""
+    client = api(api_key(acme))
+    actor = Actor.for_user(owner)
+    for number in range(3):
+        incident_declare(org=acme, actor=actor, name=f"Counted {number}")
+    assert client.get("/api/v2/incidents").json()["pagination_meta"]["total_record_count"] == 3
+    assert client.get("/api/v2/incidents").json()["pagination_meta"]["total_record_count"] == 3  # from the cache
+    incident_declare(org=acme, actor=actor, name="Counted 4", triage=True)
+    assert client.get("/api/v2/incidents").json()["pagination_meta"]["total_record_count"] == 4
+    triage = client.get("/api/v2/incidents?status_category[one_of]=triage").json()
+    assert triage["pagination_meta"]["total_record_count"] == 1
