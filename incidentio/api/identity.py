@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from incidentio.api.base import OrgApiView
+from incidentio.api.serializers import errors
 
 IdentityResponse = inline_serializer(
     "IdentityResponse",
@@ -27,7 +28,7 @@ IdentityResponse = inline_serializer(
 class IdentityView(OrgApiView):
     """Which organization this key belongs to, and what it may do."""
 
-    @extend_schema(responses=IdentityResponse, operation_id="identity_get")
+    @extend_schema(responses={200: IdentityResponse, **errors()}, operation_id="identity_get")
     def get(self, request):
         return Response(
             {

@@ -3,11 +3,29 @@
 Schemathesis loads ``/api/v2/openapi.json`` from the real WSGI application
 (``incidentio.wsgi.application``: every middleware, DRF, the exception
 handler) and sends generated requests, valid and invalid, to every operation
-with a key of every role in an org seeded with incidents, tasks, a
-post-mortem and follow-ups. Path ids are sometimes swapped for real ones so
-the happy paths run too, and ``PUT /learning_flow`` is sometimes sent the
-org's real document. Each response must not be a 5xx and must match the
-schema for its status code.
+in the schema (every path and method, whatever it is) with a key that holds
+every role, in an org seeded with incidents in each learning-flow state,
+tasks, a post-mortem and a follow-up. Path ids, id query parameters and id
+fields of bodies are sometimes swapped for real ones so the happy paths run
+too, and ``PUT /learning_flow`` is sometimes sent the org's real document.
+
+Every response is checked by schemathesis' response checks:
+
+- ``not_a_server_error``: never a 5xx;
+- ``status_code_conformance``: the status code is documented for the operation;
+- ``content_type_conformance``: the Content-Type is the documented one;
+- ``response_headers_conformance``: documented headers are present and valid;
+- ``response_schema_conformance``: the body matches the schema for its status.
+
+(``negative_data_rejection`` and ``positive_data_acceptance`` are left out:
+the API refuses unknown body fields and ids of other objects with a 422 the
+schema cannot express, so they report rule refusals, not faults.)
+
+Examples per operation: ``RELIABILITY_EXAMPLES`` (default 12, about 20 s
+with schemathesis' deterministic coverage cases on top); the slow form in
+``make reliability`` sets several hundred. The default run is derandomized so
+``make test`` sends the same requests every time; the slow form is random and
+a failure prints the seed (``--hypothesis-seed=…``) and a curl reproducer.
 
 The requests commit (``transaction=True``): the on-commit work (advancing
 the flow, the Slack outbox) runs as in production, with Celery eager. The
@@ -16,30 +34,46 @@ rate limit is raised so generated traffic is never throttled.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from incidentio.actors import Actor
-from incidentio.models import IncidentRole, IncidentStatus, Severity
+from incidentio.models import IncidentRole, IncidentStatus, Severity, StatusCategory
 from incidentio.services.documents import postmortem_create
 from incidentio.services.follow_ups import follow_up_create
 from incidentio.services.incidents import incident_close, incident_declare
 from learning.models import LearningTask
 from learning.services.config_document import learning_flow_document
 from learning.services.tasks import task_complete
-from orgs.models import ApiKeyRole
+from orgs.models import ApiKeyRole, Membership
 from orgs.services import api_key_create
 from tests.api_learning.conftest import declare_and_close
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Generated examples per operation (~30 of them); schemathesis' coverage phase
-# adds its deterministic edge cases on top: ~1,700 requests, about a minute.
-EXAMPLES_PER_OPERATION = 12
+#: Generated examples per operation (38 operations). 12 → ~1,700 requests with
+#: the coverage phase, ~20 s on Postgres; 300 → the slow form.
+EXAMPLES_PER_OPERATION = int(os.environ.get("RELIABILITY_EXAMPLES") or 12)
+SLOW = "RELIABILITY_EXAMPLES" in os.environ
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -58,16 +92,42 @@ def seeded(acme, owner, responder, viewer, globex, outsider, settings):
     incident_close(incident=opted_out, actor=actor, learning_flow="opt_out", opt_out_reason="Renewed itself.")
     theirs = declare_and_close(globex, outsider, name="Another org's incident")
     _key, token = api_key_create(org=acme, name="schemathesis", roles=list(ApiKeyRole.values), created_by=None)
+    incidents = [str(i.public_id) for i in (live, documenting, progressed, opted_out, theirs)] + ["INC-1", "INC-2"]
+    statuses = [str(s.public_id) for s in IncidentStatus.objects.filter(org=acme)]
+    severities = [str(s.public_id) for s in Severity.objects.filter(org=acme)]
+    members = [str(m.public_id) for m in Membership.objects.filter(org=acme)] + ["viewer@acme.test"]
     ids = {
-        "incident_id": [str(i.public_id) for i in (live, documenting, progressed, opted_out, theirs)] + ["INC-1", "INC-2"],
+        # Path parameters.
+        "incident_id": incidents,
         "task_id": [str(t.public_id) for t in LearningTask.objects.all()],
         "follow_up_id": [str(follow_up.public_id)],
-        "status_id": [str(s.public_id) for s in IncidentStatus.objects.filter(org=acme)],
-        "severity_id": [str(s.public_id) for s in Severity.objects.filter(org=acme)],
+        "status_id": statuses,
+        "severity_id": severities,
         "role_id": [str(r.public_id) for r in IncidentRole.objects.filter(org=acme)],
+        # Query parameters and body fields.
+        "assignee_id": members,
+        "incident_lead_id": members,
+        "learning_status_id": [
+            str(s.public_id) for s in IncidentStatus.objects.filter(org=acme, category=StatusCategory.LEARNING)
+        ],
+        "severity[gte]": severities,
+        "auto_enter_min_severity_id": severities,
     }
-    return {"headers": {"Authorization": f"Bearer {token}"}, "ids": ids,
+    lists = {"status[one_of]": statuses}
+    return {"headers": {"Authorization": f"Bearer {token}"}, "ids": ids, "lists": lists,
             "learning_flow": learning_flow_document(org=acme)}
+
+
+def _with_real_ids(values, ids: dict[str, list[str]], lists: dict[str, list[str]]):
+    """The generated mapping as it is, or with its known id fields set to real ids."""
+    if not isinstance(values, dict):
+        return st.just(values)
+    known = {name: st.sampled_from(ids[name]) for name in values if name in ids}
+    known |= {name: st.lists(st.sampled_from(lists[name]), min_size=1, max_size=3) for name in values if name in lists}
+    if not known:
+        return st.just(values)
+    real = st.fixed_dictionaries({**{k: st.just(v) for k, v in values.items()}, **known})
+    return st.one_of(st.just(values), real)
 
 
 @pytest.fixture
@@ -78,22 +138,21 @@ def api_schema(seeded):
     # answers with its first renderer, YAML, even at ".json".
     schema = schemathesis.openapi.from_wsgi("/api/v2/openapi.json", application,
                                             headers={"Accept": "application/json"})
-    ids, document = seeded["ids"], seeded["learning_flow"]
+    ids, lists, document = seeded["ids"], seeded["lists"], seeded["learning_flow"]
 
     @schema.hook
     def flatmap_path_parameters(context, path_parameters):
-        known = {name: ids[name] for name in path_parameters or {} if name in ids}
-        if not known:
-            return st.just(path_parameters)
-        real = st.fixed_dictionaries({**{k: st.just(v) for k, v in path_parameters.items()},
-                                      **{k: st.sampled_from(v) for k, v in known.items()}})
-        return st.one_of(st.just(path_parameters), real)
+        return _with_real_ids(path_parameters, ids, lists)
+
+    @schema.hook
+    def flatmap_query(context, query):
+        return _with_real_ids(query, ids, lists)
 
     @schema.hook
     def flatmap_body(context, body):
-        if context.operation is None or context.operation.label != "PUT /api/v2/learning_flow":
-            return st.just(body)
-        return st.one_of(st.just(body), st.just(document))
+        if context.operation is not None and context.operation.label == "PUT /api/v2/learning_flow":
+            return st.one_of(st.just(body), st.just(document))
+        return _with_real_ids(body, ids, lists)
 
     return schema
 
@@ -111,6 +170,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
-          derandomize=True)
+          derandomize=not SLOW, print_blob=True)
 def test_the_api_answers_every_generated_request_within_its_schema(case, seeded):
-    case.call_and_validate(headers=seeded["headers"], checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(headers=seeded["headers"], checks=CHECKS)
+
