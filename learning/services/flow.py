@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
-from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, StatusCategory
+from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, StatusCategory, TimelineEvent
 from incidentio.services.incidents import lock_incident
 from incidentio.services.timeline import timeline_record
 from learning import messages
@@ -107,7 +107,9 @@ def schedule_advance_if_finished(incident: Incident) -> None:
     from learning.tasks import advance_incident
 
     incident_id, status_id = incident.pk, incident.status_id
-    transaction.on_commit(lambda: advance_incident.delay(incident_id, status_id))
+    # robust: with Redis down the task change still stands (and the request
+    # succeeds); the repair_stuck_incidents beat advances the incident later.
+    transaction.on_commit(lambda: advance_incident.delay(incident_id, status_id), robust=True)
 
 
 def enter(incident: Incident, actor: Actor) -> None:
@@ -135,6 +137,19 @@ def _finish_outstanding(incident: Incident, reason: str) -> None:
     )
 
 
+def _visited_learning_statuses(incident: Incident) -> set[str]:
+    """Public ids of the learning statuses the incident has been in, from its timeline.
+
+    An admin may reorder the statuses while incidents are in the flow; an
+    incident never goes back into a status it has already been through (it
+    would get a second set of tasks and leave that status twice).
+    """
+    events = TimelineEvent.objects.filter(
+        incident=incident, kind__in=[EventKind.LEARNING_FLOW_ENTERED, EventKind.LEARNING_STATUS_CHANGED]
+    ).values_list("data", flat=True)
+    return {data.get("status_id") or data.get("to_id") for data in events} - {None}
+
+
 @transaction.atomic
 def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
     """Advance the incident out of ``from_status_id`` if that status is finished.
@@ -160,7 +175,8 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
     )
     statuses = learning_statuses(incident.org_id)
     current = incident.status
-    later = [s for s in statuses if (s.rank, s.pk) > (current.rank, current.pk)]
+    visited = _visited_learning_statuses(incident)
+    later = [s for s in statuses if (s.rank, s.pk) > (current.rank, current.pk) and str(s.public_id) not in visited]
     if later:
         following = later[0]
         incident.status = following

@@ -870,3 +870,21 @@ def test_repair_advances_an_incident_whose_advance_was_lost(in_documenting, acme
 
     assert commit(lambda: repair_stuck_incidents.delay().get()) == 0
     assert len(events(incident, EventKind.LEARNING_STATUS_CHANGED)) == 1
+
+
+def test_reordering_statuses_mid_flow_never_sends_an_incident_back(acme, in_reviewing, as_owner, commit):
+    """Found by tests/learning/test_flow_stateful.py: moving Reviewing before
+    Documenting while an incident is in Reviewing sent it back to Documenting,
+    with a second set of tasks and a second advance out of it."""
+    from incidentio.services.configuration import status_move
+
+    status_move(status=status(acme, "Reviewing"), direction="up")
+    address_all(in_reviewing, "Reviewing", as_owner, commit)
+
+    incident = fresh(in_reviewing)
+    assert incident.learning_flow == LearningFlowState.COMPLETED
+    assert len(tasks_of(incident, "Documenting")) == 4  # one set, from the first pass
+    moves = [(e.data["from"], e.data["to"]) for e in events(incident, EventKind.LEARNING_STATUS_CHANGED)]
+    assert moves == [("Documenting", "Reviewing")]
+    [completed] = events(incident, EventKind.LEARNING_FLOW_COMPLETED)
+    assert completed.data["from"] == "Reviewing"
