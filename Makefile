@@ -45,12 +45,17 @@ run: seed
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Slow runs with real processes (docs/reliability.md): fault injection, load,
-# long fuzzing. RELIABILITY_SHORT=1 is the shortened form CI runs.
-RELIABILITY_EXAMPLES ?= 300
+# Slow runs with real processes and long fuzzing (docs/reliability.md), on
+# Postgres and Redis (the local servers unless DATABASE_URL / REDIS_URL say
+# otherwise). RELIABILITY_SHORT=1 is the shortened form CI runs.
+RELIABILITY_EXAMPLES ?= $(if $(RELIABILITY_SHORT),40,300)
+RELIABILITY_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/incidentio} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} RELIABILITY_EXAMPLES=$(RELIABILITY_EXAMPLES) \
+	RELIABILITY_SHORT=$(RELIABILITY_SHORT)
 reliability: install-dev
-	RELIABILITY_EXAMPLES=$(if $(RELIABILITY_SHORT),50,$(RELIABILITY_EXAMPLES)) \
-		$(PY) -m pytest -m reliability tests/reliability $(PYTEST_ARGS)
+	$(RELIABILITY_ENV) $(PY) -m pytest -m reliability tests/reliability $(PYTEST_ARGS)
+	$(RELIABILITY_ENV) $(PY) -m pytest tests/learning/test_flow_stateful.py tests/api_learning/test_schemathesis.py \
+		$(PYTEST_ARGS)
 
 # Benchmarks (docs/performance.md): Postgres from DATABASE_URL (default the
 # local server), Redis from REDIS_URL, wrk from Debian.

@@ -1,7 +1,7 @@
 """Fixtures the scenarios need that are cheaper to find than to generate, read
 inside Django with the stack's own settings (its SECRET_KEY signs the cursor):
 
-    python manage.py shell -c "from bench.prepare import main; main('bigcorp')"
+    python manage.py shell -c "from bench.prepare import main; main('bigcorp', '<member e-mail>', '<incident id>')"
 
 prints one ``PREPARED {json}`` line.
 """
@@ -33,8 +33,11 @@ def deep_cursor(org: Organization) -> tuple[str, int]:
     return encode_cursor(list_kind("incidents", QueryDict("page_size=25")), number), row
 
 
-def small_org_comparator(big: Organization) -> dict:
-    """The same pages on a small org: a query count must not depend on the data size."""
+def small_org_comparator(big: Organization, like: Incident) -> dict:
+    """The same pages on a small org: a query count must not depend on the data size.
+
+    The small org's incident is one in the same state as ``like`` (the page
+    shows other panels, with their own queries, for other states)."""
     org = (
         Organization.objects.exclude(pk=big.pk)
         .annotate(tasks=Count("learning_tasks", distinct=True)).filter(tasks__gt=0).order_by("pk").first()
@@ -42,7 +45,11 @@ def small_org_comparator(big: Organization) -> dict:
     task = LearningTask.objects.filter(org=org, assignee__isnull=False).select_related("assignee").first()
     member = Membership.objects.filter(org=org, user=task.assignee).get()
     _, key = api_key_create(org=org, name="bench", roles=list(ApiKeyRole.values), created_by=None)
-    incident = Incident.objects.filter(org=org).order_by("-number").first()
+    same_state = Incident.objects.filter(
+        org=org, status__category=like.status.category, learning_flow=like.learning_flow,
+        postmortem__isnull=not hasattr(like, "postmortem"),
+    )
+    incident = same_state.order_by("-number").first() or Incident.objects.filter(org=org).order_by("-number").first()
     return {
         "slug": org.slug, "api_key": key, "member_email": member.user.email, "member_id": str(member.public_id),
         "incident_id": str(incident.public_id), "deep_after": deep_cursor(org)[0],
@@ -61,15 +68,16 @@ def slack_fixtures(org: Organization, member_email: str) -> dict:
     }
 
 
-def prepare(org_slug: str, member_email: str) -> dict:
+def prepare(org_slug: str, member_email: str, timeline_incident_id: str) -> dict:
     org = Organization.objects.get(slug=org_slug)
     after, row = deep_cursor(org)
+    like = Incident.objects.select_related("status").get(org=org, public_id=timeline_incident_id)
     return {
         "deep_after": after, "deep_row": row,
-        "small": small_org_comparator(org),
+        "small": small_org_comparator(org, like),
         "slack": slack_fixtures(org, member_email),
     }
 
 
-def main(org_slug: str, member_email: str) -> None:
-    print("PREPARED " + json.dumps(prepare(org_slug, member_email)))
+def main(org_slug: str, member_email: str, timeline_incident_id: str) -> None:
+    print("PREPARED " + json.dumps(prepare(org_slug, member_email, timeline_incident_id)))

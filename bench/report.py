@@ -21,6 +21,8 @@ class Budget:
     limit: str
     measured: str
     held: bool
+    #: Timing budgets hold on a quiet machine at full scale; correctness ones anywhere.
+    timing: bool = True
 
 
 def check_budgets(results: dict) -> list[Budget]:
@@ -43,6 +45,7 @@ def check_budgets(results: dict) -> list[Budget]:
             budgets.append(Budget(
                 f"{row['name']} queries", "same on 100k incidents as on a small org",
                 f"{row['queries']} vs {row['queries_small_org']}", row["queries"] == row["queries_small_org"],
+                timing=False,
             ))
     slack = results["slack_ack"]
     budgets.append(Budget("Slack ack p99 (Web API 2 s)", f"≤ {SLACK_ACK_P99_MS} ms", f"{slack['p99_ms']:.0f} ms",
@@ -53,10 +56,14 @@ def check_budgets(results: dict) -> list[Budget]:
     budgets.append(Budget("flow: Slack message p95", f"≤ {FLOW_SLACK_P95_MS} ms",
                           f"{flow['slack_message']['p95_ms']:.0f} ms", flow["slack_message"]["p95_ms"] <= FLOW_SLACK_P95_MS))
     burst = results["burst"]
-    budgets.append(Budget("burst: lost task messages", "0", str(burst["lost"]), burst["lost"] == 0 and burst["delivered"]))
-    budgets.append(Budget("burst: duplicate task messages", "0", str(burst["duplicates"]), burst["duplicates"] == 0))
+    budgets.append(Budget("burst: lost task messages", "0", str(burst["lost"]), burst["lost"] == 0 and burst["delivered"],
+                          timing=False))
+    budgets.append(Budget("burst: every outbox message sent", "none left pending", str(burst["outbox_states"]),
+                          burst["outbox_all_sent"], timing=False))
+    budgets.append(Budget("burst: duplicate task messages", "0", str(burst["duplicates"]), burst["duplicates"] == 0,
+                          timing=False))
     budgets.append(Budget("burst: per-channel rate", "≤ 1 message/s per channel",
-                          f"{burst['rate_violations']} violations", burst["rate_violations"] == 0))
+                          f"{burst['rate_violations']} violations", burst["rate_violations"] == 0, timing=False))
     return budgets
 
 
@@ -94,7 +101,8 @@ def markdown(results: dict, budgets: list[Budget]) -> str:
     lines += [
         "",
         f"Burst: {burst['incidents']} incidents closed into the flow in {burst['closed_in_s']} s; every task "
-        f"message delivered {burst['all_delivered_in_s']} s after the first close; lost {burst['lost']}, "
+        f"message delivered {burst['all_delivered_in_s']} s after the first close, every queued message "
+        f"{burst['outbox_all_sent_in_s']} s after it; lost {burst['lost']}, "
         f"duplicates {burst['duplicates']}, per-channel rate violations {burst['rate_violations']}; "
         f"outbox rows by state {burst['outbox_states']}.",
         "",
@@ -102,6 +110,8 @@ def markdown(results: dict, budgets: list[Budget]) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {b.name} | {b.limit} | {b.measured} | {'yes' if b.held else '**NO**'} |" for b in budgets]
+    if results.get("enforced") == "correctness":
+        lines += ["", "Scale `smoke` enforces the correctness budgets only; timing budgets are printed for information."]
     return "\n".join(lines) + "\n"
 
 

@@ -94,8 +94,8 @@ def generate(database_url: str, scale: str, manifest_path: Path) -> dict:
 
 
 def prepared(stack: LiveStack, manifest: dict) -> dict:
-    output = stack.manage("shell", "-c", f"from bench.prepare import main; main({manifest['org']['slug']!r}, "
-                                         f"{manifest['dashboard']['member_email']!r})")
+    args = (manifest["org"]["slug"], manifest["dashboard"]["member_email"], manifest["timeline_incident"]["incident_id"])
+    output = stack.manage("shell", "-c", f"from bench.prepare import main; main{args!r}")
     line = next(x for x in output.splitlines() if x.startswith("PREPARED "))
     return json.loads(line.removeprefix("PREPARED "))
 
@@ -184,12 +184,14 @@ def run(scale: str, database_url: str, redis_url: str) -> int:
         "ceiling_runs": [row["requests_per_s"] for row in ceilings],
         "slack_ack": slack, "learning_flow": flow, "burst": burst,
     }
+    # Small data on a busy CI machine says nothing about speed; it still must be correct.
+    results["enforced"] = "all" if scale == "full" else "correctness"
     budgets = report.check_budgets(results)
     md_path, json_path = report.write(results, budgets, RESULTS)
     print()
     print(md_path.read_text())
     print(f"Written: {md_path} and {json_path}")
-    missed = [b.name for b in budgets if not b.held]
+    missed = [b.name for b in budgets if not b.held and (scale == "full" or not b.timing)]
     if missed:
         print(f"MISSED BUDGETS: {', '.join(missed)}")
         return 1

@@ -187,16 +187,23 @@ def burst(ctx) -> dict:
         if b - a < 1.0 - SLACK_RATE_TOLERANCE_S
     )
     duplicates = sum(len(times) - 1 for times in messages.values() if len(times) > 1)
-    with ctx.db.cursor() as cursor:
-        cursor.execute(
-            "SELECT state, count(*) FROM slackbot_outboxmessage WHERE incident_id IN "
-            "(SELECT id FROM incidentio_incident WHERE public_id = ANY(%s::uuid[])) GROUP BY state",
-            ([item["incident_id"] for item in items],),
-        )
-        outbox = dict(cursor.fetchall())
+    def outbox_states() -> dict:
+        with ctx.db.cursor() as cursor:
+            cursor.execute(
+                "SELECT state, count(*) FROM slackbot_outboxmessage WHERE incident_id IN "
+                "(SELECT id FROM incidentio_incident WHERE public_id = ANY(%s::uuid[])) GROUP BY state",
+                ([item["incident_id"] for item in items],),
+            )
+            return dict(cursor.fetchall())
+
+    # Everything else the closes queued (DMs to assignees, …) must go out too.
+    all_sent = _wait(lambda: "pending" not in outbox_states(), ctx.burst_timeout)
+    outbox_done = time.monotonic() - started
+    outbox = outbox_states()
     return {
         "name": "burst", "incidents": len(items), "closed_in_s": round(closed_in, 2),
         "all_delivered_in_s": round(last - started, 2), "delivered": delivered,
         "lost": len(channels) - len(messages), "duplicates": duplicates,
-        "rate_violations": too_fast, "outbox_states": outbox,
+        "rate_violations": too_fast, "outbox_states": outbox, "outbox_all_sent": all_sent,
+        "outbox_all_sent_in_s": round(outbox_done, 2),
     }
