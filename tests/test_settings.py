@@ -99,3 +99,19 @@ def test_ci_runs_on_real_postgres_and_redis(db):
     import redis
 
     assert redis.Redis.from_url(settings.REDIS_URL).ping()
+
+
+def test_postgres_sessions_plan_for_ssd_storage(db):
+    """random_page_cost 1.1 (not Postgres' spinning-disk 4): index lookups for a page's role assignments."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a Postgres planner setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
+
+
+def test_a_malformed_random_page_cost_fails_at_start():
+    result = manage("check", DATABASE_URL="postgres://postgres@127.0.0.1:5432/incidentio",
+                    POSTGRES_RANDOM_PAGE_COST="fast")
+    assert result.returncode != 0
+    assert "POSTGRES_RANDOM_PAGE_COST" in result.stderr.splitlines()[-1]
