@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.http import Http404
 
 from incidentio.models import (
@@ -25,7 +29,7 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
-from orgs.models import Organization
+from orgs.models import Organization, User
 
 logger = logging.getLogger("incidentio")
 
@@ -114,9 +118,33 @@ class IncidentFilters:
         return queryset
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentListItem:
+    """One incident as the dashboard list shows it, read as a row (``values()``).
+
+    The list is the dashboard's busiest page; model instances for 25 incidents,
+    their statuses, severities, assignments, roles and users cost more than the
+    rest of the request (docs/performance.md).
+    """
+
+    public_id: UUID
+    number: int
+    name: str
+    reported_at: datetime
+    status_name: str
+    status_category: str
+    severity_name: str | None
+    severity_rank: int | None
+    roles: list[tuple[str, str]]  # (role name, person's display name), in role order
+
+    @property
+    def reference(self) -> str:
+        return f"INC-{self.number}"  # as Incident.reference
+
+
 @dataclass
 class IncidentPage:
-    incidents: list[Incident]
+    incidents: list[IncidentListItem]
     next_after: int | None  # the cursor for the next page, or None on the last
 
 
@@ -157,36 +185,102 @@ def incident_list(
     if after is not None:
         queryset = queryset.filter(number__lt=after)
     rows = list(
-        queryset.select_related("status", "severity")
-        .prefetch_related(
-            Prefetch(
-                "role_assignments",
-                queryset=IncidentRoleAssignment.objects.select_related("role", "user").order_by("role__rank"),
-            )
-        )
-        .order_by("-number")[: page_size + 1]
+        queryset.order_by("-number").values(
+            "id", "public_id", "number", "name", "reported_at",
+            "status__name", "status__category", "severity__name", "severity__rank",
+        )[: page_size + 1]
     )
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    return IncidentPage(incidents=rows, next_after=rows[-1].number if has_more and rows else None)
+    roles = _role_names_by_incident([row["id"] for row in rows]) if rows else {}
+    incidents = [
+        IncidentListItem(
+            public_id=row["public_id"],
+            number=row["number"],
+            name=row["name"],
+            reported_at=row["reported_at"],
+            status_name=row["status__name"],
+            status_category=row["status__category"],
+            severity_name=row["severity__name"],
+            severity_rank=row["severity__rank"],
+            roles=roles.get(row["id"], []),
+        )
+        for row in rows
+    ]
+    return IncidentPage(incidents=incidents, next_after=rows[-1]["number"] if has_more and rows else None)
+
+
+def _role_names_by_incident(incident_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """``{incident id: [(role name, person), ...]}`` in role order, in one query."""
+    rows = (
+        IncidentRoleAssignment.objects.filter(incident_id__in=incident_ids)
+        .order_by("role__rank", "role__pk")
+        .values_list("incident_id", "role__name", "user__name", "user__email")
+    )
+    roles: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for incident_id, role_name, user_name, user_email in rows:
+        roles[incident_id].append((role_name, User.display_name_of(user_name, user_email)))
+    return roles
+
+
+#: How many of its newest events the incident page shows unless asked for all of them.
+TIMELINE_PAGE_EVENTS = 50
+
+
+@dataclass
+class IncidentTimeline:
+    events: list[TimelineEvent]  # oldest first
+    earlier_count: int  # older events not in ``events``
 
 
 def incident_detail(*, org: Organization, public_id) -> Incident:
-    """The incident with everything its page shows, in a fixed number of queries."""
+    """The incident with what its page shows around it, in a fixed number of
+    queries. Each join costs the planner more than a small query does, so the
+    org (already known) and the creator (not shown) are not joined."""
     queryset = (
         Incident.objects.filter(org=org)
-        .select_related("status", "severity", "org", "merged_into", "created_by", "postmortem")
+        .select_related("status", "severity", "merged_into", "postmortem")
         .prefetch_related(
-            Prefetch(
-                "role_assignments",
-                queryset=IncidentRoleAssignment.objects.select_related("role", "user").order_by("role__rank"),
-            ),
-            Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor_user").order_by("occurred_at", "pk")),
+            Prefetch("role_assignments", queryset=IncidentRoleAssignment.objects.select_related("user")),
             Prefetch("follow_ups", queryset=FollowUp.objects.select_related("assignee")),
             Prefetch("debriefs", queryset=Debrief.objects.prefetch_related("attendees")),
         )
     )
-    return _get(queryset, public_id, "incident")
+    incident = _get(queryset, public_id, "incident")
+    incident.org = org
+    return incident
+
+
+def incident_timeline(
+    *,
+    incident: Incident,
+    limit: int | None = TIMELINE_PAGE_EVENTS,
+    known_users: Mapping[int, tuple[str, str]] | None = None,
+) -> IncidentTimeline:
+    """The incident's newest ``limit`` events (all when ``None``) and how many
+    older ones there are, in one query.
+
+    ``known_users`` (id to name and e-mail, e.g. the org's members the page
+    has read anyway) names the actors; only actors missing from it (former
+    members) cost a second query.
+    """
+    events = TimelineEvent.objects.filter(incident=incident).defer("data").order_by("-occurred_at", "-pk")
+    if limit is None:
+        rows = list(events)
+        total = len(rows)
+    else:
+        rows = list(events.annotate(total=Window(Count("*")))[:limit])
+        total = rows[0].total if rows else 0
+    rows.reverse()
+    known_users = known_users or {}
+    actor_ids = {event.actor_user_id for event in rows if event.actor_user_id is not None}
+    actors = {pk: User(pk=pk, name=known_users[pk][0], email=known_users[pk][1]) for pk in actor_ids & known_users.keys()}
+    if missing := actor_ids - actors.keys():
+        actors.update((user.pk, user) for user in User.objects.filter(pk__in=missing).only("id", "name", "email"))
+    for event in rows:
+        if event.actor_user_id is not None:
+            event.actor_user = actors[event.actor_user_id]
+    return IncidentTimeline(events=rows, earlier_count=total - len(rows))
 
 
 def follow_up_get(*, incident: Incident, public_id) -> FollowUp:

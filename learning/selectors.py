@@ -46,7 +46,7 @@ def incident_tasks(*, incident) -> list[StatusTasks]:
     """The incident's tasks grouped by learning status, in flow order (two queries)."""
     tasks = list(
         LearningTask.objects.filter(incident=incident)
-        .select_related("assignee", "addressed_by", "status", "assignee_role")
+        .select_related("assignee", "status")  # what the incident page shows
         .order_by("status__rank", "status_id", "rank", "pk")
     )
     groups: dict[int, StatusTasks] = {}

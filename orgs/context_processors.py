@@ -8,4 +8,6 @@ from orgs import sessions
 
 
 def org_sessions(request):
-    return {"held_org_memberships": SimpleLazyObject(lambda: sessions.usable_memberships(request))}
+    # On org pages the middleware has just checked this org's membership: reuse it.
+    current = getattr(request, "membership", None)
+    return {"held_org_memberships": SimpleLazyObject(lambda: sessions.usable_memberships(request, current=current))}

@@ -173,17 +173,25 @@ def bind_after_sign_in(request: HttpRequest, *, user: User, target: str | None) 
             bind(request, org_slug=slug, user=user)
 
 
-def usable_memberships(request: HttpRequest) -> list[Membership]:
+def usable_memberships(request: HttpRequest, *, current: Membership | None = None) -> list[Membership]:
     """The held org sessions that still work, in sign-in order, with org and user loaded.
 
     Drops sessions whose membership has gone or whose user was deactivated.
+    ``current`` is a membership this request has already checked the same way
+    (``OrgSessionMiddleware``, moments ago): it is used as is rather than read
+    again, so a browser holding only the org it is on costs no query.
     """
     held = held_sessions(request)
     if not held:
         return []
     by_slug = {h.org_slug: h.user_id for h in held}
-    memberships = Membership.objects.select_related("org", "user").filter(
-        org__slug__in=by_slug.keys(), user_id__in=set(by_slug.values()), user__is_active=True
-    )
-    found = {m.org.slug: m for m in memberships if by_slug.get(m.org.slug) == m.user_id}
+    found = {}
+    if current is not None and by_slug.get(current.org.slug) == current.user_id:
+        found[current.org.slug] = current
+    others = {slug: uid for slug, uid in by_slug.items() if slug not in found}
+    if others:
+        memberships = Membership.objects.select_related("org", "user").filter(
+            org__slug__in=others.keys(), user_id__in=set(others.values()), user__is_active=True
+        )
+        found.update({m.org.slug: m for m in memberships if others.get(m.org.slug) == m.user_id})
     return [found[h.org_slug] for h in held if h.org_slug in found]

@@ -27,3 +27,10 @@ def duration(value: timedelta | None) -> str:
     if hours:
         return f"{hours}h {mins}m"
     return f"{mins}m" if mins else "<1m"
+
+
+@register.filter
+def selecting(options, value):
+    """``{{ member_options|selecting:task.assignee_id }}``: the options of an
+    ``OptionList`` with ``value`` selected (none when it is empty)."""
+    return options.render(value or None)

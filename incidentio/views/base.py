@@ -77,7 +77,7 @@ class IncidentActionView(IncidentView):
     def fail(self, incident, error: str):
         from incidentio.views.incidents import render_incident_page
 
-        return render_incident_page(self, self.get_incident(), status=400, error=error)
+        return render_incident_page(self, incident.public_id, status=400, error=error)
 
 
 def _form_error_text(form) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
 
 from incidentio import selectors
 from incidentio.actors import Actor
@@ -20,10 +25,13 @@ from incidentio.incident_forms import (
     ReasonForm,
     TimestampsForm,
     UpdateForm,
+    org_members,
 )
-from incidentio.models import INCIDENT_TIMESTAMPS, EventKind, StatusCategory
+from incidentio.models import INCIDENT_TIMESTAMPS
 from incidentio.services import incidents as incident_services
+from incidentio.timeline_html import render_timeline
 from incidentio.views.base import IncidentView
+from incidentio.widgets import OptionList
 from learning.selectors import incident_tasks
 from learning.services.rules import decide
 from orgs.models import Role
@@ -60,13 +68,52 @@ class IncidentListView(OrgView):
         context = self.get_context_data(
             nav="incidents",
             form=form,
+            selects=form.selects(),
+            rows=list_rows(page.incidents, url_prefix=incident_url_prefix(self.org)),
             page=page,
             next_query=next_query,
             first_query=first_query.urlencode(),
             is_first_page=not request.GET.get("after"),
-            categories=StatusCategory.choices,
         )
         return render(request, "incidents/list.html", context, status=status)
+
+
+def incident_url_prefix(org) -> str:
+    """``/<org>/incidents/``, the incident page's URL without its id: reversed once
+    per list instead of twice per row (``{% url %}`` is ~40 µs)."""
+    marker = "00000000-0000-0000-0000-000000000000"
+    path = reverse("incident_detail", kwargs={"org_slug": org.slug, "incident_id": marker})
+    return path.removesuffix(f"{marker}/")
+
+
+def list_rows(incidents: list[selectors.IncidentListItem], *, url_prefix: str) -> list[SafeString]:
+    """The list's ``<tr>``s, rendered in Python.
+
+    Through the template a row cost ~120 µs (``|timesince``, ``|date``, an
+    include for the pills, a loop over the roles, every variable resolved
+    and escaped by its node); here it is ~40 µs, most of it ``timesince``.
+    Every value is escaped with ``html.escape``, which is what Django's
+    ``escape`` calls. The pills are the markup of incidents/_badges.html.
+    """
+    now = timezone.now()  # one "now" for the page, as its rows were read together
+    rows = []
+    for incident in incidents:
+        url = f"{url_prefix}{incident.public_id}/"
+        severity = (
+            f'\n<span class="sev-pill sev-{incident.severity_rank}">{escape(incident.severity_name)}</span>'
+            if incident.severity_name else ""
+        )
+        roles = "<br>".join(f"{escape(role)}: {escape(person)}" for role, person in incident.roles) or "—"
+        rows.append(mark_safe(  # noqa: S308 - every value is escaped above or here
+            f'<tr><td class="ref"><a href="{url}">{incident.reference}</a></td>'
+            f'<td><a class="incident-name" href="{url}">{escape(incident.name)}</a></td>'
+            f'<td><span class="status-pill cat-{escape(incident.status_category)}">{escape(incident.status_name)}</span>'
+            f"{severity}</td>"
+            f'<td class="muted small">{roles}</td>'
+            f'<td class="muted small" title="{timezone.localtime(incident.reported_at).isoformat()}">'  # as |date:'c'
+            f"{escape(timesince(incident.reported_at, now))} ago</td></tr>"
+        ))
+    return rows
 
 
 class DeclareView(OrgView):
@@ -99,14 +146,26 @@ class DeclareView(OrgView):
         return render(request, "incidents/declare.html", self.get_context_data(form=form, nav="incidents"), status=status)
 
 
-def render_incident_page(view: IncidentView, incident, *, status: int = 200, error: str | None = None):
-    """The incident page; actions that fail re-render it with their error."""
+def render_incident_page(view: IncidentView, public_id, *, status: int = 200, error: str | None = None):
+    """The incident page; actions that fail re-render it with their error.
+
+    The timeline shows its newest ``TIMELINE_PAGE_EVENTS`` events and says how
+    many earlier ones there are; ``?timeline=all`` shows every event.
+    """
     org = view.org
-    incident = selectors.incident_detail(org=org, public_id=incident.public_id)
+    incident = selectors.incident_detail(org=org, public_id=public_id)
+    members = org_members(org)
+    full_timeline = view.request.GET.get("timeline") == "all"
+    timeline = selectors.incident_timeline(
+        incident=incident,
+        limit=None if full_timeline else selectors.TIMELINE_PAGE_EVENTS,
+        known_users={pk: (name, email) for pk, name, email in members},
+    )
     assignments = {a.role_id: a for a in incident.role_assignments.all()}
     roles = [(role, assignments.get(role.pk)) for role in selectors.role_list(org=org)]
     timestamps = [(label, field, getattr(incident, field)) for field, label in INCIDENT_TIMESTAMPS]
     postmortem = getattr(incident, "postmortem", None)
+    assign_form = AssignRoleForm(org=org, members=members)
     context = view.get_context_data(
         close_decision=decide(incident).value if incident.is_live else None,
         learning_groups=incident_tasks(incident=incident),
@@ -114,13 +173,14 @@ def render_incident_page(view: IncidentView, incident, *, status: int = 200, err
         incident=incident,
         error=error,
         roles=roles,
-        timeline=list(incident.timeline.all()),
+        timeline=timeline.events,
+        timeline_html=render_timeline(reversed(timeline.events)),
+        earlier_event_count=timeline.earlier_count,
         follow_ups=list(incident.follow_ups.all()),
         debriefs=list(incident.debriefs.all()),
         postmortem=postmortem,
         timestamps=timestamps,
         can_act=view.membership.can_respond,
-        event_kinds=EventKind,
         edit_form=EditForm(org=org, initial={
             "status": str(incident.status.public_id),
             "severity": str(incident.severity.public_id) if incident.severity else "",
@@ -129,17 +189,18 @@ def render_incident_page(view: IncidentView, incident, *, status: int = 200, err
         update_form=UpdateForm(),
         reason_form=ReasonForm(),
         merge_form=MergeForm(),
-        assign_form=AssignRoleForm(org=org),
+        assign_form=assign_form,
+        member_options=OptionList(assign_form.fields["user"].choices),
         timestamps_form=TimestampsForm(initial={field: getattr(incident, field) for field, _ in INCIDENT_TIMESTAMPS}),
-        follow_up_form=FollowUpForm(org=org),
-        debrief_form=DebriefForm(org=org),
+        follow_up_form=FollowUpForm(org=org, members=members),
+        debrief_form=DebriefForm(org=org, members=members),
     )
     return render(view.request, "incidents/detail.html", context, status=status)
 
 
 class IncidentDetailView(IncidentView):
     def get(self, request, org_slug, incident_id):
-        return render_incident_page(self, self.get_incident())
+        return render_incident_page(self, incident_id)
 
 
 def incident_url(incident) -> str:

@@ -31,6 +31,7 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
+from incidentio.selectors import TIMELINE_PAGE_EVENTS
 from incidentio.services import documents, follow_ups
 from incidentio.services.incidents import (
     incident_assign_role,
@@ -465,9 +466,13 @@ def test_incident_page_query_count_does_not_grow(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = as_responder.get(_url(big))
     assert response.status_code == 200
-    assert len(response.context["timeline"]) == 100
+    assert len(response.context["timeline"]) == TIMELINE_PAGE_EVENTS  # the newest; the page links to the rest
+    assert response.context["earlier_event_count"] == 100 - TIMELINE_PAGE_EVENTS
     assert len(response.context["follow_ups"]) == 20
     assert len(response.context["debriefs"]) == 5
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        everything = as_responder.get(_url(big) + "?timeline=all")
+    assert len(everything.context["timeline"]) == 100
 
 
 # --- Actions --------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""The incidents list's rows and filter selects, which are rendered in Python
+(views.incidents.list_rows, IncidentFilterForm.selects) rather than by template
+loops: they must show what the template showed, escaped."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from incidentio.actors import Actor
+from incidentio.models import IncidentStatus, Severity
+from incidentio.services.incidents import incident_declare
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/acme/incidents/"
+
+
+@pytest.fixture
+def as_responder(responder, acme, signed_in):
+    return signed_in(responder, acme)
+
+
+def _row(html: str, name_fragment: str) -> str:
+    rows = [row for row in re.findall(r"<tr>.*?</tr>", html, re.S) if name_fragment in row]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_a_row_links_to_the_incident_and_shows_its_status_severity_roles_and_age(as_responder, acme, responder):
+    severity = Severity.objects.filter(org=acme).order_by("rank").first()
+    incident = incident_declare(
+        org=acme, actor=Actor.for_user(responder), name="Checkout <b>down</b> & out", severity=severity, lead=responder,
+    )
+    html = as_responder.get(LIST).content.decode()
+
+    row = _row(html, "Checkout")
+    url = reverse("incident_detail", kwargs={"org_slug": "acme", "incident_id": incident.public_id})
+    assert f'<td class="ref"><a href="{url}">{incident.reference}</a></td>' in row
+    assert f'<a class="incident-name" href="{url}">Checkout &lt;b&gt;down&lt;/b&gt; &amp; out</a>' in row
+    assert f'<span class="status-pill cat-{incident.status.category}">{incident.status.name}</span>' in row
+    assert f'<span class="sev-pill sev-{severity.rank}">{severity.name}</span>' in row
+    roles = [f"{a.role.name}: {a.user.display_name}" for a in incident.role_assignments.order_by("role__rank", "role__pk")]
+    assert len(roles) >= 2  # the reporter and the lead
+    assert f'<td class="muted small">{"<br>".join(roles)}</td>' in row
+    reported = timezone.localtime(incident.reported_at)
+    assert f'title="{reported.isoformat()}"' in row
+    assert f"{timesince(incident.reported_at)} ago" in row
+
+
+def test_a_row_without_severity_or_roles_shows_neither(as_responder, acme, responder):
+    incident = incident_declare(org=acme, actor=Actor.for_user(responder), name="Quiet one")
+    incident.role_assignments.all().delete()
+    row = _row(as_responder.get(LIST).content.decode(), "Quiet one")
+    assert "sev-pill" not in row
+    assert '<td class="muted small">—</td>' in row
+
+
+def test_filter_selects_show_the_chosen_value_and_every_option(as_responder, acme, responder, owner):
+    status = IncidentStatus.objects.filter(org=acme).first()
+    html = as_responder.get(LIST, {"status": str(status.public_id), "assignee": str(owner.pk)}).content.decode()
+
+    assert f'<option value="{status.public_id}" selected>{status.name}</option>' in html
+    assert '<select name="category" id="id_category"><option value="">Any</option>' in html
+    assignee = re.search(r'<select name="assignee" id="id_assignee">(.*?)</select>', html, re.S).group(1)
+    assert assignee.startswith('<option value="">Anyone</option>')
+    assert f'<option value="{owner.pk}" selected>' in assignee
+    assert f'<option value="{responder.pk}">' in assignee
+    assert assignee.count(" selected") == 1
+
+
+def test_nothing_is_selected_without_filters(as_responder):
+    html = as_responder.get(LIST).content.decode()
+    filters = html[html.index('data-testid="filters"'):html.index("</form>")]
+    assert " selected" not in filters
