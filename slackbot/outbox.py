@@ -49,5 +49,7 @@ def outbox_enqueue(
 
     from slackbot.tasks import deliver_outbox_message
 
-    transaction.on_commit(lambda: deliver_outbox_message.delay(message.pk))
+    # robust: with Redis down the change still stands (and the request succeeds);
+    # the deliver_pending_outbox beat re-queues the message later.
+    transaction.on_commit(lambda: deliver_outbox_message.delay(message.pk), robust=True)
     return message

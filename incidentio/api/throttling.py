@@ -7,6 +7,7 @@ which loses counts when requests from one key arrive in parallel.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
 from orgs.models import ApiKey
+
+logger = logging.getLogger("incidentio.api")
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
@@ -33,13 +36,19 @@ class ApiKeyRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{ident}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
-            count = 1
         self._wait = (window + 1) * period - now
+        try:
+            cache.add(key, 0, timeout=period + 1)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # the key expired between add and incr
+                cache.add(key, 1, timeout=period + 1)
+                count = 1
+        except Exception:
+            # Fail open: with the cache (Redis) down the request is still served
+            # and its change committed; only the rate limit is not counted.
+            logger.warning("API rate limit not counted (%s): the cache is unavailable", ident, exc_info=True)
+            return True
         return count <= limit
 
     def wait(self) -> float:

@@ -14,7 +14,7 @@ from incidentio.services.incidents import incident_post_update
 from slackbot.models import OutboxMessage, OutboxState, SlackUserLink, SlackWorkspace
 from slackbot.outbox import outbox_enqueue
 from slackbot.tasks import deliver_outbox_message
-from slackbot.transports import ConsoleTransport, channel_name, get_transport
+from slackbot.transports import ChannelBusy, ConsoleTransport, channel_name, get_transport
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +191,24 @@ def test_slack_connect_command_binds_a_workspace(acme, fake_slack):
     workspace = SlackWorkspace.objects.get(org=acme)
     assert (workspace.team_id, workspace.bot_user_id, workspace.team_name) == ("T0001", "UBOT", "Acme")
     assert fake_slack.calls_to("auth.test")[0].token == "xoxb-abc"
+
+
+def test_a_message_deferred_too_often_stays_pending_for_the_beat(incident, fake_slack, settings, monkeypatch):
+    """After MAX_ATTEMPTS + MAX_DEFERRALS busy-channel retries the job stops; the message
+    stays pending (the beat re-queues it) and no in-process timer is started in a worker."""
+    from slackbot import tasks as slack_tasks
+
+    settings.SLACK_CHANNEL_SLOT_SECONDS = 60
+    message = _queue(incident)
+    Transport = type(get_transport(message))
+    monkeypatch.setattr(Transport, "take_slot", lambda self, channel: (_ for _ in ()).throw(ChannelBusy(channel)))
+    timers = []
+    monkeypatch.setattr(slack_tasks, "_retry_in_process_later", lambda *args: timers.append(args))
+    deliver_outbox_message.push_request(is_eager=False, retries=slack_tasks.MAX_ATTEMPTS + slack_tasks.MAX_DEFERRALS)
+    try:
+        assert deliver_outbox_message.run(message.pk) == "deferred"
+    finally:
+        deliver_outbox_message.pop_request()
+    message.refresh_from_db()
+    assert message.state == OutboxState.PENDING and "busy" in message.last_error
+    assert timers == []
