@@ -127,7 +127,7 @@ class LearningTask(models.Model):
     class Meta:
         ordering = ["rank", "pk"]
         indexes = [
-            models.Index(fields=["org", "assignee", "state"], name="task_assignee_state_idx"),
+            models.Index(fields=["org", "assignee", "state", "-id"], name="task_assignee_state_id_idx"),
             models.Index(fields=["incident", "status", "state"], name="task_incident_status_idx"),
             models.Index(fields=["org", "state", "-id"], name="task_org_state_idx"),
         ]
