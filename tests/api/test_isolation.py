@@ -180,3 +180,19 @@ def test_every_route_and_method_is_in_the_schema():
         for method in methods:
             operation = schema.find_operation_by_path(method.upper(), path)
             assert operation is not None, f"{method.upper()} {path} is missing from /api/v2/openapi.json"
+
+
+LIST_ROUTES = [route for route, _, methods, params in ROUTES if "get" in methods]
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES)
+def test_no_read_shows_another_orgs_objects(route, api, api_key, acme, ours, theirs):
+    """Every GET, list or object, with A's key and A's ids: none of B's ids appear anywhere in it."""
+    client = api(api_key(acme, *ALL_ROLES))
+    url = _fill(route, ours)
+    response = client.get(url + ("?page_size=250" if not _PARAM.search(route) else ""))
+    assert response.status_code == 200, (url, response.status_code)
+    text = response.content.decode()
+    leaked = [name for name, value in theirs.items() if name != "incident_reference" and value in text]
+    assert not leaked, f"GET {url} shows another org's {leaked}"
+    assert "Filler" not in text  # only B has incidents named so
