@@ -75,9 +75,12 @@ def my_tasks(*, org, user, state: str = TaskState.OUTSTANDING, status=None, afte
     if after is not None:
         queryset = queryset.filter(pk__lt=after)
     rows = list(
-        queryset.select_related("incident", "incident__status", "incident__severity", "status").order_by("-pk")[
-            : page_size + 1
-        ]
+        # Only what the page shows: the task, its status, and its incident's
+        # reference, name and current status id (not its relations).
+        queryset.select_related("incident", "status")
+        .only("pk", "title", "state", "status_id", "incident_id", "status__name",
+              "incident__public_id", "incident__number", "incident__name", "incident__status_id")
+        .order_by("-pk")[: page_size + 1]
     )
     has_more = len(rows) > page_size
     rows = rows[:page_size]
