@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from orgs.models import Membership, User
 from slackbot.client import workspace_client
-from slackbot.errors import SlackApiError, SlackError, call_slack
+from slackbot.errors import SlackApiError, SlackRateLimited, SlackTransientError, call_slack
 from slackbot.models import SlackUserLink, SlackWorkspace
 
 logger = logging.getLogger("incidentio.slack")
@@ -79,7 +79,14 @@ def member_for_slack_user(
     unknown_key = f"slack:unmapped:{workspace.team_id}:{slack_user_id}"
     if cache.get(unknown_key):
         return None
-    membership = _member_by_email(workspace, _slack_email(workspace, slack_user_id, timeout=timeout))
+    try:
+        email = _slack_email(workspace, slack_user_id, timeout=timeout)
+    except (SlackTransientError, SlackRateLimited) as exc:
+        # Slack did not answer (timeout, 5xx, 429): not an answer to remember,
+        # or a real member would be turned away for minutes after a blip.
+        logger.info("users.info for %s did not answer: %s", slack_user_id, exc)
+        return None
+    membership = _member_by_email(workspace, email)
     if membership is None:
         cache.set(unknown_key, True, timeout=UNMAPPED_TTL_SECONDS)
         return None
@@ -91,7 +98,7 @@ def _slack_email(workspace: SlackWorkspace, slack_user_id: str, *, timeout: floa
     client = workspace_client(workspace, timeout=timeout)
     try:
         response = call_slack(client.users_info, user=slack_user_id)
-    except SlackError as exc:
+    except SlackApiError as exc:  # Slack answered: no such user, no access, …
         logger.info("users.info for %s failed: %s", slack_user_id, exc)
         return None
     return ((response.get("user") or {}).get("profile") or {}).get("email")

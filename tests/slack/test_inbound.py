@@ -67,6 +67,21 @@ def test_an_unmapped_user_is_looked_up_once_not_on_every_command(slack, linked, 
     assert len([c for c in slack.fake.calls_to("users.info") if STRANGER in str(c)]) == 1
 
 
+def test_a_slack_outage_during_the_lookup_is_not_remembered_as_unmapped(slack, workspace, acme, declare, owner):
+    """users.info failing (5xx) turns the command away once; the next one, with
+    Slack back, maps the member instead of refusing them for minutes."""
+    person = UserFactory(email="blip@acme.test")
+    Membership.objects.create(org=acme, user=person, role=Role.RESPONDER)
+    slack.fake.users["UBLIP"] = "blip@acme.test"
+    incident = declare(acme, owner)
+    slack.fake.fail("users.info", status=503)
+    first = reply(slack.command("update first", user="UBLIP", channel=incident.slack_channel_id))
+    assert "can't tell which" in first["text"]
+    reply(slack.command("update second", user="UBLIP", channel=incident.slack_channel_id))
+    assert SlackUserLink.objects.get(org=acme, slack_user_id="UBLIP").user == person
+    assert TimelineEvent.objects.filter(kind=EventKind.UPDATE_POSTED, actor_user=person).count() == 1
+
+
 def test_a_slack_user_is_mapped_by_email_once(slack, workspace, acme, declare, owner):
     person = UserFactory(email="new.person@acme.test")
     Membership.objects.create(org=acme, user=person, role=Role.RESPONDER)
