@@ -33,6 +33,22 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture
+def eager_celery(settings):
+    """Celery jobs run in-process, on commit, even when REDIS_URL is set (CI):
+    a module asks for this when its point is not the worker (that has its own
+    tests with a real one, tests/learning/test_celery_worker.py)."""
+    from incidentio.celery import app
+
+    # Read first: Celery snapshots the Django settings the first time its conf
+    # is read, and must not snapshot this test's override as the value to restore.
+    previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_fast_hashing(settings):
     # Each test gets its own cache namespace, so rate-limit counters from one

@@ -24,17 +24,9 @@ ALL_ROLES = list(ApiKeyRole.values)
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(settings):
+def _celery_in_process(eager_celery):
     """Run Celery tasks in-process even when REDIS_URL is set (the Postgres run):
     the advance that follows the last task runs on commit, here and now."""
-    from incidentio.celery import app
-
-    # Read first: Celery snapshots the Django settings the first time its conf is read.
-    previous = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 class ApiClient:

@@ -55,16 +55,10 @@ def complete_all_current_tasks(page: Page) -> None:
 
 
 @pytest.fixture(autouse=True)
-def advance_in_process():
+def advance_in_process(eager_celery):
     """The live server runs Celery tasks in-process, so the advance happens on
     commit inside the request. (A real worker on Redis is tested in
     tests/learning/test_celery_worker.py.)"""
-    from incidentio.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def test_run_the_flow_to_closed_and_opt_out_of_another(two_incidents, browser_context, artifacts_dir):

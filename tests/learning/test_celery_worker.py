@@ -17,7 +17,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -39,6 +38,7 @@ from incidentio.services.incidents import incident_close, incident_declare
 from learning.models import LearningTask, TaskState
 from learning.services.tasks import task_complete
 from slackbot.models import OutboxMessage, OutboxState
+from tests.live_stack import StackError, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,14 +103,11 @@ def _log_tail(path: Path, lines: int = 60) -> str:
 
 
 def _wait_for(condition, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}\n--- worker log ---\n{_log_tail(log)}")
-        time.sleep(0.2)
+    try:
+        return wait_until(condition, timeout=timeout, what=what, interval=0.2,
+                          on_timeout=lambda: f"--- worker log ---\n{_log_tail(log)}")
+    except StackError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture

@@ -50,17 +50,8 @@ def _postgres_only():
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(settings):
+def _celery_in_process(eager_celery):
     """The advance and the outbox delivery run in-process, in the committing thread."""
-    from incidentio.celery import app
-
-    # Read first: Celery snapshots the Django settings the first time its conf is
-    # read, and must not snapshot this test's override as the value to restore.
-    previous = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def status(org, name: str) -> IncidentStatus:

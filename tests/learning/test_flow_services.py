@@ -72,17 +72,8 @@ REVIEWING_KINDS = [
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(settings):
+def _celery_in_process(eager_celery):
     """Run Celery tasks in-process even when REDIS_URL is set (the Postgres run)."""
-    from incidentio.celery import app
-
-    # Read first: Celery snapshots the Django settings the first time its conf is
-    # read, and must not snapshot this test's override as the value to restore.
-    previous = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

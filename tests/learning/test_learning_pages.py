@@ -14,14 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(settings):
-    # The advance runs on commit through Celery; in-process here.
-    from incidentio.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
+def _celery_in_process(eager_celery):
+    """The advance runs on commit through Celery; in-process here."""
 
 
 def _declare(acme, user, severity="Minor", **kwargs):

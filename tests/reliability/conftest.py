@@ -81,6 +81,17 @@ def fake_slack():
     server.stop()
 
 
+def seed_demo_stack(stack: LiveStack, *, key_name: str = "reliability") -> None:
+    """Migrate and seed the stack's database: the demo data, acme connected to
+    the fake Slack, and ``stack.api_key``, an acme key with every role."""
+    stack.manage("migrate", "--noinput", "--verbosity", "0")
+    stack.manage("seed_demo")
+    stack.manage("slack_connect", "--org", "acme", "--team-id", TEAM_ID, "--bot-token", BOT_TOKEN)
+    stack.api_key = stack.manage(
+        "create_api_key", "--org", "acme", "--name", key_name, *[f"--role={role}" for role in ApiKeyRole.values]
+    ).strip().splitlines()[-1]
+
+
 @pytest.fixture
 def live_stack(live_database_url, live_redis_url, fake_slack, tmp_path):
     """Migrated and seeded (demo data, acme connected to the fake Slack); nothing started yet.
@@ -92,12 +103,7 @@ def live_stack(live_database_url, live_redis_url, fake_slack, tmp_path):
         workdir=tmp_path / "stack", slack_api_url=fake_slack.api_url,
         extra_env={"SLACK_SIGNING_SECRET": "reliability-signing-secret"},
     )
-    stack.manage("migrate", "--noinput", "--verbosity", "0")
-    stack.manage("seed_demo")
-    stack.manage("slack_connect", "--org", "acme", "--team-id", TEAM_ID, "--bot-token", BOT_TOKEN)
-    stack.api_key = stack.manage(
-        "create_api_key", "--org", "acme", "--name", "reliability", *[f"--role={role}" for role in ApiKeyRole.values]
-    ).strip().splitlines()[-1]
+    seed_demo_stack(stack)
     try:
         yield stack
     finally:

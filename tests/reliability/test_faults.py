@@ -36,9 +36,8 @@ import pytest
 import redis
 import requests
 
-from orgs.models import ApiKeyRole
 from tests.live_stack import LiveStack, StackError, free_port, wait_until
-from tests.reliability.conftest import BOT_TOKEN, SHORT, TEAM_ID
+from tests.reliability.conftest import SHORT, seed_demo_stack
 from tests.slack.fake_slack import Failure
 
 pytestmark = pytest.mark.reliability
@@ -166,16 +165,6 @@ class Api:
 
 
 # --- stacks ----------------------------------------------------------------------------------
-
-
-def seed(stack: LiveStack) -> None:
-    """What the ``live_stack`` fixture does, for stacks a test builds itself."""
-    stack.manage("migrate", "--noinput", "--verbosity", "0")
-    stack.manage("seed_demo")
-    stack.manage("slack_connect", "--org", "acme", "--team-id", TEAM_ID, "--bot-token", BOT_TOKEN)
-    stack.api_key = stack.manage(
-        "create_api_key", "--org", "acme", "--name", "faults", *[f"--role={role}" for role in ApiKeyRole.values]
-    ).strip().splitlines()[-1]
 
 
 def logs(stack: LiveStack, *names: str) -> str:
@@ -536,7 +525,7 @@ def test_faults_redis_down_while_tasks_are_completed(live_database_url, fake_sla
     db = LiveDb(live_database_url)
     try:
         say("redis: seeding")
-        seed(stack)
+        seed_demo_stack(stack, key_name="faults")
         say("redis: seeded")
         stack.start_web()
         stack.start_beat()
@@ -631,7 +620,7 @@ def test_faults_postgres_restart_under_load(live_redis_url, fake_slack, tmp_path
             extra_env={"SLACK_SIGNING_SECRET": "reliability-signing-secret", "API_RATE_LIMIT": "100000/min"},
         )
         db = LiveDb(database_url)
-        seed(stack)
+        seed_demo_stack(stack, key_name="faults")
         stack.start_web()
         stack.start_worker()
         stack.start_beat()

@@ -32,16 +32,9 @@ OWNER, ADMIN, RESPONDER, VIEWER, STRANGER = "UOWNER", "UADMIN", "URESP", "UVIEW"
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery(settings):
+def _eager_celery(eager_celery):
     """Jobs run in-process, after commit, also when REDIS_URL is set (CI):
     these tests are about Slack, the real worker has its own test."""
-    from incidentio.celery import app
-
-    previous = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 @pytest.fixture(scope="session")

@@ -108,16 +108,8 @@ def receiver():
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(settings):
+def _celery_in_process(eager_celery):
     """Run the delivery job in-process even when REDIS_URL is set (the Postgres run)."""
-    from incidentio.celery import app
-
-    # Read first: Celery snapshots Django's settings the first time its conf is read.
-    previous = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def _endpoint(org, receiver, events=None) -> WebhookEndpoint:
