@@ -30,6 +30,7 @@ from incidentio.models import (
     TimelineEvent,
 )
 from orgs.models import Organization, User
+from orgs.selectors import member_id_of
 
 logger = logging.getLogger("incidentio")
 
@@ -192,7 +193,7 @@ def incident_list(
     )
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    roles = _role_names_by_incident([row["id"] for row in rows]) if rows else {}
+    holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
     incidents = [
         IncidentListItem(
             public_id=row["public_id"],
@@ -203,24 +204,33 @@ def incident_list(
             status_category=row["status__category"],
             severity_name=row["severity__name"],
             severity_rank=row["severity__rank"],
-            roles=roles.get(row["id"], []),
+            roles=[(holder["role_name"], holder["name"]) for holder in holders.get(row["id"], [])],
         )
         for row in rows
     ]
     return IncidentPage(incidents=incidents, next_after=rows[-1]["number"] if has_more and rows else None)
 
 
-def _role_names_by_incident(incident_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    """``{incident id: [(role name, person), ...]}`` in role order, in one query."""
+def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> dict[int, list[dict]]:
+    """``{incident id: [row, ...]}``: who holds which role, in role order, in one
+    query of rows (no model instances). Each row has the role's ``public_id``,
+    ``name`` and ``shortform``, the person's ``name`` (display name) and
+    ``email``, and their ``member_id`` in ``org`` (None once they have left)."""
     rows = (
         IncidentRoleAssignment.objects.filter(incident_id__in=incident_ids)
+        .annotate(member_id=member_id_of(org, "user_id"))
         .order_by("role__rank", "role__pk")
-        .values_list("incident_id", "role__name", "user__name", "user__email")
+        .values("incident_id", "role__public_id", "role__name", "role__shortform", "user__name", "user__email",
+                "member_id")
     )
-    roles: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for incident_id, role_name, user_name, user_email in rows:
-        roles[incident_id].append((role_name, User.display_name_of(user_name, user_email)))
-    return roles
+    holders: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        holders[row["incident_id"]].append({
+            "role_id": row["role__public_id"], "role_name": row["role__name"], "shortform": row["role__shortform"],
+            "name": User.display_name_of(row["user__name"], row["user__email"]), "email": row["user__email"],
+            "member_id": row["member_id"],
+        })
+    return holders
 
 
 #: How many of its newest events the incident page shows unless asked for all of them.

@@ -30,6 +30,7 @@ from learning.services.config_document import (
     learning_flow_replace,
 )
 from orgs.models import ApiKeyRole
+from orgs.selectors import member_id_of
 
 TAG_TASKS = ["Learning tasks"]
 TAG_FLOW = ["Learning flow"]
@@ -37,7 +38,7 @@ TAG_FLOW = ["Learning flow"]
 
 def _task_rows(org):
     return LearningTask.objects.filter(org=org).select_related("incident", "status", "assignee").annotate(
-        assignee_member_id=s.member_id_annotation(org, "assignee_id")
+        assignee_member_id=member_id_of(org, "assignee_id")
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -28,11 +27,6 @@ error_responses = api_errors
 
 
 # --- Learning tasks ------------------------------------------------------------------------------
-
-
-def member_id_annotation(org, user_field: str) -> Subquery:
-    """The membership id in ``org`` of the user in ``user_field``: a user's id in the API."""
-    return Subquery(Membership.objects.filter(org=org, user_id=OuterRef(user_field)).values("public_id")[:1])
 
 
 class IncidentRefOut(serializers.Serializer):
@@ -55,7 +49,7 @@ class TaskAssigneeOut(serializers.Serializer):
 
 class LearningTaskOut(serializers.Serializer):
     """Renders a task with ``incident``, ``status`` and ``assignee`` loaded and
-    annotated with ``assignee_member_id`` (``member_id_annotation``)."""
+    annotated with ``assignee_member_id`` (``orgs.selectors.member_id_of``)."""
 
     id = serializers.UUIDField(source="public_id")
     incident = IncidentRefOut()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -42,3 +42,9 @@ def invitation_by_token(*, token: str) -> Invitation:
         return Invitation.objects.select_related("org").get(token_hash=hash_invitation_token(token))
     except Invitation.DoesNotExist:
         raise Http404("No such invitation.") from None
+
+
+def member_id_of(org, user_field: str) -> Subquery:
+    """Annotation: the membership id in ``org`` of the user in ``user_field``, a
+    user's id in the API (null once they have left the org)."""
+    return Subquery(Membership.objects.filter(org=org, user_id=OuterRef(user_field)).values("public_id")[:1])

@@ -14,15 +14,13 @@ severity, then the role assignments of all of them.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from incidentio.api.serializers import member_id_of
-from incidentio.models import INCIDENT_TIMESTAMPS, Incident, IncidentRoleAssignment
-from orgs.models import User
+from incidentio.models import INCIDENT_TIMESTAMPS, Incident
+from incidentio.selectors import role_holders_by_incident
 
 TIMESTAMP_FIELDS = tuple(field for field, _label in INCIDENT_TIMESTAMPS)
 ROW_FIELDS = (
@@ -46,28 +44,6 @@ def iso_datetime(value: dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _roles_by_incident(org, incident_ids: list[int]) -> dict[int, list[dict]]:
-    rows = (
-        IncidentRoleAssignment.objects.filter(incident_id__in=incident_ids)
-        .annotate(member_id=member_id_of(org, "user_id"))
-        .order_by("role__rank", "role__pk")
-        .values("incident_id", "role__public_id", "role__name", "role__shortform", "user__name", "user__email",
-                "member_id")
-    )
-    roles: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
-        member_id = row["member_id"]
-        roles[row["incident_id"]].append({
-            "role": {"id": str(row["role__public_id"]), "name": row["role__name"], "shortform": row["role__shortform"]},
-            "user": {
-                "id": str(member_id) if member_id else None,
-                "name": User.display_name_of(row["user__name"], row["user__email"]),
-                "email": row["user__email"],
-            },
-        })
-    return roles
-
-
 def _permalink_base(org) -> str:
     """``<SITE_URL>/<org>/incidents/``: reversed once per response, not once per incident."""
     marker = "00000000-0000-0000-0000-000000000000"
@@ -76,7 +52,7 @@ def _permalink_base(org) -> str:
 
 
 def incidents_json(org, rows: list[dict]) -> list[dict]:
-    roles = _roles_by_incident(org, [row["id"] for row in rows]) if rows else {}
+    holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
     permalink = _permalink_base(org)
     return [
         {
@@ -92,7 +68,14 @@ def incidents_json(org, rows: list[dict]) -> list[dict]:
             },
             "learning_flow": row["learning_flow"],
             "opt_out_reason": row["opt_out_reason"],
-            "roles": roles.get(row["id"], []),
+            "roles": [
+                {
+                    "role": {"id": str(h["role_id"]), "name": h["role_name"], "shortform": h["shortform"]},
+                    "user": {"id": str(h["member_id"]) if h["member_id"] else None, "name": h["name"],
+                             "email": h["email"]},
+                }
+                for h in holders.get(row["id"], [])
+            ],
             "created_at": iso_datetime(row["reported_at"]),
             "updated_at": iso_datetime(row["updated_at"]),
             "accepted_at": iso_datetime(row["accepted_at"]),

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
@@ -41,13 +40,9 @@ from incidentio.models import (
     StatusMilestone,
 )
 from orgs.models import Membership
+from orgs.selectors import member_id_of  # noqa: F401 - used as s.member_id_of by the API views
 
 # --- Helpers shared by the resource modules ---------------------------------------------
-
-
-def member_id_of(org, user_field: str) -> Subquery:
-    """Annotation: the membership id in ``org`` of the user in ``user_field`` (null if gone)."""
-    return Subquery(Membership.objects.filter(org=org, user_id=OuterRef(user_field)).values("public_id")[:1])
 
 
 def user_ref(user, member_id) -> dict | None:

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from incidentio.actors import Actor
 from incidentio.api.incident_rows import incident_rows, incidents_json
-from incidentio.api.serializers import IncidentSerializer, member_id_of
+from incidentio.api.serializers import IncidentSerializer
 from incidentio.models import Incident, IncidentRole, IncidentRoleAssignment, Severity
 from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
 from orgs.models import Membership
+from orgs.selectors import member_id_of
 
 pytestmark = pytest.mark.django_db
 
