@@ -3,8 +3,15 @@
 It records every call (method, parameters, token) and answers like Slack for the
 methods incidentio uses. A test can make it slow (``delay``), or queue failures
 for a method: ``fail("chat.postMessage", status=429, headers={"Retry-After": "2"})``,
-``fail(..., status=503)`` or ``fail(..., error="channel_not_found")``.
+``fail(..., status=503)`` or ``fail(..., error="channel_not_found")``;
+``fail(..., status=503, accepted=True)`` does the work and then answers 503 (a
+lost answer: the post is in the channel all the same).
 ``response_url``s handed to the app point at ``/respond/<n>`` on the same server.
+
+Posted messages are kept per channel (``messages``) with their metadata, and
+``conversations.history`` answers from them. A post is kept, and its answer
+decided, the moment the request arrives, before any ``delay``: a client that
+dies while waiting for the answer has still posted, as with Slack.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -31,6 +38,8 @@ class Failure:
     status: int = 200
     error: str | None = None
     headers: dict = field(default_factory=dict)
+    #: Slack did the work (a post is in the channel) but the answer is this failure.
+    accepted: bool = False
 
 
 class FakeSlack:
@@ -39,6 +48,7 @@ class FakeSlack:
         self.failures: dict[str, list[Failure]] = {}
         self.delay = 0.0
         self.users: dict[str, str] = {}  # Slack user id → e-mail
+        self.messages: dict[str, list[dict]] = {}  # channel id → messages posted, oldest first
         self.team_id = "T0001"
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -62,6 +72,7 @@ class FakeSlack:
             self.calls.clear()
             self.failures.clear()
             self.users.clear()
+            self.messages.clear()
             self.delay = 0.0
 
     @property
@@ -78,11 +89,17 @@ class FakeSlack:
 
     # --- scripting ---------------------------------------------------------------------
 
-    def fail(self, method: str, *, status: int = 200, error: str | None = None, headers: dict | None = None, times: int = 1):
+    def fail(self, method: str, *, status: int = 200, error: str | None = None, headers: dict | None = None,
+             times: int = 1, accepted: bool = False):
         with self._lock:
             self.failures.setdefault(method, []).extend(
-                Failure(status=status, error=error, headers=headers or {}) for _ in range(times)
+                Failure(status=status, error=error, headers=headers or {}, accepted=accepted) for _ in range(times)
             )
+
+    def posts_in(self, channel: str) -> list[dict]:
+        """The messages in ``channel``, oldest first, as Slack would keep them."""
+        with self._lock:
+            return [dict(m) for m in self.messages.get(channel, [])]
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -101,9 +118,22 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": f"C{next(self._channels):05d}", "name": params.get("name")}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "")).split(",")[0]}}
-        if method in ("chat.postMessage", "chat.update"):
-            ts = params.get("ts") or f"1700000000.{next(self._ts):06d}"
-            return {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method == "chat.postMessage":
+            channel = params.get("channel")
+            # Epoch seconds, like Slack's, so ``oldest`` works; the counter keeps them unique.
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
+            self.messages.setdefault(channel, []).append({
+                "type": "message", "ts": ts, "bot_id": "BBOT", "text": params.get("text", ""),
+                "blocks": params.get("blocks") or [], "metadata": params.get("metadata"),
+            })
+            return {"ok": True, "channel": channel, "ts": ts}
+        if method == "chat.update":
+            for message in self.messages.get(params.get("channel"), []):
+                if message["ts"] == params.get("ts"):
+                    message.update(text=params.get("text", ""), blocks=params.get("blocks") or [])
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "conversations.history":
+            return self._history(params)
         if method == "chat.getPermalink":
             ts = str(params.get("message_ts", "")).replace(".", "")
             return {"ok": True, "permalink": f"https://acme.slack.com/archives/{params.get('channel')}/p{ts}"}
@@ -127,6 +157,22 @@ class FakeSlack:
             }
         return {"ok": True}
 
+    def _history(self, params: dict) -> dict:
+        """Newest first, ``oldest``/``latest`` exclusive, ``limit`` per page with a
+        cursor; metadata only with ``include_all_metadata``."""
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        limit = int(params.get("limit") or 100)
+        start = int(params.get("cursor") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m for m in reversed(self.messages.get(params.get("channel"), [])) if oldest < float(m["ts"]) < latest]
+        page = found[start:start + limit]
+        if not with_metadata:
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(found)
+        return {"ok": True, "messages": [dict(m) for m in page], "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
     def _handler(self):
         fake = self
 
@@ -141,7 +187,9 @@ class FakeSlack:
                     params = json.loads(raw or "{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
-                path = self.path.split("?")[0]
+                url = urlsplit(self.path)
+                params = {**{k: v[0] for k, v in parse_qs(url.query).items()}, **params}  # GET methods
+                path = url.path
                 if path.startswith("/respond/"):
                     method = "response_url"
                 else:
@@ -152,16 +200,16 @@ class FakeSlack:
                     queued = fake.failures.get(method) or []
                     failure = queued.pop(0) if queued else None
                     delay = fake.delay
+                    # Decided on arrival: a post is in the channel even if its answer never gets back.
+                    accepted = failure is None or failure.accepted
+                    answer = fake.answer(method, params) if accepted and method != "response_url" else None
                 if delay:
                     time.sleep(delay)
                 if failure is not None:
                     body = {"ok": False, "error": failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")}
                     self._send(failure.status, body, failure.headers)
                     return
-                if method == "response_url":
-                    self._send(200, None, {})
-                    return
-                self._send(200, fake.answer(method, params), {})
+                self._send(200, answer, {})
 
             def _send(self, status, body, headers):
                 payload = b"ok" if body is None else json.dumps(body).encode()
