@@ -289,6 +289,10 @@ SLACK_CLIENT_SECRET = env_str("SLACK_CLIENT_SECRET")
 SLACK_API_URL = env_url("SLACK_API_URL", schemes=("http", "https"), default="https://slack.com/api/")
 if not SLACK_API_URL.endswith("/"):
     SLACK_API_URL += "/"
+# How long a worker holds an outbox message it is delivering. A worker killed
+# mid-delivery holds it that long; then the beat hands it to another worker,
+# which looks in the channel's history before posting (docs/slack.md).
+SLACK_DELIVERY_LEASE_SECONDS = env_int("SLACK_DELIVERY_LEASE_SECONDS", 120, minimum=15)
 
 ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 # Webhook URLs on loopback or private networks: fine on a laptop, a way into the

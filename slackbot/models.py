@@ -38,6 +38,13 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    #: A worker is delivering this message until then; another one leaves it alone.
+    #: Committed before any Slack call, so it outlives a worker that is killed.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    #: A post of this message may have reached Slack since then without the
+    #: product knowing (a killed worker, a timed-out ``chat.postMessage``): before
+    #: posting, look for it in the channel's history (docs/slack.md "Exactly once").
+    in_doubt_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

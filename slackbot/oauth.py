@@ -40,8 +40,13 @@ BOT_SCOPES = [
     "channels:manage",
     "channels:read",
     "channels:join",
+    # Reading back the bot's own posts (message metadata) after a lost answer:
+    # how a message is posted exactly once (docs/slack.md).
+    "channels:history",
     "groups:write",
+    "groups:history",
     "im:write",
+    "im:history",
     "users:read",
     "users:read.email",
 ]

@@ -1,6 +1,8 @@
 """Celery tasks delivering the outbox and doing the Slack Web API calls that
 listeners must not make inline. They take ids, re-fetch, and running one twice
-is harmless: a message is sent only while it is pending."""
+is harmless: a message is sent only while it is pending, by the one worker
+holding its lease, and a post that may have reached Slack unrecorded is looked
+for in the channel before it is made again (docs/slack.md "Exactly once")."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from slackbot.models import OutboxMessage, OutboxState
-from slackbot.transports import ChannelBusy, TransportError, get_transport
+from slackbot.transports import ChannelBusy, DeliveryAttempt, TransportError, get_transport
 
 logger = logging.getLogger("incidentio.slack")
 
@@ -28,8 +31,59 @@ MAX_DEFERRALS = 120
 
 @shared_task(bind=True, max_retries=MAX_ATTEMPTS + MAX_DEFERRALS, acks_late=True)
 def deliver_outbox_message(self, message_id: int) -> str:
+    claimed = _claim(message_id)
+    if isinstance(claimed, str):
+        return claimed
+    message, attempt = claimed
+    try:
+        _send(message, attempt)
+    except ChannelBusy as exc:
+        # Not an attempt: another message to the same channel went out less
+        # than a second ago. Come back a little later, with jitter so a
+        # burst to one channel drains one message per second.
+        _release(message, attempt, error=str(exc))
+        countdown = exc.retry_after + random.uniform(0, 0.5)
+        if self.request.is_eager:
+            _retry_in_process_later(message.pk, countdown)
+            return "deferred"
+        if self.request.retries >= MAX_ATTEMPTS + MAX_DEFERRALS:
+            return "deferred"  # stays pending: the beat re-queues it
+    except TransportError as exc:
+        attempts = _release(message, attempt, error=str(exc), count_attempt=True,
+                            fail=exc.permanent, maybe_posted=exc.maybe_posted)
+        if exc.permanent or attempts >= MAX_ATTEMPTS:
+            logger.warning("Slack message %s failed: %s", message.pk, exc)
+            return "failed"
+        countdown = exc.retry_after or min(2**attempts, 300)
+        if self.request.is_eager:
+            # In-process a retry would run at once, in this request.
+            _retry_in_process_later(message.pk, countdown)
+            return "deferred"
+        _note_retry(message.pk, countdown)
+    except BaseException:
+        # Unexpected (a bug, the database gone): the post may have gone out. Free
+        # the message for the beat but keep the doubt, so the next attempt looks
+        # in the channel before posting.
+        try:
+            _release(message, attempt, maybe_posted=True)
+        except Exception:
+            logger.warning("Could not release Slack message %s", message.pk, exc_info=True)
+        raise
+    else:
+        return "sent"
+    # Retry without sleeping in the worker: the job goes back to the broker
+    # with an ETA and this worker takes the next one.
+    raise self.retry(countdown=countdown)
+
+
+def _claim(message_id: int) -> tuple[OutboxMessage, DeliveryAttempt] | str:
+    """Take the message for one delivery attempt: a lease committed before any
+    Slack call, so a second worker leaves it alone and a killed worker's lease
+    runs out (then the beat re-queues the message). Returns why not, or the
+    message and the attempt."""
+    now = timezone.now()
     with transaction.atomic():
-        # skip_locked: a second worker holding the same id moves on at once.
+        # skip_locked: a second worker claiming the same id moves on at once.
         # of=("self",): Postgres refuses FOR UPDATE across the outer join to the
         # nullable incident; only the message row needs the lock.
         message = (
@@ -40,49 +94,70 @@ def deliver_outbox_message(self, message_id: int) -> str:
         )
         if message is None:
             return "not pending"
+        if message.lease_expires_at is not None and message.lease_expires_at > now:
+            return "in flight"
         if _earlier_pending(message).exists():
             # In order per channel: an older message to the same place goes first.
             # When it is sent (or fails for good) it re-queues this one
             # (_queue_next); the beat re-queues anything left pending.
             return "waiting for an earlier message"
+        attempt = DeliveryAttempt(
+            lease_expires_at=now + timedelta(seconds=settings.SLACK_DELIVERY_LEASE_SECONDS),
+            recovering_since=message.in_doubt_since,
+        )
+        message.lease_expires_at = attempt.lease_expires_at
+        message.in_doubt_since = message.in_doubt_since or now
+        message.save(update_fields=["lease_expires_at", "in_doubt_since"])
+    return message, attempt
+
+
+def _send(message: OutboxMessage, attempt: DeliveryAttempt) -> None:
+    transport = get_transport(message)
+    with transaction.atomic():
+        # Its own transaction: a channel Slack created is stored before anything
+        # is posted into it, whatever happens to the post.
+        transport.prepare(message)
+    failure = None
+    with transaction.atomic():
         try:
-            get_transport(message).send(message)
-        except ChannelBusy as exc:
-            # Not an attempt: another message to the same channel went out less
-            # than a second ago. Come back a little later, with jitter so a
-            # burst to one channel drains one message per second.
-            countdown = exc.retry_after + random.uniform(0, 0.5)
-            if self.request.is_eager:
-                return _leave_pending(message, str(exc), countdown)
-            if self.request.retries >= MAX_ATTEMPTS + MAX_DEFERRALS:
-                return _leave_pending(message, str(exc))
+            transport.send(message, attempt)
         except TransportError as exc:
-            message.attempts += 1
-            message.last_error = str(exc)[:2000]
-            if exc.permanent or message.attempts >= MAX_ATTEMPTS:
-                message.state = OutboxState.FAILED
-                message.save(update_fields=["attempts", "last_error", "state"])
-                logger.warning("Slack message %s failed: %s", message.pk, exc)
-                _queue_next(message)
-                return "failed"
-            message.save(update_fields=["attempts", "last_error"])
-            countdown = exc.retry_after or min(2**message.attempts, 300)
-            if self.request.is_eager:
-                # In-process a retry would run at once, in this request.
-                _retry_in_process_later(message.pk, countdown)
-                return "deferred"
-            _note_retry(message.pk, countdown)
+            # Slack said no (or did not answer): what was learnt on the way is
+            # kept, e.g. a revoked token, or the task messages already edited.
+            failure = exc
         else:
-            message.attempts += 1
-            message.state = OutboxState.SENT
-            message.sent_at = timezone.now()
-            message.last_error = ""
-            message.save(update_fields=["attempts", "state", "sent_at", "last_error"])
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                state=OutboxState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error="",
+                lease_expires_at=None, in_doubt_since=None,
+            )
             _queue_next(message)
-            return "sent"
-    # Retry outside the transaction, without sleeping in the worker: the job
-    # goes back to the broker with an ETA and this worker takes the next one.
-    raise self.retry(countdown=countdown)
+    if failure is not None:
+        raise failure
+
+
+def _release(message: OutboxMessage, attempt: DeliveryAttempt, *, error: str | None = None,
+             count_attempt: bool = False, fail: bool = False, maybe_posted: bool = False) -> int:
+    """End an attempt that did not deliver: give up the lease, record the error,
+    and keep the doubt while a post of this message may be in Slack unrecorded.
+    Returns the attempts made so far."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        message.lease_expires_at = None
+        if not (maybe_posted or attempt.doubt_open):
+            message.in_doubt_since = None
+        fields = ["lease_expires_at", "in_doubt_since"]
+        if error is not None:
+            message.last_error = error[:2000]
+            fields.append("last_error")
+        if count_attempt:
+            message.attempts += 1
+            fields.append("attempts")
+        if fail or (count_attempt and message.attempts >= MAX_ATTEMPTS):
+            message.state = OutboxState.FAILED
+            fields.append("state")
+            _queue_next(message)
+        message.save(update_fields=fields)
+    return message.attempts
 
 
 #: Kinds that edit messages already posted (chat.update) instead of posting one:
@@ -116,16 +191,6 @@ def _queue_next(message: OutboxMessage) -> None:
     delay = max(getattr(settings, "SLACK_CHANNEL_SLOT_SECONDS", 1), 0)
     # robust: if the broker is down the beat re-queues it.
     transaction.on_commit(lambda: deliver_outbox_message.apply_async(args=[following], countdown=delay), robust=True)
-
-
-def _leave_pending(message: OutboxMessage, why: str, countdown: float | None = None) -> str:
-    """Stop retrying this job; the message stays pending. With a ``countdown``
-    (embedded mode) a timer tries again; in a worker the beat re-queues it."""
-    message.last_error = why[:2000]
-    message.save(update_fields=["last_error"])
-    if countdown is not None:
-        _retry_in_process_later(message.pk, countdown)
-    return "deferred"
 
 
 def _retry_in_process_later(message_id: int, countdown: float) -> None:

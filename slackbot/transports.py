@@ -21,6 +21,8 @@ import logging
 import random
 import re
 import string
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,7 +31,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from slackbot import blocks as kit
-from slackbot.client import workspace_client
+from slackbot.client import DEFAULT_TIMEOUT, workspace_client
 from slackbot.errors import (
     TOKEN_ERRORS,
     SlackApiError,
@@ -44,17 +46,27 @@ logger = logging.getLogger("incidentio.slack")
 TASKS_POSTED = "learning.tasks_posted"
 TASKS_UPDATED = "learning.tasks_updated"
 TASK_ASSIGNED = "learning.task_assigned"
+#: Message metadata on every post: which outbox message it is, so a post whose
+#: outcome was lost can be found in the channel's history.
+OUTBOX_EVENT_TYPE = "incidentio_outbox"
+#: Slack's clock and ours may differ: search the history from a bit earlier.
+HISTORY_MARGIN_SECONDS = 60
+#: Pages of 200 messages searched for a lost post before posting anyway.
+HISTORY_PAGES = 5
 #: Seconds between two messages posted to one channel (Slack's posting limit).
 CHANNEL_SLOT_SECONDS = 1
 
 
 class TransportError(Exception):
-    """Delivery failed. ``permanent`` errors are not retried."""
+    """Delivery failed. ``permanent`` errors are not retried. ``maybe_posted``: the
+    post itself got no answer (a timeout, a 5xx), so it may be in Slack anyway."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
+                 maybe_posted: bool = False):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.maybe_posted = maybe_posted
 
 
 class ChannelBusy(TransportError):
@@ -62,6 +74,29 @@ class ChannelBusy(TransportError):
 
     def __init__(self, channel: str):
         super().__init__(f"channel {channel} is busy", retry_after=CHANNEL_SLOT_SECONDS)
+
+
+@dataclass
+class DeliveryAttempt:
+    """One worker's go at delivering one outbox message (``slackbot.tasks._claim``)."""
+
+    #: The worker holds the message until then; a post must be over before it.
+    lease_expires_at: datetime
+    #: An earlier attempt may have posted the message since then, unrecorded
+    #: (``OutboxMessage.in_doubt_since``): look in the channel before posting.
+    recovering_since: datetime | None = None
+    #: The channel's history showed that earlier post never happened.
+    doubt_resolved: bool = False
+
+    @property
+    def doubt_open(self) -> bool:
+        return self.recovering_since is not None and not self.doubt_resolved
+
+    def check_time_left(self, seconds: float) -> None:
+        """Refuse to start a call that could outlast the lease: once it runs out,
+        another worker may look for this post before it exists, and post again."""
+        if (self.lease_expires_at - timezone.now()).total_seconds() < seconds:
+            raise TransportError("the delivery took too long; trying again", retry_after=1)
 
 
 def _user_for_dm(message):
@@ -81,7 +116,10 @@ def _email(user, message) -> None:
 
 
 class ConsoleTransport:
-    def send(self, message) -> None:
+    def prepare(self, message) -> None:
+        pass
+
+    def send(self, message, attempt: DeliveryAttempt | None = None) -> None:
         incident = message.incident
         if message.destination.startswith("dm:"):
             user = _user_for_dm(message)
@@ -139,9 +177,16 @@ class SlackTransport:
 
     # --- delivery ---------------------------------------------------------------------
 
-    def send(self, message) -> None:
+    def prepare(self, message) -> None:
+        """Create the incident's channel if the message goes there (in a transaction
+        of its own: see ``slackbot.tasks._send``)."""
+        if message.destination.startswith("dm:") or message.incident is None or message.kind == TASKS_UPDATED:
+            return
+        self.ensure_channel(message.incident, invite=message.data.get("invite") or [])
+
+    def send(self, message, attempt: DeliveryAttempt | None = None) -> None:
         if message.destination.startswith("dm:"):
-            return self._send_dm(message)
+            return self._send_dm(message, attempt)
         if message.incident is None:
             raise TransportError(f"{message.kind}: no incident to find a channel for", permanent=True)
         if message.kind == TASKS_UPDATED:
@@ -151,35 +196,91 @@ class SlackTransport:
             status_id = _status_id_of(message)
             existing = self._stored(tasks_key(message.incident_id, status_id))
             text, blocks = self._render_tasks(message.incident, status_id)
-            if existing is not None:  # delivered before, its commit lost: edit, never post twice
+            if existing is not None:  # already posted for this status: edit, never post twice
                 self._edit(existing, text, blocks)
                 return
-            self._post(message, channel, text, blocks, key=tasks_key(message.incident_id, status_id))
+            self._post(message, channel, text, blocks, key=tasks_key(message.incident_id, status_id), attempt=attempt)
             return
-        self._post(message, channel, message.text, message.blocks or None)
+        self._post(message, channel, message.text, message.blocks or None, attempt=attempt)
 
     def _stored(self, key: str):
         from slackbot.models import SlackMessage
 
         return SlackMessage.objects.filter(org_id=self.workspace.org_id, key=key).order_by("pk").first()
 
-    def _post(self, message, channel: str, text: str, blocks, *, key: str = ""):
-        from slackbot.models import SlackMessage
-
+    def _post(self, message, channel: str, text: str, blocks, *, key: str = "",
+              attempt: DeliveryAttempt | None = None):
+        """Post ``message`` once. Each post carries the outbox id as message
+        metadata; when an earlier attempt may have posted it unrecorded, that post
+        is looked for in the channel first and recorded instead of posting again."""
+        if attempt is not None and attempt.recovering_since is not None:
+            found = self._find_post(message, channel, since=attempt.recovering_since)
+            if found is not None:
+                logger.info("Slack message %s was posted by an earlier attempt (ts %s)", message.pk, found["ts"])
+                if not key:
+                    return self._record(message, channel, found["ts"], key=key,
+                                        content_hash=_content_hash(text, blocks or []))
+                # A task message shows the state it was rendered in: bring it up to date.
+                stored = self._record(message, channel, found["ts"], key=key, content_hash="")
+                self._edit(stored, text, blocks or [])
+                return stored
+            attempt.doubt_resolved = True
         self.take_slot(channel)
-        kwargs = {"channel": channel, "text": text[:39000], "unfurl_links": False}
+        if attempt is not None:
+            attempt.check_time_left(DEFAULT_TIMEOUT + 2)
+        kwargs = {"channel": channel, "text": text[:39000], "unfurl_links": False,
+                  "metadata": {"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": str(message.public_id)}}}
         if blocks:
             kwargs["blocks"] = blocks
-        response = self.call("chat_postMessage", **kwargs)
-        ts = response["ts"]
-        channel = response.get("channel") or channel
+        try:
+            response = self.call("chat_postMessage", **kwargs)
+        except TransportError as exc:
+            # No answer (a timeout, a 5xx) is not a "no": Slack may have posted it.
+            exc.maybe_posted = not exc.permanent and exc.retry_after is None
+            raise
+        return self._record(message, response.get("channel") or channel, response["ts"], key=key,
+                            content_hash=_content_hash(text, blocks or []))
+
+    def _record(self, message, channel: str, ts: str, *, key: str, content_hash: str):
+        from slackbot.models import SlackMessage
+
         permalink = self._permalink(channel, ts)
         stored = SlackMessage.objects.create(
             org_id=message.org_id, incident_id=message.incident_id, outbox=message, key=key,
-            channel_id=channel, ts=ts, permalink=permalink, content_hash=_content_hash(text, blocks or []),
+            channel_id=channel, ts=ts, permalink=permalink, content_hash=content_hash,
         )
         self._link_timeline(message, permalink)
         return stored
+
+    def _find_post(self, message, channel: str, *, since) -> dict | None:
+        """The post of ``message`` in ``channel`` since ``since``, found by its
+        metadata (``conversations.history``), or None."""
+        oldest = f"{since.timestamp() - HISTORY_MARGIN_SECONDS:.6f}"
+        outbox_id = str(message.public_id)
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = self.call("conversations_history", channel=channel, oldest=oldest, limit=200,
+                                 include_all_metadata=True, cursor=cursor)
+            except TransportError as exc:
+                if getattr(exc.__cause__, "error", "") != "missing_scope":
+                    raise
+                # Installed before the history scopes were asked for: post (maybe
+                # twice) rather than never. Reinstalling the app grants them.
+                logger.warning("Cannot look for Slack message %s in %s: reinstall the app to grant the "
+                               "history scopes (docs/slack.md)", message.pk, channel)
+                return None
+            for posted in page.get("messages") or []:
+                metadata = posted.get("metadata") or {}
+                if (metadata.get("event_type") == OUTBOX_EVENT_TYPE
+                        and (metadata.get("event_payload") or {}).get("outbox_id") == outbox_id):
+                    return posted
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        logger.warning("Slack message %s: %d pages of %s searched without finding it; posting", message.pk,
+                       HISTORY_PAGES, channel)
+        return None
 
     def _edit(self, stored, text: str, blocks: list) -> None:
         digest = _content_hash(text, blocks)
@@ -291,7 +392,7 @@ class SlackTransport:
                 logger.info("Inviting %s to %s failed: %s", users, channel, exc)
         return channel
 
-    def _send_dm(self, message) -> None:
+    def _send_dm(self, message, attempt: DeliveryAttempt | None = None) -> None:
         from slackbot.people import NoSlackAccount, slack_id_for_user
 
         user = _user_for_dm(message)
@@ -308,7 +409,7 @@ class SlackTransport:
         if message.kind == TASK_ASSIGNED and message.incident is not None:
             task_ids = message.data.get("task_ids") or []
             text, blocks = self._render_dm_tasks(message.incident, user, task_ids) or (text, blocks)
-        self._post(message, channel, text, blocks)
+        self._post(message, channel, text, blocks, attempt=attempt)
 
     def call_lookup(self, fn, user):
         try:

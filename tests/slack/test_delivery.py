@@ -152,6 +152,7 @@ def test_one_message_per_second_per_channel(incident, acme, owner, declare, fake
         m.refresh_from_db()
     assert (first.state, second.state, elsewhere.state) == (OutboxState.SENT, OutboxState.PENDING, OutboxState.SENT)
     assert second.attempts == 0 and "busy" in second.last_error
+    assert second.in_doubt_since is None and second.lease_expires_at is None, "nothing was posted: nothing to look for"
     # A second later the slot is free again (the database cache counts whole
     # seconds, so allow up to three).
     started = time.monotonic()
