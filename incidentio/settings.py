@@ -292,7 +292,7 @@ if not SLACK_API_URL.endswith("/"):
 # How long a worker holds an outbox message it is delivering. A worker killed
 # mid-delivery holds it that long; then the beat hands it to another worker,
 # which looks in the channel's history before posting (docs/slack.md).
-SLACK_DELIVERY_LEASE_SECONDS = env_int("SLACK_DELIVERY_LEASE_SECONDS", 120, minimum=15)
+SLACK_DELIVERY_LEASE_SECONDS = env_int("SLACK_DELIVERY_LEASE_SECONDS", 120, minimum=30)
 
 ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 # Webhook URLs on loopback or private networks: fine on a laptop, a way into the

@@ -29,6 +29,11 @@ MAX_ATTEMPTS = 8
 MAX_DEFERRALS = 120
 
 
+class LeaseLost(Exception):
+    """This attempt ran past its lease and another one has the message now:
+    it must not record anything (the other attempt will find its post)."""
+
+
 @shared_task(bind=True, max_retries=MAX_ATTEMPTS + MAX_DEFERRALS, acks_late=True)
 def deliver_outbox_message(self, message_id: int) -> str:
     claimed = _claim(message_id)
@@ -37,11 +42,16 @@ def deliver_outbox_message(self, message_id: int) -> str:
     message, attempt = claimed
     try:
         _send(message, attempt)
+        return "sent"
+    except LeaseLost:
+        logger.warning("Slack message %s: the delivery outlasted its lease; another attempt has it", message.pk)
+        return "lease lost"
     except ChannelBusy as exc:
         # Not an attempt: another message to the same channel went out less
         # than a second ago. Come back a little later, with jitter so a
         # burst to one channel drains one message per second.
-        _release(message, attempt, error=str(exc))
+        if _release(message, attempt, error=str(exc)) is None:
+            return "lease lost"
         countdown = exc.retry_after + random.uniform(0, 0.5)
         if self.request.is_eager:
             _retry_in_process_later(message.pk, countdown)
@@ -49,12 +59,15 @@ def deliver_outbox_message(self, message_id: int) -> str:
         if self.request.retries >= MAX_ATTEMPTS + MAX_DEFERRALS:
             return "deferred"  # stays pending: the beat re-queues it
     except TransportError as exc:
-        attempts = _release(message, attempt, error=str(exc), count_attempt=True,
-                            fail=exc.permanent, maybe_posted=exc.maybe_posted)
+        attempts = _release(message, attempt, error=str(exc), count_attempt=True, fail=exc.permanent,
+                            maybe_posted=exc.maybe_posted, hold_seconds=exc.settle_seconds)
+        if attempts is None:
+            return "lease lost"
         if exc.permanent or attempts >= MAX_ATTEMPTS:
             logger.warning("Slack message %s failed: %s", message.pk, exc)
             return "failed"
-        countdown = exc.retry_after or min(2**attempts, 300)
+        # After a post with no answer, not before Slack has surely finished it.
+        countdown = max(exc.retry_after or min(2**attempts, 300), exc.settle_seconds + 1)
         if self.request.is_eager:
             # In-process a retry would run at once, in this request.
             _retry_in_process_later(message.pk, countdown)
@@ -63,14 +76,14 @@ def deliver_outbox_message(self, message_id: int) -> str:
     except BaseException:
         # Unexpected (a bug, the database gone): the post may have gone out. Free
         # the message for the beat but keep the doubt, so the next attempt looks
-        # in the channel before posting.
+        # in the channel before posting; count it, so a message that always
+        # breaks fails in the end instead of holding back its channel.
         try:
-            _release(message, attempt, maybe_posted=True)
+            _release(message, attempt, error="unexpected error (see the worker log)", count_attempt=True,
+                     maybe_posted=True)
         except Exception:
             logger.warning("Could not release Slack message %s", message.pk, exc_info=True)
         raise
-    else:
-        return "sent"
     # Retry without sleeping in the worker: the job goes back to the broker
     # with an ETA and this worker takes the next one.
     raise self.retry(countdown=countdown)
@@ -111,6 +124,14 @@ def _claim(message_id: int) -> tuple[OutboxMessage, DeliveryAttempt] | str:
     return message, attempt
 
 
+def _held(message: OutboxMessage, attempt: DeliveryAttempt):
+    """The message row, if ``attempt`` still holds it. The lease's expiry is the
+    attempt's token: a claim sets a new one, so a late attempt finds nothing."""
+    return OutboxMessage.objects.filter(
+        pk=message.pk, state=OutboxState.PENDING, lease_expires_at=attempt.lease_expires_at
+    )
+
+
 def _send(message: OutboxMessage, attempt: DeliveryAttempt) -> None:
     transport = get_transport(message)
     with transaction.atomic():
@@ -126,23 +147,30 @@ def _send(message: OutboxMessage, attempt: DeliveryAttempt) -> None:
             # kept, e.g. a revoked token, or the task messages already edited.
             failure = exc
         else:
-            OutboxMessage.objects.filter(pk=message.pk).update(
+            sent = _held(message, attempt).update(
                 state=OutboxState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error="",
                 lease_expires_at=None, in_doubt_since=None,
             )
+            if not sent:
+                raise LeaseLost  # rolls back the SlackMessage: the attempt holding it now finds the post
             _queue_next(message)
     if failure is not None:
         raise failure
 
 
 def _release(message: OutboxMessage, attempt: DeliveryAttempt, *, error: str | None = None,
-             count_attempt: bool = False, fail: bool = False, maybe_posted: bool = False) -> int:
-    """End an attempt that did not deliver: give up the lease, record the error,
-    and keep the doubt while a post of this message may be in Slack unrecorded.
-    Returns the attempts made so far."""
+             count_attempt: bool = False, fail: bool = False, maybe_posted: bool = False,
+             hold_seconds: float = 0) -> int | None:
+    """End an attempt that did not deliver: give up the lease (or keep it for
+    ``hold_seconds``, while a post with no answer may still land), record the
+    error, and keep the doubt while a post of this message may be in Slack
+    unrecorded. Returns the attempts made so far, or None when the attempt no
+    longer held the message (then nothing is written)."""
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
-        message.lease_expires_at = None
+        message = _held(message, attempt).select_for_update().first()
+        if message is None:
+            return None
+        message.lease_expires_at = timezone.now() + timedelta(seconds=hold_seconds) if hold_seconds else None
         if not (maybe_posted or attempt.doubt_open):
             message.in_doubt_since = None
         fields = ["lease_expires_at", "in_doubt_since"]

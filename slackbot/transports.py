@@ -53,13 +53,15 @@ OUTBOX_EVENT_TYPE = "incidentio_outbox"
 HISTORY_MARGIN_SECONDS = 60
 #: Pages of 200 messages searched for a lost post before posting anyway.
 HISTORY_PAGES = 5
+#: After a post that timed out, how long to wait before looking for it.
+POST_SETTLE_SECONDS = 30
 #: Seconds between two messages posted to one channel (Slack's posting limit).
 CHANNEL_SLOT_SECONDS = 1
 
 
 class TransportError(Exception):
     """Delivery failed. ``permanent`` errors are not retried. ``maybe_posted``: the
-    post itself got no answer (a timeout, a 5xx), so it may be in Slack anyway."""
+    post itself got no proper answer (a timeout, a 5xx), so it may be in Slack anyway."""
 
     def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
                  maybe_posted: bool = False):
@@ -67,6 +69,9 @@ class TransportError(Exception):
         self.permanent = permanent
         self.retry_after = retry_after
         self.maybe_posted = maybe_posted
+        #: Seconds to leave the message alone: a post that timed out may still
+        #: be completed by Slack, and looking for it too early would miss it.
+        self.settle_seconds = 0.0
 
 
 class ChannelBusy(TransportError):
@@ -237,6 +242,9 @@ class SlackTransport:
         except TransportError as exc:
             # No answer (a timeout, a 5xx) is not a "no": Slack may have posted it.
             exc.maybe_posted = not exc.permanent and exc.retry_after is None
+            if exc.maybe_posted and getattr(exc.__cause__, "status", None) is None:
+                # No HTTP answer at all: Slack may still be working on it.
+                exc.settle_seconds = POST_SETTLE_SECONDS
             raise
         return self._record(message, response.get("channel") or channel, response["ts"], key=key,
                             content_hash=_content_hash(text, blocks or []))

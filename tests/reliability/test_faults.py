@@ -376,7 +376,7 @@ def test_faults_worker_sigkill_mid_delivery(live_stack, fake_slack):
     concurrency = 2
     fake_slack.users[ALICE_SLACK_ID] = "alice@example.com"  # task DMs go to Slack too
     # The killed worker's messages are held for the lease, then re-queued by the beat.
-    stack.extra_env["SLACK_DELIVERY_LEASE_SECONDS"] = "20"
+    stack.extra_env["SLACK_DELIVERY_LEASE_SECONDS"] = "30"
     stack.start_web()
     stack.start_beat()  # deliver_pending_outbox (30 s) and repair_stuck_incidents (60 s) recover lost jobs
     stack.start_worker(concurrency=concurrency)

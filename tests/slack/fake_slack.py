@@ -5,7 +5,8 @@ methods incidentio uses. A test can make it slow (``delay``), or queue failures
 for a method: ``fail("chat.postMessage", status=429, headers={"Retry-After": "2"})``,
 ``fail(..., status=503)`` or ``fail(..., error="channel_not_found")``;
 ``fail(..., status=503, accepted=True)`` does the work and then answers 503 (a
-lost answer: the post is in the channel all the same).
+lost answer: the post is in the channel all the same); ``drop=True`` hangs up
+without any answer, as a timeout looks to the client.
 ``response_url``s handed to the app point at ``/respond/<n>`` on the same server.
 
 Posted messages are kept per channel (``messages``) with their metadata, and
@@ -40,6 +41,8 @@ class Failure:
     headers: dict = field(default_factory=dict)
     #: Slack did the work (a post is in the channel) but the answer is this failure.
     accepted: bool = False
+    #: No answer at all: the connection is closed (as a timeout looks to the client).
+    drop: bool = False
 
 
 class FakeSlack:
@@ -90,10 +93,11 @@ class FakeSlack:
     # --- scripting ---------------------------------------------------------------------
 
     def fail(self, method: str, *, status: int = 200, error: str | None = None, headers: dict | None = None,
-             times: int = 1, accepted: bool = False):
+             times: int = 1, accepted: bool = False, drop: bool = False):
         with self._lock:
             self.failures.setdefault(method, []).extend(
-                Failure(status=status, error=error, headers=headers or {}, accepted=accepted) for _ in range(times)
+                Failure(status=status, error=error, headers=headers or {}, accepted=accepted, drop=drop)
+                for _ in range(times)
             )
 
     def posts_in(self, channel: str) -> list[dict]:
@@ -205,6 +209,9 @@ class FakeSlack:
                     answer = fake.answer(method, params) if accepted and method != "response_url" else None
                 if delay:
                     time.sleep(delay)
+                if failure is not None and failure.drop:
+                    self.close_connection = True  # hang up without an answer
+                    return
                 if failure is not None:
                     body = {"ok": False, "error": failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")}
                     self._send(failure.status, body, failure.headers)

@@ -7,6 +7,7 @@ metadata, and before posting again the channel's history is searched for it
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from slackbot.client import slack_client
 from slackbot.models import OutboxMessage, OutboxState, SlackMessage
 from slackbot.outbox import outbox_enqueue
 from slackbot.tasks import deliver_outbox_message, deliver_pending_outbox
-from slackbot.transports import OUTBOX_EVENT_TYPE
+from slackbot.transports import OUTBOX_EVENT_TYPE, DeliveryAttempt
 from tests.slack.conftest import BOT_TOKEN, RESPONDER
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,56 @@ def test_a_failing_history_search_retries_without_posting(incident, fake_slack):
     assert message.in_doubt_since is not None and message.state == OutboxState.PENDING
     assert deliver(message) == "sent"
     assert len(posts_of(fake_slack, channel, "Runbook updated")) == 1
+
+
+def test_a_post_that_got_no_answer_at_all_is_left_to_settle_before_looking(incident, fake_slack):
+    """A timeout or a dropped connection: Slack may still be finishing the post,
+    so nobody looks for it (or posts) until it has surely landed."""
+    channel = incident.slack_channel_id
+    fake_slack.fail("chat.postMessage", drop=True, accepted=True)
+    message = queue(incident, "Customer comms sent")
+    assert deliver(message) == "deferred"
+    message.refresh_from_db()
+    assert (message.lease_expires_at - timezone.now()).total_seconds() > 20
+    calls = len(fake_slack.calls)
+    assert deliver(message) == "in flight"
+    assert len(fake_slack.calls) == calls
+
+    OutboxMessage.objects.filter(pk=message.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert deliver(message) == "sent"
+    assert len(posts_of(fake_slack, channel, "Customer comms sent")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_outlasts_its_lease_records_nothing_and_undoes_nothing(acme, owner, linked, declare,
+                                                                              fake_slack, settings, monkeypatch):
+    """Worker A takes too long; its lease runs out and worker B takes the message.
+    A's late post is not recorded (B finds it in the channel and records it), and
+    A's late give-up does not touch B's attempt. Real commits (transaction=True)."""
+    incident = declare(acme, owner)
+    channel = incident.slack_channel_id
+    settings.SLACK_DELIVERY_LEASE_SECONDS = 1
+    message = OutboxMessage.objects.create(org=acme, incident=incident, kind="test.note", text="Status page updated")
+
+    message_a, late = slack_tasks._claim(message.pk)
+    time.sleep(1.1)  # A's lease runs out
+    settings.SLACK_DELIVERY_LEASE_SECONDS = 120
+    message_b, current = slack_tasks._claim(message.pk)
+    assert current.recovering_since is not None, "B knows A may have posted"
+
+    # A started its post while the lease had time left; what came after it (the
+    # permalink, the commit) is what ran late.
+    monkeypatch.setattr(DeliveryAttempt, "check_time_left", lambda self, seconds: None)
+    with pytest.raises(slack_tasks.LeaseLost):
+        slack_tasks._send(message_a, late)  # A posts, then finds it no longer holds the message
+    monkeypatch.undo()
+    assert not SlackMessage.objects.filter(outbox=message).exists(), "A's record was rolled back"
+    assert slack_tasks._release(message_a, late, error="late", count_attempt=True) is None
+
+    slack_tasks._send(message_b, current)  # B finds A's post instead of posting
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts, message.last_error) == (OutboxState.SENT, 1, "")
+    [post] = posts_of(fake_slack, channel, "Status page updated")
+    assert post_calls(fake_slack, "Status page updated") == 1
+    assert SlackMessage.objects.get(outbox=message).ts == post["ts"]
