@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -58,15 +59,48 @@ def incident_tasks(*, incident) -> list[StatusTasks]:
     return list(groups.values())
 
 
+@dataclass(slots=True)
+class TaskRow:
+    """One line of "My tasks": what the page shows of a task and its incident."""
+
+    pk: int
+    title: str
+    state: str
+    status_id: int
+    status_name: str
+    incident_id: int
+    incident_public_id: UUID
+    incident_number: int
+    incident_name: str
+    incident_status_id: int
+
+    @property
+    def incident_reference(self) -> str:
+        return f"INC-{self.incident_number}"  # as Incident.reference
+
+    @property
+    def state_label(self) -> str:
+        return TaskState(self.state).label
+
+    @property
+    def is_current(self) -> bool:
+        """The task belongs to the learning status its incident is in now."""
+        return self.status_id == self.incident_status_id
+
+
 @dataclass
 class TaskPage:
-    tasks: list[LearningTask]
+    tasks: list[TaskRow]
     next_after: int | None
 
 
 def my_tasks(*, org, user, state: str = TaskState.OUTSTANDING, status=None, after: int | None = None,
              page_size: int = 50) -> TaskPage:
-    """A member's tasks across the org's incidents, newest first (keyset on id)."""
+    """A member's tasks across the org's incidents, newest first (keyset on id).
+
+    Rows, not model instances: the page shows ten values per task, and
+    building 50 tasks with their incident and status as models cost more than
+    the query (docs/performance.md)."""
     queryset = LearningTask.objects.filter(org=org, assignee=user)
     if state:
         queryset = queryset.filter(state=state)
@@ -74,14 +108,13 @@ def my_tasks(*, org, user, state: str = TaskState.OUTSTANDING, status=None, afte
         queryset = queryset.filter(status=status)
     if after is not None:
         queryset = queryset.filter(pk__lt=after)
-    rows = list(
-        # Only what the page shows: the task, its status, and its incident's
-        # reference, name and current status id (not its relations).
-        queryset.select_related("incident", "status")
-        .only("pk", "title", "state", "status_id", "incident_id", "status__name",
-              "incident__public_id", "incident__number", "incident__name", "incident__status_id")
-        .order_by("-pk")[: page_size + 1]
-    )
+    rows = [
+        TaskRow(*values)
+        for values in queryset.order_by("-pk").values_list(
+            "pk", "title", "state", "status_id", "status__name", "incident_id",
+            "incident__public_id", "incident__number", "incident__name", "incident__status_id",
+        )[: page_size + 1]
+    ]
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     return TaskPage(rows, rows[-1].pk if has_more and rows else None)

@@ -8,6 +8,7 @@ from django.core import signing
 from django.shortcuts import render
 
 from incidentio.incident_forms import OrgForm, member_choices
+from incidentio.links import incident_url_prefix
 from incidentio.views.base import IncidentActionView
 from learning import selectors
 from learning.models import TaskState
@@ -126,6 +127,7 @@ class MyTasksView(OrgView):
             next_query = query.urlencode()
         context = self.get_context_data(
             nav="tasks", form=form, statuses=statuses, page=page, next_query=next_query,
+            incident_url_prefix=incident_url_prefix(self.org),
             states=TaskState.choices, selected_state=form.data.get("state", ""),
             selected_status=self.request.GET.get("status", ""),
         )

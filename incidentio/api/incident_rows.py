@@ -17,8 +17,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.urls import reverse
 
+from incidentio.links import incident_url_prefix
 from incidentio.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.selectors import role_holders_by_incident
 
@@ -44,16 +44,10 @@ def iso_datetime(value: dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _permalink_base(org) -> str:
-    """``<SITE_URL>/<org>/incidents/``: reversed once per response, not once per incident."""
-    marker = "00000000-0000-0000-0000-000000000000"
-    path = reverse("incident_detail", kwargs={"org_slug": org.slug, "incident_id": marker})
-    return settings.SITE_URL.rstrip("/") + path.removesuffix(f"{marker}/")
-
-
 def incidents_json(org, rows: list[dict]) -> list[dict]:
     holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
-    permalink = _permalink_base(org)
+    # <SITE_URL>/<org>/incidents/: reversed once per response, not once per incident.
+    permalink = settings.SITE_URL.rstrip("/") + incident_url_prefix(org)
     return [
         {
             "id": str(row["public_id"]),

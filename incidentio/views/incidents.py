@@ -27,6 +27,7 @@ from incidentio.incident_forms import (
     UpdateForm,
     org_members,
 )
+from incidentio.links import incident_url_prefix
 from incidentio.models import INCIDENT_TIMESTAMPS
 from incidentio.services import incidents as incident_services
 from incidentio.timeline_html import render_timeline
@@ -76,14 +77,6 @@ class IncidentListView(OrgView):
             is_first_page=not request.GET.get("after"),
         )
         return render(request, "incidents/list.html", context, status=status)
-
-
-def incident_url_prefix(org) -> str:
-    """``/<org>/incidents/``, the incident page's URL without its id: reversed once
-    per list instead of twice per row (``{% url %}`` is ~40 µs)."""
-    marker = "00000000-0000-0000-0000-000000000000"
-    path = reverse("incident_detail", kwargs={"org_slug": org.slug, "incident_id": marker})
-    return path.removesuffix(f"{marker}/")
 
 
 def list_rows(incidents: list[selectors.IncidentListItem], *, url_prefix: str) -> list[SafeString]:

@@ -180,7 +180,14 @@ def test_my_tasks_lists_my_outstanding_tasks_across_incidents(responder, admin, 
     tasks = page.context["page"].tasks
     assert page.status_code == 200
     assert {t.incident_id for t in tasks} == {one.pk, two.pk}
-    assert all(t.assignee == responder and t.state == TaskState.OUTSTANDING for t in tasks)
+    mine = LearningTask.objects.filter(assignee=responder, state=TaskState.OUTSTANDING)
+    assert sorted(t.pk for t in tasks) == sorted(mine.values_list("pk", flat=True))
+    html = page.content.decode()
+    for incident in (one, two):
+        assert f'href="/acme/incidents/{incident.public_id}/#learning">{incident.reference} {incident.name}' in html
+    first = LearningTask.objects.get(pk=tasks[0].pk)
+    assert first.title in html and "Outstanding" in html
+    assert ('<span class="badge warn">current</span>' in html) == (first.status_id == first.incident.status_id)
 
     done = client.get("/acme/tasks/?state=completed").context["page"].tasks
     assert all(t.state == TaskState.COMPLETED for t in done)  # the automatic ones, if any
