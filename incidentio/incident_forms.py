@@ -4,6 +4,7 @@ the rules themselves live in the services."""
 from __future__ import annotations
 
 from django import forms
+from django.db import connection
 from django.http import Http404
 from django.utils.safestring import SafeString
 
@@ -16,13 +17,23 @@ from incidentio.models import (
     StatusCategory,
 )
 from incidentio.widgets import FastSelect, FastSelectMultiple
-from orgs.models import User
+from orgs.models import Membership, User
 
 
 def org_members(org) -> list[tuple[int, str, str]]:
     """The org's members as ``(id, name, email)``, ordered by e-mail: rows, not
-    ``User`` instances, because a page builds several selects of 200 of them."""
-    return list(User.objects.filter(memberships__org=org).order_by("email").values_list("id", "name", "email"))
+    ``User`` instances, because a page builds several selects of 200 of them.
+    Plain SQL: the incidents list and every incident page ask for it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBERS_SQL, [org.pk])
+        return cursor.fetchall()
+
+
+_MEMBERS_SQL = f"""
+    SELECT u.id, u.name, u.email FROM {User._meta.db_table} u
+    JOIN {Membership._meta.db_table} m ON m.user_id = u.id
+    WHERE m.org_id = %s ORDER BY u.email
+"""
 
 
 def member_choices(org, blank="— Nobody —", members: list[tuple[int, str, str]] | None = None):
