@@ -7,7 +7,7 @@ from django import forms
 from django.core import signing
 from django.shortcuts import render
 
-from incidentio.incident_forms import OrgForm, member_choices
+from incidentio.incident_forms import MemberChoiceField, OrgForm, member_choices
 from incidentio.links import incident_url_prefix
 from incidentio.views.base import IncidentActionView
 from learning import selectors
@@ -54,7 +54,7 @@ class TaskReopenView(_TaskAction):
 
 
 class AssignTaskForm(OrgForm):
-    assignee = forms.ChoiceField(required=False)
+    assignee = MemberChoiceField(required=False)
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
