@@ -255,8 +255,8 @@ class IncidentFilterForm(OrgForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["status"].choices = [(str(s.public_id), s.name) for s in selectors.status_list(org=org)]
-        self.fields["severity"].choices = _severity_choices(org)
+        self.fields["status"].choices = selectors.status_choices(org=org)
+        self.fields["severity"].choices = selectors.severity_choices(org=org)
         self.fields["assignee"].choices = member_choices(org, blank="Anyone")
 
     def clean_assignee(self):
