@@ -255,8 +255,7 @@ class IncidentFilterForm(OrgForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["status"].choices = selectors.status_choices(org=org)
-        self.fields["severity"].choices = selectors.severity_choices(org=org)
+        self.fields["status"].choices, self.fields["severity"].choices = selectors.filter_choices(org=org)
         self.fields["assignee"].choices = member_choices(org, blank="Anyone")
 
     def clean_assignee(self):

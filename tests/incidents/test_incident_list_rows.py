@@ -77,3 +77,17 @@ def test_nothing_is_selected_without_filters(as_responder):
     html = as_responder.get(LIST).content.decode()
     filters = html[html.index('data-testid="filters"'):html.index("</form>")]
     assert " selected" not in filters
+
+
+def test_status_and_severity_filters_list_every_option_in_the_orgs_order(as_responder, acme):
+    """One query reads both (selectors.filter_choices): the same order as the settings pages."""
+    from incidentio import selectors
+
+    html = as_responder.get(LIST).content.decode()
+    for name, expected in (
+        ("status", selectors.status_list(org=acme)),
+        ("severity", list(selectors.severity_list(org=acme))),
+    ):
+        select = re.search(rf'<select name="{name}" id="id_{name}">(.*?)</select>', html, re.S).group(1)
+        shown = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+        assert shown == [("", "Any")] + [(str(item.public_id), item.name) for item in expected]
