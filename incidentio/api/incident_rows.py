@@ -7,8 +7,9 @@ exactly what :class:`~incidentio.api.serializers.IncidentSerializer`
 describes in the schema: tests/api/test_incident_representation.py compares
 the two for every shape an incident takes.
 
-Two queries for any number of incidents: the incidents with their status and
-severity, then the role assignments of all of them.
+The list reads a page in one query of plain SQL (:func:`incident_page_rows`),
+role holders included; one incident is read through the ORM
+(:func:`incident_rows`) and its role holders in a second query.
 """
 
 from __future__ import annotations
@@ -16,11 +17,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 
 from incidentio.links import incident_url_prefix
-from incidentio.models import INCIDENT_TIMESTAMPS, Incident
+from incidentio.models import (
+    INCIDENT_TIMESTAMPS,
+    Incident,
+    IncidentRole,
+    IncidentRoleAssignment,
+    IncidentStatus,
+    Severity,
+)
 from incidentio.selectors import role_holders_by_incident
+from orgs.models import Membership, User
 
 TIMESTAMP_FIELDS = tuple(field for field, _label in INCIDENT_TIMESTAMPS)
 ROW_FIELDS = (
@@ -36,6 +46,79 @@ def incident_rows(queryset: QuerySet[Incident]) -> QuerySet:
     return queryset.values(*dict.fromkeys(ROW_FIELDS))
 
 
+# --- The list's page in plain SQL ---------------------------------------------------------------
+# The incidents list is the API's busiest read and its query has a fixed shape:
+# built through the ORM (twenty columns, two joins, filters, keyset) it cost
+# more Python than Postgres takes to run it (docs/performance.md). Same rows as
+# incident_rows(); tests/api/test_incidents_api.py holds the filters and pages.
+
+def _column(field: str) -> str:
+    table, _, name = field.rpartition("__")
+    alias = {"": "i", "status": "s", "severity": "v"}[table]
+    return f'{alias}.{name} AS "{field}"'
+
+
+_FROM = f"""
+    FROM {Incident._meta.db_table} i
+    JOIN {IncidentStatus._meta.db_table} s ON s.id = i.status_id
+    LEFT JOIN {Severity._meta.db_table} v ON v.id = i.severity_id
+    WHERE i.org_id = %s
+"""
+#: Who holds which role, as role_holders_by_incident reads it, but inside the
+#: page's query: a JSON array of [role id, role name, shortform, user name,
+#: e-mail, member id] in role order.
+_ROLES_SQL = f"""
+    (SELECT coalesce(json_agg(json_build_array(r.public_id, r.name, r.shortform, u.name, u.email,
+        (SELECT m.public_id FROM {Membership._meta.db_table} m WHERE m.org_id = i.org_id AND m.user_id = a.user_id))
+        ORDER BY r.rank, r.id), '[]')
+     FROM {IncidentRoleAssignment._meta.db_table} a
+     JOIN {IncidentRole._meta.db_table} r ON r.id = a.role_id
+     JOIN {User._meta.db_table} u ON u.id = a.user_id
+     WHERE a.incident_id = i.id) AS "roles"
+"""
+_PAGE_SQL = "SELECT " + ", ".join(_column(field) for field in dict.fromkeys(ROW_FIELDS)) + "," + _ROLES_SQL + _FROM
+
+#: API filter parameter → (its SQL condition, its value from the validated parameter).
+FILTERS_SQL = {
+    "status_category[one_of]": ("s.category = ANY(%s)", list),
+    "status[one_of]": ("i.status_id = ANY(%s)", lambda statuses: [status.pk for status in statuses]),
+    "severity[gte]": ("v.rank >= %s", lambda severity: severity.rank),
+    "created_at[gte]": ("i.reported_at >= %s", lambda value: value),
+    "created_at[lte]": ("i.reported_at <= %s", lambda value: value),
+    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", list),
+}
+
+
+def _where(filters: dict) -> tuple[str, list]:
+    conditions, params = [], []
+    for name, value in filters.items():
+        condition, convert = FILTERS_SQL[name]
+        conditions.append(f" AND {condition}")
+        params.append(convert(value))
+    return "".join(conditions), params
+
+
+def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) -> list[dict]:
+    """Up to ``limit`` of the org's incidents matching ``filters`` (validated API
+    filter values by parameter name), newest first, numbered below ``before``:
+    rows as :func:`incident_rows` gives them. Keyset on the (org, number) index."""
+    where, params = _where(filters)
+    if before is not None:
+        where += " AND i.number < %s"
+        params.append(before)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_PAGE_SQL}{where} ORDER BY i.number DESC LIMIT %s", [org.pk, *params, limit])
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def incident_filtered_count(org, *, filters: dict) -> int:
+    where, params = _where(filters)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) {_FROM}{where}", [org.pk, *params])
+        return cursor.fetchone()[0]
+
+
 def iso_datetime(value: dt.datetime | None) -> str | None:
     """A datetime as DRF renders it with ``DATETIME_FORMAT = "iso-8601"``: UTC, ``Z``."""
     if value is None:
@@ -44,8 +127,21 @@ def iso_datetime(value: dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _holders_from_json(roles: list) -> list[dict]:
+    return [
+        {"role_id": role_id, "role_name": role_name, "shortform": shortform,
+         "name": User.display_name_of(name, email), "email": email, "member_id": member_id}
+        for role_id, role_name, shortform, name, email, member_id in roles
+    ]
+
+
 def incidents_json(org, rows: list[dict]) -> list[dict]:
-    holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
+    """Rows from :func:`incident_page_rows` carry their role holders; others
+    (:func:`incident_rows`) have them read in one more query."""
+    if rows and "roles" in rows[0]:
+        holders = {row["id"]: _holders_from_json(row["roles"]) for row in rows}
+    else:
+        holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
     # <SITE_URL>/<org>/incidents/: reversed once per response, not once per incident.
     permalink = settings.SITE_URL.rstrip("/") + incident_url_prefix(org)
     return [

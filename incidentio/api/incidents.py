@@ -22,8 +22,14 @@ from rest_framework.response import Response
 from incidentio import selectors
 from incidentio.api import serializers as s
 from incidentio.api.base import OrgApiView
-from incidentio.api.incident_rows import incident_rows, incidents_json
-from incidentio.api.pagination import PageParams, list_kind, paginate, pagination_meta
+from incidentio.api.incident_rows import (
+    FILTERS_SQL,
+    incident_filtered_count,
+    incident_page_rows,
+    incident_rows,
+    incidents_json,
+)
+from incidentio.api.pagination import PageParams, cursor_value, list_kind, page_of, paginate, pagination_meta
 from incidentio.models import (
     Incident,
     IncidentStatus,
@@ -80,17 +86,6 @@ class IncidentApiView(OrgApiView):
 # --- List ----------------------------------------------------------------------------------
 
 
-#: Filter parameter → (ORM lookup, value from the validated parameter).
-INCIDENT_FILTER_LOOKUPS = {
-    "status_category[one_of]": ("status__category__in", lambda v: v),
-    "status[one_of]": ("status__in", lambda v: v),
-    "severity[gte]": ("severity__rank__gte", lambda v: v.rank),
-    "created_at[gte]": ("reported_at__gte", lambda v: v),
-    "created_at[lte]": ("reported_at__lte", lambda v: v),
-    "learning_flow[one_of]": ("learning_flow__in", lambda v: v),
-}
-
-
 class IncidentListParams(PageParams):
     """``GET /incidents`` query parameters; the names carry their operator."""
 
@@ -123,15 +118,11 @@ class IncidentListParams(PageParams):
             attrs["severity[gte]"] = severity
         return attrs
 
-    def active_filters(self) -> list[str]:
-        # "?status[one_of]=" filters nothing out
-        return [name for name in INCIDENT_FILTER_LOOKUPS if self.validated_data.get(name) not in (None, [])]
-
-    def filter(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-        for name in self.active_filters():
-            lookup, value = INCIDENT_FILTER_LOOKUPS[name]
-            queryset = queryset.filter(**{lookup: value(self.validated_data[name])})
-        return queryset
+    def active_filters(self) -> dict:
+        """``{parameter: validated value}`` of the filters given ("?status[one_of]=" filters nothing out)."""
+        return {
+            name: self.validated_data[name] for name in FILTERS_SQL if self.validated_data.get(name) not in (None, [])
+        }
 
 
 def _one_of(name: str, choices: list[str]) -> OpenApiParameter:
@@ -163,12 +154,14 @@ class IncidentListCreateView(IncidentApiView):
     def get(self, request):
         params = IncidentListParams(data=request.query_params, context={"org": self.org})
         params.is_valid(raise_exception=True)
-        queryset = params.filter(Incident.objects.filter(org=self.org))
-        page = paginate(
-            incident_rows(queryset), kind=list_kind("incidents", request.query_params), key="number", descending=True,
-            page_size=params.validated_data["page_size"], after=params.validated_data.get("after"),
+        filters, page_size = params.active_filters(), params.validated_data["page_size"]
+        kind = list_kind("incidents", request.query_params)
+        rows = incident_page_rows(
+            self.org, filters=filters, before=cursor_value(kind, params.validated_data.get("after")),
+            limit=page_size + 1,
         )
-        total = queryset.count() if params.active_filters() else selectors.incident_count(org=self.org)
+        page = page_of(rows, kind=kind, key="number", page_size=page_size)
+        total = incident_filtered_count(self.org, filters=filters) if filters else selectors.incident_count(org=self.org)
         return Response({
             "incidents": incidents_json(self.org, page.rows),
             "pagination_meta": pagination_meta(page, total_record_count=total),

@@ -63,20 +63,34 @@ class Page:
     page_size: int
 
 
-def paginate(queryset, *, kind: str, key: str, descending: bool, page_size: int, after: str | None) -> Page:
-    """One page of ``queryset`` ordered by the unique integer column ``key``."""
-    if after:
-        value = decode_cursor(kind, after)
-        if not isinstance(value, int):
-            raise serializers.ValidationError({"after": "This cursor is not valid."})
-        queryset = queryset.filter(**{f"{key}__{'lt' if descending else 'gt'}": value})
-    rows = list(queryset.order_by(f"-{key}" if descending else key)[: page_size + 1])
+def cursor_value(kind: str, after: str | None) -> int | None:
+    """The key value a cursor of ``kind`` points after, or None without one."""
+    if not after:
+        return None
+    value = decode_cursor(kind, after)
+    if not isinstance(value, int):
+        raise serializers.ValidationError({"after": "This cursor is not valid."})
+    return value
+
+
+def page_of(rows: list, *, kind: str, key: str, page_size: int) -> Page:
+    """A page from up to ``page_size + 1`` rows read in key order (one more than
+    the page tells whether there is a next one)."""
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     last = rows[-1] if rows else None
     last_key = last[key] if isinstance(last, dict) else getattr(last, key, None)  # rows from values() are dicts
     next_cursor = encode_cursor(kind, last_key) if has_more and rows else None
     return Page(rows=rows, after=next_cursor, page_size=page_size)
+
+
+def paginate(queryset, *, kind: str, key: str, descending: bool, page_size: int, after: str | None) -> Page:
+    """One page of ``queryset`` ordered by the unique integer column ``key``."""
+    value = cursor_value(kind, after)
+    if value is not None:
+        queryset = queryset.filter(**{f"{key}__{'lt' if descending else 'gt'}": value})
+    rows = list(queryset.order_by(f"-{key}" if descending else key)[: page_size + 1])
+    return page_of(rows, kind=kind, key=key, page_size=page_size)
 
 
 def pagination_meta(page: Page, **extra) -> dict:
