@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.http import Http404
 
+from incidentio.db import on_postgres
 from incidentio.models import (
     CATEGORY_ORDER,
     Debrief,
@@ -31,6 +32,7 @@ from incidentio.models import (
     TimelineEvent,
 )
 from orgs.models import Membership, Organization, User
+from orgs.selectors import member_id_of
 
 logger = logging.getLogger("incidentio")
 
@@ -59,6 +61,9 @@ def filter_choices(*, org: Organization) -> tuple[list[tuple[str, str]], list[tu
     """``(statuses, severities)`` as ``(public id, name)`` choices, in
     ``status_list`` and ``severity_list`` order, in one query of rows: the
     incidents list's filters, on every page."""
+    if not on_postgres():  # the embedded SQLite mode
+        return ([(str(s.public_id), s.name) for s in status_list(org=org)],
+                [(str(s.public_id), s.name) for s in severity_list(org=org)])
     status, severity = IncidentStatus._meta.db_table, Severity._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -182,6 +187,8 @@ def incident_count(*, org: Organization) -> int:
     (100 to 200) are counted live, in the same query that reads the counter,
     so a declare that commits late, or one that failed, is counted right.
     """
+    if not on_postgres():  # the embedded SQLite mode: demo-sized
+        return Incident.objects.filter(org=org).count()
     with connection.cursor() as cursor:
         cursor.execute(_RECENT_COUNT_SQL, [org.pk, SETTLED_BEHIND, org.pk])
         found = cursor.fetchone()
@@ -255,9 +262,18 @@ def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> d
     holders: dict[int, list[dict]] = defaultdict(list)
     if not incident_ids:
         return holders
-    with connection.cursor() as cursor:
-        cursor.execute(_ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
-        rows = cursor.fetchall()
+    if on_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(_ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
+            rows = cursor.fetchall()
+    else:  # the embedded SQLite mode
+        rows = (
+            IncidentRoleAssignment.objects.filter(incident_id__in=incident_ids)
+            .annotate(member_id=member_id_of(org, "user_id"))
+            .order_by("role__rank", "role__pk")
+            .values_list("incident_id", "role__public_id", "role__name", "role__shortform", "user__name",
+                         "user__email", "member_id")
+        )
     for incident_id, role_id, role_name, shortform, user_name, email, member_id in rows:
         holders[incident_id].append({
             "role_id": role_id, "role_name": role_name, "shortform": shortform,

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
+from incidentio.db import on_postgres
 from incidentio.links import incident_url_prefix
 from incidentio.models import (
     INCIDENT_TIMESTAMPS,
@@ -98,10 +99,34 @@ def _where(filters: dict) -> tuple[str, list]:
     return "".join(conditions), params
 
 
+#: The same filters through the ORM, for the embedded SQLite mode.
+FILTERS_ORM = {
+    "status_category[one_of]": ("status__category__in", list),
+    "status[one_of]": ("status__in", lambda statuses: statuses),
+    "severity[gte]": ("severity__rank__gte", lambda severity: severity.rank),
+    "created_at[gte]": ("reported_at__gte", lambda value: value),
+    "created_at[lte]": ("reported_at__lte", lambda value: value),
+    "learning_flow[one_of]": ("learning_flow__in", list),
+}
+
+
+def _filtered(org, filters: dict) -> QuerySet[Incident]:
+    queryset = Incident.objects.filter(org=org)
+    for name, value in filters.items():
+        lookup, convert = FILTERS_ORM[name]
+        queryset = queryset.filter(**{lookup: convert(value)})
+    return queryset
+
+
 def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) -> list[dict]:
     """Up to ``limit`` of the org's incidents matching ``filters`` (validated API
     filter values by parameter name), newest first, numbered below ``before``:
     rows as :func:`incident_rows` gives them. Keyset on the (org, number) index."""
+    if not on_postgres():  # the embedded SQLite mode
+        queryset = _filtered(org, filters)
+        if before is not None:
+            queryset = queryset.filter(number__lt=before)
+        return list(incident_rows(queryset).order_by("-number")[:limit])
     where, params = _where(filters)
     if before is not None:
         where += " AND i.number < %s"
@@ -113,6 +138,8 @@ def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) ->
 
 
 def incident_filtered_count(org, *, filters: dict) -> int:
+    if not on_postgres():  # the embedded SQLite mode
+        return _filtered(org, filters).count()
     where, params = _where(filters)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) {_FROM}{where}", [org.pk, *params])

@@ -6,7 +6,6 @@ Every response is also checked against the OpenAPI schema the server serves.
 from __future__ import annotations
 
 import uuid
-
 from datetime import timedelta
 
 import pytest
