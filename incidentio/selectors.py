@@ -53,8 +53,13 @@ def _get(queryset: QuerySet, public_id, what: str):
 
 def status_list(*, org: Organization) -> list[IncidentStatus]:
     statuses = list(IncidentStatus.objects.filter(org=org))
-    statuses.sort(key=lambda s: (CATEGORY_ORDER.index(s.category), s.rank, s.pk))
+    statuses.sort(key=lambda s: _status_order(s.category, s.rank, s.pk))
     return statuses
+
+
+def _status_order(category: str, rank: int, pk: int) -> tuple:
+    """Statuses by lifecycle category, then their rank in it."""
+    return CATEGORY_ORDER.index(category), rank, pk
 
 
 def filter_choices(*, org: Organization) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -72,7 +77,7 @@ def filter_choices(*, org: Organization) -> tuple[list[tuple[str, str]], list[tu
             [org.pk, org.pk],
         )
         rows = cursor.fetchall()
-    statuses = sorted((r for r in rows if r[0] == "s"), key=lambda r: (CATEGORY_ORDER.index(r[3]), r[4], r[5]))
+    statuses = sorted((r for r in rows if r[0] == "s"), key=lambda r: _status_order(*r[3:6]))
     severities = sorted((r for r in rows if r[0] == "v"), key=lambda r: (r[4], r[5]))
     return [(str(r[1]), r[2]) for r in statuses], [(str(r[1]), r[2]) for r in severities]
 
@@ -274,12 +279,17 @@ def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> d
             .values_list("incident_id", "role__public_id", "role__name", "role__shortform", "user__name",
                          "user__email", "member_id")
         )
-    for incident_id, role_id, role_name, shortform, user_name, email, member_id in rows:
-        holders[incident_id].append({
-            "role_id": role_id, "role_name": role_name, "shortform": shortform,
-            "name": User.display_name_of(user_name, email), "email": email, "member_id": member_id,
-        })
+    for incident_id, *holder in rows:
+        holders[incident_id].append(role_holder(*holder))
     return holders
+
+
+def role_holder(role_id, role_name: str, shortform: str, user_name: str, email: str, member_id) -> dict:
+    """One row of :func:`role_holders_by_incident`, from its columns in that order."""
+    return {
+        "role_id": role_id, "role_name": role_name, "shortform": shortform,
+        "name": User.display_name_of(user_name, email), "email": email, "member_id": member_id,
+    }
 
 
 def _role_holders_sql() -> str:

@@ -30,7 +30,7 @@ from incidentio.models import (
     IncidentStatus,
     Severity,
 )
-from incidentio.selectors import role_holders_by_incident
+from incidentio.selectors import role_holder, role_holders_by_incident
 from orgs.models import Membership, User
 
 TIMESTAMP_FIELDS = tuple(field for field, _label in INCIDENT_TIMESTAMPS)
@@ -66,8 +66,7 @@ _FROM = f"""
     WHERE i.org_id = %s
 """
 #: Who holds which role, as role_holders_by_incident reads it, but inside the
-#: page's query: a JSON array of [role id, role name, shortform, user name,
-#: e-mail, member id] in role order.
+#: page's query: a JSON array of role_holder() columns in role order.
 _ROLES_SQL = f"""
     (SELECT coalesce(json_agg(json_build_array(r.public_id, r.name, r.shortform, u.name, u.email,
         (SELECT m.public_id FROM {Membership._meta.db_table} m WHERE m.org_id = i.org_id AND m.user_id = a.user_id))
@@ -79,41 +78,31 @@ _ROLES_SQL = f"""
 """
 _PAGE_SQL = "SELECT " + ", ".join(_column(field) for field in dict.fromkeys(ROW_FIELDS)) + "," + _ROLES_SQL + _FROM
 
-#: API filter parameter → (its SQL condition, its value from the validated parameter).
-FILTERS_SQL = {
-    "status_category[one_of]": ("s.category = ANY(%s)", list),
-    "status[one_of]": ("i.status_id = ANY(%s)", lambda statuses: [status.pk for status in statuses]),
-    "severity[gte]": ("v.rank >= %s", lambda severity: severity.rank),
-    "created_at[gte]": ("i.reported_at >= %s", lambda value: value),
-    "created_at[lte]": ("i.reported_at <= %s", lambda value: value),
-    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", list),
+#: API filter parameter → (its SQL condition, the same as an ORM lookup for the
+#: embedded SQLite mode, its value from the validated parameter).
+FILTER_CONDITIONS = {
+    "status_category[one_of]": ("s.category = ANY(%s)", "status__category__in", list),
+    "status[one_of]": ("i.status_id = ANY(%s)", "status_id__in", lambda statuses: [status.pk for status in statuses]),
+    "severity[gte]": ("v.rank >= %s", "severity__rank__gte", lambda severity: severity.rank),
+    "created_at[gte]": ("i.reported_at >= %s", "reported_at__gte", lambda value: value),
+    "created_at[lte]": ("i.reported_at <= %s", "reported_at__lte", lambda value: value),
+    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", "learning_flow__in", list),
 }
 
 
 def _where(filters: dict) -> tuple[str, list]:
     conditions, params = [], []
     for name, value in filters.items():
-        condition, convert = FILTERS_SQL[name]
+        condition, _lookup, convert = FILTER_CONDITIONS[name]
         conditions.append(f" AND {condition}")
         params.append(convert(value))
     return "".join(conditions), params
 
 
-#: The same filters through the ORM, for the embedded SQLite mode.
-FILTERS_ORM = {
-    "status_category[one_of]": ("status__category__in", list),
-    "status[one_of]": ("status__in", lambda statuses: statuses),
-    "severity[gte]": ("severity__rank__gte", lambda severity: severity.rank),
-    "created_at[gte]": ("reported_at__gte", lambda value: value),
-    "created_at[lte]": ("reported_at__lte", lambda value: value),
-    "learning_flow[one_of]": ("learning_flow__in", list),
-}
-
-
 def _filtered(org, filters: dict) -> QuerySet[Incident]:
     queryset = Incident.objects.filter(org=org)
     for name, value in filters.items():
-        lookup, convert = FILTERS_ORM[name]
+        _condition, lookup, convert = FILTER_CONDITIONS[name]
         queryset = queryset.filter(**{lookup: convert(value)})
     return queryset
 
@@ -154,19 +143,11 @@ def iso_datetime(value: dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _holders_from_json(roles: list) -> list[dict]:
-    return [
-        {"role_id": role_id, "role_name": role_name, "shortform": shortform,
-         "name": User.display_name_of(name, email), "email": email, "member_id": member_id}
-        for role_id, role_name, shortform, name, email, member_id in roles
-    ]
-
-
 def incidents_json(org, rows: list[dict]) -> list[dict]:
     """Rows from :func:`incident_page_rows` carry their role holders; others
     (:func:`incident_rows`) have them read in one more query."""
     if rows and "roles" in rows[0]:
-        holders = {row["id"]: _holders_from_json(row["roles"]) for row in rows}
+        holders = {row["id"]: [role_holder(*holder) for holder in row["roles"]] for row in rows}
     else:
         holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
     # <SITE_URL>/<org>/incidents/: reversed once per response, not once per incident.

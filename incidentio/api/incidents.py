@@ -23,7 +23,7 @@ from incidentio import selectors
 from incidentio.api import serializers as s
 from incidentio.api.base import OrgApiView
 from incidentio.api.incident_rows import (
-    FILTERS_SQL,
+    FILTER_CONDITIONS,
     incident_filtered_count,
     incident_page_rows,
     incident_rows,
@@ -121,7 +121,7 @@ class IncidentListParams(PageParams):
     def active_filters(self) -> dict:
         """``{parameter: validated value}`` of the filters given ("?status[one_of]=" filters nothing out)."""
         return {
-            name: self.validated_data[name] for name in FILTERS_SQL if self.validated_data.get(name) not in (None, [])
+            name: self.validated_data[name] for name in FILTER_CONDITIONS if self.validated_data.get(name) not in (None, [])
         }
 
 

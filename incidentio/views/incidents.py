@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from html import escape
 
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import TIME_STRINGS, timesince
-from django.utils.translation import get_language
+from django.utils.timesince import timesince
 
 from incidentio import selectors
 from incidentio.actors import Actor
@@ -81,27 +79,6 @@ class IncidentListView(OrgView):
         return render(request, "incidents/list.html", context, status=status)
 
 
-class _RememberedUnit:
-    """A ``TIME_STRINGS`` entry whose ``% {"num": n}`` is remembered per language:
-    Django resolves the lazy plural translation on every call otherwise."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __mod__(self, params: dict) -> str:
-        return _unit_text(get_language(), self.name, params["num"])
-
-
-@lru_cache(maxsize=2048)
-def _unit_text(language: str | None, name: str, num: int) -> str:
-    return TIME_STRINGS[name] % {"num": num}
-
-
-_REMEMBERED_TIME_STRINGS = {name: _RememberedUnit(name) for name in TIME_STRINGS}
-
-
 def list_rows(incidents: list[selectors.IncidentListItem], *, url_prefix: str) -> list[SafeString]:
     """The list's ``<tr>``s, rendered in Python.
 
@@ -127,7 +104,7 @@ def list_rows(incidents: list[selectors.IncidentListItem], *, url_prefix: str) -
             f"{severity}</td>"
             f'<td class="muted small">{roles}</td>'
             f'<td class="muted small" title="{timezone.localtime(incident.reported_at).isoformat()}">'  # as |date:'c'
-            f"{escape(timesince(incident.reported_at, now, time_strings=_REMEMBERED_TIME_STRINGS))} ago</td></tr>"
+            f"{escape(timesince(incident.reported_at, now))} ago</td></tr>"
         ))
     return rows
 
