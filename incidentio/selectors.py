@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -189,33 +188,43 @@ def incident_count(*, org: Organization) -> int:
     numbered up to a settled boundary (at least ``SETTLED_BEHIND`` below the
     org's counter, in steps of 100) never changes once no declare of theirs is
     in flight: it is remembered per process. The incidents above the boundary
-    (100 to 200) are counted live, in the same query that reads the counter,
-    so a declare that commits late, or one that failed, is counted right.
+    (100 to 200) are counted live, so a declare that commits late, or one that
+    failed, is counted right. Always one query: it reads the counter, counts
+    the newest, and counts the settled ones only when this process does not
+    have them for that boundary yet.
     """
     if not on_postgres():  # the embedded SQLite mode: demo-sized
         return Incident.objects.filter(org=org).count()
+    known_boundary, known_count = _settled_counts.get(org.pk, (-1, 0))
     with connection.cursor() as cursor:
-        cursor.execute(_RECENT_COUNT_SQL, [org.pk, SETTLED_BEHIND, org.pk])
+        cursor.execute(_COUNT_SQL, [org.pk, known_boundary, org.pk, SETTLED_BEHIND, org.pk])
         found = cursor.fetchone()
     if found is None:
         return 0
-    boundary, recent = found
-    return _settled_count(org.pk, boundary) + recent
+    boundary, recent, settled = found
+    if settled is None:  # this process knows the count up to this boundary
+        settled = known_count
+    else:
+        if len(_settled_counts) > 10_000:
+            _settled_counts.clear()
+        _settled_counts[org.pk] = (boundary, settled)
+    return settled + recent
 
 
-_RECENT_COUNT_SQL = f"""
-    SELECT b.boundary, (SELECT count(*) FROM {Incident._meta.db_table}
-                        WHERE org_id = %s AND number > b.boundary)
+#: org id → (boundary, incidents numbered up to it), per process.
+_settled_counts: dict[int, tuple[int, int]] = {}
+
+#: One query whatever this process knows: the boundary, the incidents above it,
+#: and those up to it unless the process already has them for that boundary.
+_COUNT_SQL = f"""
+    SELECT b.boundary,
+           (SELECT count(*) FROM {Incident._meta.db_table} WHERE org_id = %s AND number > b.boundary),
+           CASE WHEN b.boundary = %s THEN NULL
+                ELSE (SELECT count(*) FROM {Incident._meta.db_table} WHERE org_id = %s AND number <= b.boundary)
+           END
     FROM (SELECT greatest(last_number / 100 * 100 - %s, 0) AS boundary
           FROM {IncidentCounter._meta.db_table} WHERE org_id = %s) b
 """
-
-
-@lru_cache(maxsize=4096)
-def _settled_count(org_id: int, boundary: int) -> int:
-    if boundary <= 0:
-        return 0
-    return Incident.objects.filter(org_id=org_id, number__lte=boundary).count()
 
 
 def incident_list(
