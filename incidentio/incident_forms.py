@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils.safestring import SafeString
 
 from incidentio import selectors
+from incidentio.db import execute_hot
 from incidentio.models import (
     INCIDENT_TIMESTAMPS,
     FollowUpPriority,
@@ -25,7 +26,7 @@ def org_members(org) -> list[tuple[int, str, str]]:
     ``User`` instances, because a page builds several selects of 200 of them.
     Plain SQL: the incidents list and every incident page ask for it."""
     with connection.cursor() as cursor:
-        cursor.execute(_MEMBERS_SQL, [org.pk])
+        execute_hot(cursor, _MEMBERS_SQL, [org.pk])
         return cursor.fetchall()
 
 

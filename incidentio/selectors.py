@@ -15,7 +15,8 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.http import Http404
 
-from incidentio.db import on_postgres
+from incidentio.db import execute_hot, on_postgres
+from incidentio.incident_page_sql import page_rows
 from incidentio.models import (
     CATEGORY_ORDER,
     Debrief,
@@ -70,7 +71,8 @@ def filter_choices(*, org: Organization) -> tuple[list[tuple[str, str]], list[tu
                 [(str(s.public_id), s.name) for s in severity_list(org=org)])
     status, severity = IncidentStatus._meta.db_table, Severity._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_hot(
+            cursor,
             f"SELECT 's', public_id, name, category, rank, id FROM {status} WHERE org_id = %s "
             f"UNION ALL SELECT 'v', public_id, name, '', rank, id FROM {severity} WHERE org_id = %s",
             [org.pk, org.pk],
@@ -144,6 +146,31 @@ class IncidentFilters:
             queryset = queryset.filter(text | Q(number=int(match.group(1))) if match else text)
         return queryset
 
+    def sql(self) -> tuple[str, list]:
+        """What :meth:`apply` filters, as conditions of incidentio/incident_page_sql.py."""
+        where, params = [], []
+        for values, condition in (
+            (self.category, "s.category = ANY(%s)"),
+            (self.status, "s.public_id = ANY(%s::text[]::uuid[])"),
+            (self.severity, "v.public_id = ANY(%s::text[]::uuid[])"),
+            (self.learning_flow, "i.learning_flow = ANY(%s)"),
+        ):
+            if values:
+                where.append(condition)
+                params.append([str(value) for value in values])
+        if self.assignee_id is not None:
+            # EXISTS, not a join: an incident where the person holds two roles is listed once.
+            where.append(f"EXISTS (SELECT 1 FROM {IncidentRoleAssignment._meta.db_table} f "
+                         "WHERE f.incident_id = i.id AND f.user_id = %s)")
+            params.append(self.assignee_id)
+        if self.query:
+            # As Django's icontains: the text's own % and _ match themselves.
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", self.query.strip()) + "%"
+            match = REFERENCE_RE.match(self.query)
+            where.append("(i.name ILIKE %s OR i.number = %s)" if match else "i.name ILIKE %s")
+            params.extend([pattern, int(match.group(1))] if match else [pattern])
+        return "".join(f" AND {condition}" for condition in where), params
+
 
 @dataclass(frozen=True, slots=True)
 class IncidentListItem:
@@ -197,7 +224,7 @@ def incident_count(*, org: Organization) -> int:
         return Incident.objects.filter(org=org).count()
     known_boundary, known_count = _settled_counts.get(org.pk, (-1, 0))
     with connection.cursor() as cursor:
-        cursor.execute(_COUNT_SQL, [org.pk, known_boundary, org.pk, SETTLED_BEHIND, org.pk])
+        execute_hot(cursor, _COUNT_SQL, [org.pk, known_boundary, org.pk, SETTLED_BEHIND, org.pk])
         found = cursor.fetchone()
     if found is None:
         return 0
@@ -227,26 +254,33 @@ _COUNT_SQL = f"""
 """
 
 
+_LIST_FIELDS = (
+    "id", "public_id", "number", "name", "reported_at",
+    "status__name", "status__category", "severity__name", "severity__rank",
+)
+
+
 def incident_list(
     *, org: Organization, filters: IncidentFilters, after: int | None = None, page_size: int = 25
 ) -> IncidentPage:
     """Newest first, by keyset on the org's unique (org, number) index — never OFFSET.
 
-    A deep page costs what the first one does. Query count is constant: the
-    incidents with status and severity, then one query for role assignments.
+    A deep page costs what the first one does. One query on Postgres, role
+    holders included (incidentio/incident_page_sql.py); in the embedded
+    SQLite mode the same rows come through the ORM in two.
     """
-    queryset = filters.apply(Incident.objects.filter(org=org))
-    if after is not None:
-        queryset = queryset.filter(number__lt=after)
-    rows = list(
-        queryset.order_by("-number").values(
-            "id", "public_id", "number", "name", "reported_at",
-            "status__name", "status__category", "severity__name", "severity__rank",
-        )[: page_size + 1]
-    )
+    if on_postgres():
+        where, params = filters.sql()
+        rows = page_rows(org, fields=_LIST_FIELDS, where=where, params=params, before=after, limit=page_size + 1)
+        holders = {row["id"]: [role_holder(*holder) for holder in row["roles"]] for row in rows}
+    else:
+        queryset = filters.apply(Incident.objects.filter(org=org))
+        if after is not None:
+            queryset = queryset.filter(number__lt=after)
+        rows = list(queryset.order_by("-number").values(*_LIST_FIELDS)[: page_size + 1])
+        holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows[:page_size]])
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
     incidents = [
         IncidentListItem(
             public_id=row["public_id"],
@@ -278,7 +312,7 @@ def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> d
         return holders
     if on_postgres():
         with connection.cursor() as cursor:
-            cursor.execute(_ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
+            execute_hot(cursor, _ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
             rows = cursor.fetchall()
     else:  # the embedded SQLite mode
         rows = (

@@ -112,6 +112,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "options", f"-c random_page_cost={env_float('POSTGRES_RANDOM_PAGE_COST', 1.1, minimum=0.1)}"
     )
+# The hot plain-SQL reads run as prepared statements (incidentio/db.py). Turn
+# off behind a pooler that does not keep a client on one server connection
+# (pgbouncer in transaction or statement mode).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 

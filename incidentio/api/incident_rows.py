@@ -20,18 +20,14 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from incidentio.db import on_postgres
+from incidentio.db import execute_hot, on_postgres
+from incidentio.incident_page_sql import FROM_INCIDENTS, page_rows
 from incidentio.links import incident_url_prefix
 from incidentio.models import (
     INCIDENT_TIMESTAMPS,
     Incident,
-    IncidentRole,
-    IncidentRoleAssignment,
-    IncidentStatus,
-    Severity,
 )
 from incidentio.selectors import role_holder, role_holders_by_incident
-from orgs.models import Membership, User
 
 TIMESTAMP_FIELDS = tuple(field for field, _label in INCIDENT_TIMESTAMPS)
 ROW_FIELDS = (
@@ -47,36 +43,7 @@ def incident_rows(queryset: QuerySet[Incident]) -> QuerySet:
     return queryset.values(*dict.fromkeys(ROW_FIELDS))
 
 
-# --- The list's page in plain SQL ---------------------------------------------------------------
-# The incidents list is the API's busiest read and its query has a fixed shape:
-# built through the ORM (twenty columns, two joins, filters, keyset) it cost
-# more Python than Postgres takes to run it (docs/performance.md). Same rows as
-# incident_rows(); tests/api/test_incidents_api.py holds the filters and pages.
-
-def _column(field: str) -> str:
-    table, _, name = field.rpartition("__")
-    alias = {"": "i", "status": "s", "severity": "v"}[table]
-    return f'{alias}.{name} AS "{field}"'
-
-
-_FROM = f"""
-    FROM {Incident._meta.db_table} i
-    JOIN {IncidentStatus._meta.db_table} s ON s.id = i.status_id
-    LEFT JOIN {Severity._meta.db_table} v ON v.id = i.severity_id
-    WHERE i.org_id = %s
-"""
-#: Who holds which role, as role_holders_by_incident reads it, but inside the
-#: page's query: a JSON array of role_holder() columns in role order.
-_ROLES_SQL = f"""
-    (SELECT coalesce(json_agg(json_build_array(r.public_id, r.name, r.shortform, u.name, u.email,
-        (SELECT m.public_id FROM {Membership._meta.db_table} m WHERE m.org_id = i.org_id AND m.user_id = a.user_id))
-        ORDER BY r.rank, r.id), '[]')
-     FROM {IncidentRoleAssignment._meta.db_table} a
-     JOIN {IncidentRole._meta.db_table} r ON r.id = a.role_id
-     JOIN {User._meta.db_table} u ON u.id = a.user_id
-     WHERE a.incident_id = i.id) AS "roles"
-"""
-_PAGE_SQL = "SELECT " + ", ".join(_column(field) for field in dict.fromkeys(ROW_FIELDS)) + "," + _ROLES_SQL + _FROM
+# --- The list's page in plain SQL (incidentio/incident_page_sql.py) -------------------------------
 
 #: API filter parameter → (its SQL condition, the same as an ORM lookup for the
 #: embedded SQLite mode, its value from the validated parameter).
@@ -110,20 +77,15 @@ def _filtered(org, filters: dict) -> QuerySet[Incident]:
 def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) -> list[dict]:
     """Up to ``limit`` of the org's incidents matching ``filters`` (validated API
     filter values by parameter name), newest first, numbered below ``before``:
-    rows as :func:`incident_rows` gives them. Keyset on the (org, number) index."""
+    rows as :func:`incident_rows` gives them, with their role holders."""
     if not on_postgres():  # the embedded SQLite mode
         queryset = _filtered(org, filters)
         if before is not None:
             queryset = queryset.filter(number__lt=before)
         return list(incident_rows(queryset).order_by("-number")[:limit])
     where, params = _where(filters)
-    if before is not None:
-        where += " AND i.number < %s"
-        params.append(before)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{_PAGE_SQL}{where} ORDER BY i.number DESC LIMIT %s", [org.pk, *params, limit])
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return page_rows(org, fields=tuple(dict.fromkeys(ROW_FIELDS)), where=where, params=params, before=before,
+                     limit=limit)
 
 
 def incident_filtered_count(org, *, filters: dict) -> int:
@@ -131,7 +93,7 @@ def incident_filtered_count(org, *, filters: dict) -> int:
         return _filtered(org, filters).count()
     where, params = _where(filters)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) {_FROM}{where}", [org.pk, *params])
+        execute_hot(cursor, f"SELECT count(*) {FROM_INCIDENTS}{where}", [org.pk, *params])
         return cursor.fetchone()[0]
 
 

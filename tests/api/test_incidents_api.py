@@ -286,15 +286,19 @@ def test_list_query_count_does_not_grow_with_page_size(
     reader.get("/api/v2/incidents", {"page_size": 1})  # the key's last_used_at is written once a minute
     with CaptureQueriesContext(connection) as small:
         body = get_ok(reader, "/api/v2/incidents", page_size=5)
+    small_count = len(small)  # now: each request's start clears the log `small` slices
     assert len(body["incidents"]) == 5 and len(body["incidents"][0]["roles"]) == 2
-    with django_assert_max_num_queries(len(small)):
+    with django_assert_max_num_queries(small_count):
         body = get_ok(reader, "/api/v2/incidents", page_size=100)
     assert len(body["incidents"]) == 100
     assert all(len(incident["roles"]) == 2 for incident in body["incidents"])
-    # And through several filters at once.
+    # And through several filters at once (run once first: a query's first run
+    # on a connection also prepares it, incidentio/db.py).
     minor = Severity.objects.filter(org=acme).first()
-    with django_assert_max_num_queries(len(small) + 2):
-        get_ok(reader, f"/api/v2/incidents?page_size=100&status_category[one_of]=live&severity[gte]={minor.public_id}")
+    filtered = f"/api/v2/incidents?page_size=100&status_category[one_of]=live&severity[gte]={minor.public_id}"
+    get_ok(reader, filtered)
+    with django_assert_max_num_queries(small_count + 2):
+        get_ok(reader, filtered)
 
 
 # --- Creating ------------------------------------------------------------------------------------------
@@ -691,9 +695,11 @@ def test_total_record_count_is_right_across_the_settled_boundary(acme, api, api_
     def total():
         return client.get("/api/v2/incidents?page_size=1").json()["pagination_meta"]["total_record_count"]
 
+    client.get("/api/v2/incidents/INC-1")  # the key's last_used_at is written once a minute
     with CaptureQueriesContext(connection) as first:  # nothing remembered yet: still one query counts
         assert total() == 348
-    assert sum("count(*)" in query["sql"].lower() for query in first.captured_queries) == 1
+    # The key, the page, the count (a PREPARE is not a query run: incidentio/db.py).
+    assert len([q for q in first.captured_queries if not q["sql"].startswith("PREPARE ")]) == 3
     Incident.objects.create(org=acme, number=300, name="Late commit", status=status)
     assert total() == 349
     with django_assert_num_queries(3):  # the key, the page, the count: the settled part is remembered

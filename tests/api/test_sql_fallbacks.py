@@ -10,7 +10,7 @@ from django.utils import timezone
 from incidentio import selectors
 from incidentio.actors import Actor
 from incidentio.api import incident_rows
-from incidentio.models import IncidentRole, Severity
+from incidentio.models import IncidentRole, IncidentStatus, Severity
 from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
 
 pytestmark = pytest.mark.django_db
@@ -64,15 +64,26 @@ def test_the_api_incidents_list_is_the_same_through_the_orm(acme, api, api_key, 
     assert answers() == with_sql
 
 
-def test_the_dashboard_lists_filters_and_roles_are_the_same_through_the_orm(acme, owner, signed_in, incidents,
-                                                                          orm_only):
+def test_the_dashboard_lists_filters_and_roles_are_the_same_through_the_orm(acme, owner, responder, signed_in,
+                                                                          incidents, orm_only):
     client = signed_in(owner, acme)
+    status = IncidentStatus.objects.filter(org=acme, category="live").first()
+    queries = [
+        "", "?category=live", f"?status={status.public_id}", f"?severity={incidents[1].public_id}",
+        "?learning_flow=opted_out", f"?assignee={responder.pk}", "?q=incident 1", "?q=INC-2", "?q=100%_",
+        f"?assignee={responder.pk}&category=live&q=Incident",
+    ]
 
     def shown():
-        response = client.get("/acme/incidents/")
-        return response.context["rows"], response.context["selects"]
+        pages = []
+        for query in queries:
+            response = client.get(f"/acme/incidents/{query}")
+            assert response.status_code == 200, query
+            pages.append((response.context["rows"], response.context["selects"]))
+        return pages
 
     with_sql = shown()
-    assert "Incident 1" in "".join(with_sql[0])
+    assert "Incident 1" in "".join(with_sql[0][0])
+    assert all(rows for rows, _ in with_sql[:-2]) and not with_sql[-2][0]  # each filter finds something, "100%_" none
     orm_only()
     assert shown() == with_sql
