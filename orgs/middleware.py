@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils.functional import SimpleLazyObject
 
 from orgs import sessions
-from orgs.models import Membership
+from orgs.selectors import active_membership
 
 
 class AccountIdentityMiddleware(AuthenticationMiddleware):
@@ -56,11 +56,7 @@ class OrgSessionMiddleware:
             return redirect_to_login(request.get_full_path())
         # Membership is re-checked on every request: a removed member loses
         # access at once. One query fetches the org, the user and the role.
-        membership = (
-            Membership.objects.select_related("org", "user")
-            .filter(org__slug=org_slug, user_id=held.user_id, user__is_active=True)
-            .first()
-        )
+        membership = active_membership(org_slug=org_slug, user_id=held.user_id)
         if membership is None:
             raise Http404("No such page.")
         if not sessions.hash_is_current(membership.user, held.auth_hash):

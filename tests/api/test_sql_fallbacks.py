@@ -87,3 +87,27 @@ def test_the_dashboard_lists_filters_and_roles_are_the_same_through_the_orm(acme
     assert all(rows for rows, _ in with_sql[:-2]) and not with_sql[-2][0]  # each filter finds something, "100%_" none
     orm_only()
     assert shown() == with_sql
+
+
+def test_the_dashboards_membership_lookup_is_the_same_through_the_orm(acme, owner, outsider, monkeypatch):
+    from orgs import selectors as org_selectors
+
+    def found():
+        membership = org_selectors.active_membership(org_slug="acme", user_id=owner.pk)
+        return (
+            [getattr(membership, f.attname) for f in type(membership)._meta.concrete_fields],
+            [getattr(membership.org, f.attname) for f in type(membership.org)._meta.concrete_fields],
+            [getattr(membership.user, f.attname) for f in type(membership.user)._meta.concrete_fields],
+            org_selectors.active_membership(org_slug="acme", user_id=outsider.pk),
+            org_selectors.active_membership(org_slug="nope", user_id=owner.pk),
+        )
+
+    with_sql = found()
+    assert with_sql[1][1] == "acme" and with_sql[2][1] == owner.password and with_sql[3:] == (None, None)
+    monkeypatch.setattr(org_selectors, "on_postgres", lambda: False)
+    assert found() == with_sql
+    owner.is_active = False
+    owner.save()
+    assert org_selectors.active_membership(org_slug="acme", user_id=owner.pk) is None
+    monkeypatch.undo()
+    assert org_selectors.active_membership(org_slug="acme", user_id=owner.pk) is None
