@@ -120,9 +120,9 @@ class EditForm(OrgForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        live = [s for s in selectors.status_list(org=org) if s.category == StatusCategory.LIVE]
-        self.fields["status"].choices = [(str(s.public_id), s.name) for s in live]
-        self.fields["severity"].choices = _severity_choices(org, blank="— Not set —")
+        statuses, severities = selectors.filter_choices(org=org, status_categories={StatusCategory.LIVE})
+        self.fields["status"].choices = statuses
+        self.fields["severity"].choices = [("", "— Not set —"), *severities]
 
     def _resolve(self, field, getter):
         value = self.cleaned_data.get(field)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -62,12 +62,16 @@ def _status_order(category: str, rank: int, pk: int) -> tuple:
     return CATEGORY_ORDER.index(category), rank, pk
 
 
-def filter_choices(*, org: Organization) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def filter_choices(
+    *, org: Organization, status_categories: Collection[str] | None = None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``(statuses, severities)`` as ``(public id, name)`` choices, in
     ``status_list`` and ``severity_list`` order, in one query of rows: the
-    incidents list's filters, on every page."""
+    incidents list's filters and the incident page's edit form, on every page.
+    ``status_categories`` keeps the statuses of those categories only."""
     if not on_postgres():  # the embedded SQLite mode
-        return ([(str(s.public_id), s.name) for s in status_list(org=org)],
+        return ([(str(s.public_id), s.name) for s in status_list(org=org)
+                 if status_categories is None or s.category in status_categories],
                 [(str(s.public_id), s.name) for s in severity_list(org=org)])
     status, severity = IncidentStatus._meta.db_table, Severity._meta.db_table
     with connection.cursor() as cursor:
@@ -78,7 +82,10 @@ def filter_choices(*, org: Organization) -> tuple[list[tuple[str, str]], list[tu
             [org.pk, org.pk],
         )
         rows = cursor.fetchall()
-    statuses = sorted((r for r in rows if r[0] == "s"), key=lambda r: _status_order(*r[3:6]))
+    statuses = sorted(
+        (r for r in rows if r[0] == "s" and (status_categories is None or r[3] in status_categories)),
+        key=lambda r: _status_order(*r[3:6]),
+    )
     severities = sorted((r for r in rows if r[0] == "v"), key=lambda r: (r[4], r[5]))
     return [(str(r[1]), r[2]) for r in statuses], [(str(r[1]), r[2]) for r in severities]
 

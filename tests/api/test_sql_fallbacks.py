@@ -111,3 +111,11 @@ def test_the_dashboards_membership_lookup_is_the_same_through_the_orm(acme, owne
     assert org_selectors.active_membership(org_slug="acme", user_id=owner.pk) is None
     monkeypatch.undo()
     assert org_selectors.active_membership(org_slug="acme", user_id=owner.pk) is None
+
+
+def test_status_and_severity_choices_are_the_same_through_the_orm(acme, orm_only):
+    every, live = selectors.filter_choices(org=acme), selectors.filter_choices(org=acme, status_categories={"live"})
+    assert len(live[0]) < len(every[0]) and live[1] == every[1]
+    orm_only()
+    assert (selectors.filter_choices(org=acme), selectors.filter_choices(org=acme, status_categories={"live"})) == (
+        every, live)
