@@ -10,7 +10,9 @@ Never routed or installed unless the setting is on, so production cannot reach t
   endpoint keeps.
 - :class:`QueryCountMiddleware`: with the request header ``X-Bench-Queries``,
   the response carries ``X-Bench-Queries: <n>``, the SQL queries the request
-  ran (middleware included). Requests without the header are not counted.
+  ran (middleware included; a connection's one-time ``PREPARE`` of a hot
+  statement is not a query of the request). Requests without the header are
+  not counted.
 """
 
 from __future__ import annotations
@@ -74,7 +76,10 @@ class QueryCountMiddleware:
 
         def counter(execute, sql, params, many, context):
             nonlocal count
-            count += 1
+            # A PREPARE sets up the connection (once per statement and
+            # connection, incidentio/db.py): which gunicorn worker answers must
+            # not change a page's count.
+            count += not sql.startswith("PREPARE ")
             return execute(sql, params, many, context)
 
         with connections["default"].execute_wrapper(counter):
