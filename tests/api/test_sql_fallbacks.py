@@ -54,6 +54,9 @@ def test_the_api_incidents_list_is_the_same_through_the_orm(acme, api, api_key, 
             found.append(page)
             if page["pagination_meta"]["after"]:
                 found.append(client.get(f"/api/v2/incidents{query}&after={page['pagination_meta']['after']}").json())
+        for page in found:  # a cursor is signed with a timestamp in seconds: compare what it points at
+            if page["pagination_meta"]["after"]:
+                page["pagination_meta"]["after"] = page["pagination_meta"]["after"].split(":")[0]
         return found
 
     with_sql = answers()
