@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import OperationalError, connection
@@ -29,6 +30,7 @@ def on_postgres() -> bool:
 _PLACEHOLDER = re.compile(r"%%|%s")
 
 
+@lru_cache(maxsize=512)  # a few dozen distinct hot statements (filter combinations)
 def _numbered(sql: str) -> tuple[str, int]:
     """``%s`` placeholders as ``$1, $2, …`` (and ``%%`` as ``%``), and how many there are."""
     count = 0
@@ -41,6 +43,11 @@ def _numbered(sql: str) -> tuple[str, int]:
         return f"${count}"
 
     return _PLACEHOLDER.sub(number, sql), count
+
+
+@lru_cache(maxsize=512)
+def _statement_name(numbered: str) -> str:
+    return "hot_" + hashlib.blake2b(numbered.encode(), digest_size=8).hexdigest()
 
 
 def _prepared_names() -> set[str]:
@@ -78,7 +85,7 @@ def execute_hot(cursor, sql: str, params: list) -> None:
     numbered, count = _numbered(sql)
     if count != len(params):
         raise ValueError(f"{count} placeholders but {len(params)} parameters")
-    name = "hot_" + hashlib.blake2b(numbered.encode(), digest_size=8).hexdigest()
+    name = _statement_name(numbered)
     run = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
     if name not in prepared:
         cursor.execute(f"PREPARE {name} AS {numbered}")

@@ -12,6 +12,8 @@ tests/api/test_sql_fallbacks.py holds both paths to the same output.
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db import connection
 
 from incidentio.db import execute_hot
@@ -46,6 +48,12 @@ _ROLES_SQL = f"""
 """
 
 
+@cache
+def _select(fields: tuple[str, ...]) -> str:
+    """The page's ``SELECT … FROM … WHERE i.org_id = %s``; each list has one field list."""
+    return "SELECT " + ", ".join(_column(f) for f in fields) + "," + _ROLES_SQL + FROM_INCIDENTS
+
+
 def page_rows(org, *, fields: tuple[str, ...], where: str, params: list, before: int | None, limit: int) -> list[dict]:
     """Up to ``limit`` of the org's incidents matching ``where`` (`` AND …``
     conditions on ``i``, ``s`` and ``v`` with their ``params``), newest first,
@@ -54,8 +62,7 @@ def page_rows(org, *, fields: tuple[str, ...], where: str, params: list, before:
     if before is not None:
         where += " AND i.number < %s"
         params = [*params, before]
-    sql = "SELECT " + ", ".join(_column(f) for f in fields) + "," + _ROLES_SQL + FROM_INCIDENTS
     with connection.cursor() as cursor:
-        execute_hot(cursor, f"{sql}{where} ORDER BY i.number DESC LIMIT %s", [org.pk, *params, limit])
+        execute_hot(cursor, f"{_select(fields)}{where} ORDER BY i.number DESC LIMIT %s", [org.pk, *params, limit])
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

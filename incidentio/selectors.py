@@ -279,7 +279,7 @@ def incident_list(
     if on_postgres():
         where, params = filters.sql()
         rows = page_rows(org, fields=_LIST_FIELDS, where=where, params=params, before=after, limit=page_size + 1)
-        holders = {row["id"]: [role_holder(*holder) for holder in row["roles"]] for row in rows}
+        holders = role_holders_of_rows(rows)
     else:
         queryset = filters.apply(Incident.objects.filter(org=org))
         if after is not None:
@@ -332,6 +332,12 @@ def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> d
     for incident_id, *holder in rows:
         holders[incident_id].append(role_holder(*holder))
     return holders
+
+
+def role_holders_of_rows(rows: list[dict]) -> dict[int, list[dict]]:
+    """``{incident id: [row, ...]}`` as :func:`role_holders_by_incident` gives
+    it, from page rows that carry their ``roles`` (incidentio/incident_page_sql.py)."""
+    return {row["id"]: [role_holder(*holder) for holder in row["roles"]] for row in rows}
 
 
 def role_holder(role_id, role_name: str, shortform: str, user_name: str, email: str, member_id) -> dict:

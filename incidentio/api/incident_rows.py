@@ -27,7 +27,7 @@ from incidentio.models import (
     INCIDENT_TIMESTAMPS,
     Incident,
 )
-from incidentio.selectors import role_holder, role_holders_by_incident
+from incidentio.selectors import role_holders_by_incident, role_holders_of_rows
 
 TIMESTAMP_FIELDS = tuple(field for field, _label in INCIDENT_TIMESTAMPS)
 ROW_FIELDS = (
@@ -38,9 +38,12 @@ ROW_FIELDS = (
 )
 
 
+PAGE_FIELDS = tuple(dict.fromkeys(ROW_FIELDS))
+
+
 def incident_rows(queryset: QuerySet[Incident]) -> QuerySet:
     """``queryset`` as rows carrying everything :func:`incidents_json` renders."""
-    return queryset.values(*dict.fromkeys(ROW_FIELDS))
+    return queryset.values(*PAGE_FIELDS)
 
 
 # --- The list's page in plain SQL (incidentio/incident_page_sql.py) -------------------------------
@@ -84,8 +87,7 @@ def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) ->
             queryset = queryset.filter(number__lt=before)
         return list(incident_rows(queryset).order_by("-number")[:limit])
     where, params = _where(filters)
-    return page_rows(org, fields=tuple(dict.fromkeys(ROW_FIELDS)), where=where, params=params, before=before,
-                     limit=limit)
+    return page_rows(org, fields=PAGE_FIELDS, where=where, params=params, before=before, limit=limit)
 
 
 def incident_filtered_count(org, *, filters: dict) -> int:
@@ -109,7 +111,7 @@ def incidents_json(org, rows: list[dict]) -> list[dict]:
     """Rows from :func:`incident_page_rows` carry their role holders; others
     (:func:`incident_rows`) have them read in one more query."""
     if rows and "roles" in rows[0]:
-        holders = {row["id"]: [role_holder(*holder) for holder in row["roles"]] for row in rows}
+        holders = role_holders_of_rows(rows)
     else:
         holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows]) if rows else {}
     # <SITE_URL>/<org>/incidents/: reversed once per response, not once per incident.

@@ -113,3 +113,13 @@ def assert_matches_schema(response) -> None:
         content=response.content, request=prepared, elapsed=0.0, verify=True,
     )
     operation.validate_response(converted)
+
+
+@pytest.fixture
+def unprepared_connection():
+    """The test connection as a fresh one: no hot statement prepared yet (incidentio/db.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection._incidentio_prepared = None

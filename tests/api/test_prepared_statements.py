@@ -26,6 +26,12 @@ def _hot_value(sql: str, params: list):
         return cursor.fetchone()
 
 
+def _forget_on_the_server():
+    """What a pooler's server reset does: the server drops them, this process still counts them prepared."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+
 @pytest.fixture
 def incidents(acme, owner):
     for n in range(3):
@@ -55,8 +61,7 @@ def test_the_incidents_list_is_prepared_once_per_connection(acme, incidents, api
 @pytest.mark.django_db(transaction=True)
 def test_a_forgotten_statement_is_prepared_again_outside_a_transaction():
     assert _hot_value("SELECT %s::int + 1", [1]) == (2,)
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")  # what a pooler's server reset does
+    _forget_on_the_server()
     assert _hot_value("SELECT %s::int + 1", [41]) == (42,)
     assert len(_prepared()) == 1
 
@@ -64,19 +69,15 @@ def test_a_forgotten_statement_is_prepared_again_outside_a_transaction():
 @pytest.mark.django_db(transaction=True)
 def test_inside_a_transaction_a_forgotten_statement_fails_that_transaction_only():
     assert _hot_value("SELECT %s::int * 2", [2]) == (4,)
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
+    _forget_on_the_server()
     with pytest.raises(OperationalError, match="does not exist"), transaction.atomic():
         _hot_value("SELECT %s::int * 2", [3])
     assert _hot_value("SELECT %s::int * 2", [5]) == (10,)  # prepared afresh
 
 
 @pytest.mark.django_db
-def test_off_runs_plain_sql(settings, acme, incidents, api, api_key):
+def test_off_runs_plain_sql(settings, acme, incidents, api, api_key, unprepared_connection):
     settings.DB_PREPARED_STATEMENTS = False
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
-    connection._incidentio_prepared = None
     body = api(api_key(acme)).get(LIST).json()
     assert [i["reference"] for i in body["incidents"]] == ["INC-3", "INC-2"]
     assert _prepared() == set()
