@@ -9,3 +9,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidentio.settings")
 app = Celery("incidentio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Task priorities on Redis: lower is sooner. Kombu keeps one list per priority
+# step (0, 3, 6, 9) under each queue name, and a worker pops them in that
+# order, so every worker of the queue honours them whatever its ``-Q``.
+# Unmarked tasks are 0: what a person is waiting on in the product (an advance
+# to the next learning status, an answer to a Slack interaction).
+#: Deliveries (Slack messages, webhooks) and the beat's sweeps: a burst of
+#: them must not hold back an advance queued after it.
+PRIORITY_BACKGROUND = 6

@@ -18,6 +18,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from incidentio.celery import PRIORITY_BACKGROUND
 from slackbot.models import OutboxMessage, OutboxState
 from slackbot.transports import ChannelBusy, DeliveryAttempt, TransportError, get_transport
 
@@ -34,7 +35,7 @@ class LeaseLost(Exception):
     it must not record anything (the other attempt will find its post)."""
 
 
-@shared_task(bind=True, max_retries=MAX_ATTEMPTS + MAX_DEFERRALS, acks_late=True)
+@shared_task(bind=True, max_retries=MAX_ATTEMPTS + MAX_DEFERRALS, acks_late=True, priority=PRIORITY_BACKGROUND)
 def deliver_outbox_message(self, message_id: int) -> str:
     claimed = _claim(message_id)
     if isinstance(claimed, str):
@@ -267,7 +268,7 @@ def _retries_scheduled(ids: list[int]) -> set[int]:
     return {i for i in ids if _retry_key(i) in noted}
 
 
-@shared_task
+@shared_task(priority=PRIORITY_BACKGROUND)
 def deliver_pending_outbox(older_than_seconds: int = 30) -> int:
     """Beat: re-queue pending messages whose delivery job was lost (not those
     waiting for a retry that is scheduled). Returns how many."""
@@ -303,7 +304,7 @@ def respond(response_url: str, payload: dict) -> str:
     return web.respond(response_url=response_url, payload=payload)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, priority=PRIORITY_BACKGROUND)
 def link_slack_user(team_id: str, slack_user_id: str) -> str:
     """Find which member a Slack user is (users.info → e-mail) and remember it."""
     from slackbot import people

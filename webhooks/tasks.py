@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from incidentio.celery import PRIORITY_BACKGROUND
 from webhooks import services
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, max_retries=None, priority=PRIORITY_BACKGROUND)
 def deliver_webhook(self, delivery_id: int) -> str:
     """Attempt one delivery; on failure, come back after the backoff.
 
@@ -30,7 +31,7 @@ def deliver_webhook(self, delivery_id: int) -> str:
     return attempt.outcome
 
 
-@shared_task
+@shared_task(priority=PRIORITY_BACKGROUND)
 def deliver_due_webhooks(grace_seconds: int = 60) -> int:
     """Beat: re-queue pending deliveries overdue by more than ``grace_seconds``
     (their job was lost: Redis down at commit, a worker killed). Returns how many."""

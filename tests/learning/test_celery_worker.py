@@ -14,6 +14,7 @@ commits) and REDIS_URL. CI sets both, and a skip fails the run there.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from incidentio.services.incidents import incident_close, incident_declare
 from learning.models import LearningTask, TaskState
 from learning.services.tasks import task_complete
 from slackbot.models import OutboxMessage, OutboxState
+from slackbot.tasks import deliver_outbox_message
 from tests.live_stack import StackError, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,28 +112,26 @@ def _wait_for(condition, timeout: float, what: str, log: Path):
         pytest.fail(str(exc))
 
 
-@pytest.fixture
-def celery_worker(transactional_db, tmp_path):
-    """A ``celery worker`` process on a private Redis database, against the test database.
+class WorkerLauncher:
+    """Points this process's Celery app at a private Redis database at once;
+    ``start()`` launches the ``celery worker`` process when the test wants it
+    (jobs published before then wait in Redis)."""
 
-    Depends on ``transactional_db`` so it is stopped before the database is flushed.
-    """
-    from incidentio.celery import app
+    def __init__(self, app, log: Path):
+        self.app = app
+        self.log = log
+        self.process = None
+        self.broker_url = _use_private_broker(app, django_settings.REDIS_URL)
+        assert app.conf.broker_url == self.broker_url
 
-    assert app.conf.task_always_eager is False, "with REDIS_URL set, jobs must go to Redis"
-    previous_broker = app.conf.broker_url
-    process = None
-    log = tmp_path / "worker.log"
-    try:
-        broker_url = _use_private_broker(app, django_settings.REDIS_URL)
-        assert app.conf.broker_url == broker_url
+    def start(self) -> dict:
         hostname = f"learning-test-{uuid.uuid4().hex[:12]}@{socket.gethostname()}"
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "incidentio.settings",
             "DATABASE_URL": _test_database_url(),
-            "REDIS_URL": broker_url,
-            "CELERY_BROKER_URL": broker_url,
+            "REDIS_URL": self.broker_url,
+            "CELERY_BROKER_URL": self.broker_url,
             "PYTHONUNBUFFERED": "1",
         }
         command = [
@@ -139,25 +139,55 @@ def celery_worker(transactional_db, tmp_path):
             "--pool=solo", "--concurrency=1", "-Q", "celery", "--loglevel=info",
             "-n", hostname, "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        with self.log.open("wb") as output:
+            self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output,
+                                            stderr=subprocess.STDOUT)
 
         def ready():
-            if process.poll() is not None:
-                pytest.fail(f"the worker exited with {process.returncode}\n--- worker log ---\n{_log_tail(log)}")
-            return app.control.ping(destination=[hostname], timeout=0.5)
+            if self.process.poll() is not None:
+                pytest.fail(f"the worker exited with {self.process.returncode}\n--- worker log ---\n"
+                            f"{_log_tail(self.log)}")
+            return self.app.control.ping(destination=[hostname], timeout=0.5)
 
-        _wait_for(ready, WORKER_READY_TIMEOUT, "the worker to answer ping", log)
-        yield {"process": process, "log": log, "hostname": hostname}
+        _wait_for(ready, WORKER_READY_TIMEOUT, "the worker to answer ping", self.log)
+        return {"process": self.process, "log": self.log, "hostname": hostname}
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def worker_launcher(transactional_db, tmp_path):
+    """A ``WorkerLauncher`` against the test database.
+
+    Depends on ``transactional_db`` so the worker is stopped before the database is flushed.
+    """
+    from incidentio.celery import app
+
+    assert app.conf.task_always_eager is False, "with REDIS_URL set, jobs must go to Redis"
+    previous_broker = app.conf.broker_url
+    launcher = None
+    try:
+        launcher = WorkerLauncher(app, tmp_path / "worker.log")
+        yield launcher
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        if launcher is not None:
+            launcher.stop()
         _use_broker(app, previous_broker)
+
+
+@pytest.fixture
+def celery_worker(worker_launcher):
+    """A ``celery worker`` process on a private Redis database, against the test database."""
+    return worker_launcher.start()
+
 
 def test_the_worker_advances_the_incident_and_delivers_its_messages(celery_worker, acme, owner, responder):
     log = celery_worker["log"]
@@ -205,3 +235,42 @@ def test_the_worker_advances_the_incident_and_delivers_its_messages(celery_worke
     worker_log = log.read_text(errors="replace")
     assert "learning.tasks.advance_incident" in worker_log
     assert "slackbot.tasks.deliver_outbox_message" in worker_log
+
+
+def _received(log: Path) -> list[str]:
+    """Task names in the order the worker took them from Redis."""
+    return re.findall(r"Task ([\w.]+)\[[^\]]+\] received", log.read_text(errors="replace"))
+
+
+def test_an_advance_goes_ahead_of_slack_deliveries_queued_before_it(worker_launcher, acme, owner, responder):
+    """A burst of Slack deliveries (a big outage's closes) must not hold back the
+    advance of an incident whose last task was just addressed: deliveries are
+    queued at a lower priority (``incidentio.celery.PRIORITY_BACKGROUND``)."""
+    actor = Actor.for_user(owner)
+    reviewing = IncidentStatus.objects.get(org=acme, name="Reviewing")
+    incident = incident_declare(
+        org=acme, actor=actor, name="Payments are slow", severity=Severity.objects.get(org=acme, name="Minor"),
+        lead=responder,
+    )
+    incident_close(incident=incident, actor=actor, learning_flow="run")
+    for task in LearningTask.objects.filter(incident=incident, status__name="Documenting"):
+        task_complete(task=task, actor=Actor.for_user(responder))
+    # No worker yet: every job waits in Redis, the deliveries first. A burst
+    # of deliveries queued before the advance (repeats are harmless: a message
+    # is sent while pending only).
+    pending = list(OutboxMessage.objects.filter(incident=incident, state=OutboxState.PENDING))
+    assert pending
+    for _ in range(10):
+        for message in pending:
+            deliver_outbox_message.delay(message.pk)
+    queued_first = 11 * len(pending)
+
+    worker = worker_launcher.start()
+    _wait_for(lambda: Incident.objects.get(pk=incident.pk).status_id == reviewing.pk, FLOW_TIMEOUT,
+              "the worker to move the incident to Reviewing", worker["log"])
+    _wait_for(lambda: not OutboxMessage.objects.filter(incident=incident, state=OutboxState.PENDING).exists(),
+              FLOW_TIMEOUT, "the worker to deliver every outbox message", worker["log"])
+
+    received = _received(worker["log"])
+    assert received[0] == "learning.tasks.advance_incident", received
+    assert received.count("slackbot.tasks.deliver_outbox_message") >= queued_first

@@ -16,7 +16,7 @@ from incidentio.models import Incident
 from incidentio.services.incidents import incident_declare
 from slackbot.models import OutboxMessage, OutboxState, SlackWorkspace
 from slackbot.outbox import outbox_enqueue
-from tests.learning.test_celery_worker import _wait_for, celery_worker  # noqa: F401 - the fixture
+from tests.learning.test_celery_worker import _wait_for, celery_worker, worker_launcher  # noqa: F401 - the fixtures
 from tests.slack.conftest import BOT_TOKEN, TEAM
 
 pytestmark = pytest.mark.django_db(transaction=True)
