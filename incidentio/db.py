@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import OperationalError, connection
+from django.db.models import Model
 
 #: SQLSTATE invalid_sql_statement_name: ``EXECUTE`` of a statement the server does not have.
 _NO_SUCH_STATEMENT = "26000"
@@ -101,3 +102,52 @@ def execute_hot(cursor, sql: str, params: list) -> None:
         cursor.execute(f"PREPARE {name} AS {numbered}")
         prepared.add(name)
         cursor.execute(run, params)
+
+
+# --- model instances from plain SQL rows ---------------------------------------------
+
+
+def model_columns(model: type[Model], alias: str) -> str:
+    """Every concrete column of ``model`` under the table alias ``alias``, in field order."""
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+
+def model_width(model: type[Model]) -> int:
+    return len(model._meta.concrete_fields)
+
+
+def model_from_row(model: type[Model], values):
+    """A model instance from its concrete columns in order (``model_columns``),
+    as the ORM loads one: each field's ``from_db_value`` converter applied."""
+    fields = model._meta.concrete_fields
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+@lru_cache(maxsize=64)
+def _fields_by_attname(model: type[Model]) -> dict:
+    return {field.attname: field for field in model._meta.concrete_fields}
+
+
+def model_from_json(model: type[Model], attnames: tuple[str, ...], values):
+    """A model instance from a JSON array of the ``attnames`` columns (``json_build_array``
+    in a query): JSON's strings made back into timestamps, UUIDs, … by each field's
+    ``to_python``. Fields not named are deferred, as with ``only()``."""
+    fields = _fields_by_attname(model)
+    values = [None if value is None else fields[name].to_python(value)
+              for name, value in zip(attnames, values, strict=True)]
+    return model.from_db(connection.alias, list(attnames), values)
+
+
+def set_prefetched(instance: Model, relation: str, objects: list) -> None:
+    """Give ``instance.<relation>.all()`` the ``objects`` already read, as
+    ``prefetch_related`` would, so code reading the relation runs no query."""
+    queryset = getattr(instance, relation).all()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = queryset

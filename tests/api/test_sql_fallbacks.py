@@ -10,7 +10,7 @@ from django.utils import timezone
 from incidentio import selectors
 from incidentio.actors import Actor
 from incidentio.api import incident_rows
-from incidentio.models import IncidentRole, IncidentStatus, Severity
+from incidentio.models import Incident, IncidentRole, IncidentStatus, Severity
 from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +122,79 @@ def test_status_and_severity_choices_are_the_same_through_the_orm(acme, orm_only
     orm_only()
     assert (selectors.filter_choices(org=acme), selectors.filter_choices(org=acme, status_categories={"live"})) == (
         every, live)
+
+
+def _values(obj) -> dict | None:
+    return None if obj is None else {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def _incident_page_data(incident) -> dict:
+    """Everything the incident page reads from ``selectors.incident_detail``."""
+    merged_into = incident.merged_into
+    return {
+        "incident": _values(incident),
+        "status": _values(incident.status),
+        "severity": _values(incident.severity),
+        "merged_into": merged_into and (merged_into.public_id, merged_into.reference),
+        "postmortem": _values(getattr(incident, "postmortem", None)),
+        "roles": sorted((a.role_id, a.user_id, a.user.display_name, a.assigned_at)
+                        for a in incident.role_assignments.all()),
+        "follow_ups": [(_values(f), f.assignee and f.assignee.display_name) for f in incident.follow_ups.all()],
+        "debriefs": [(_values(d), [u.display_name for u in d.attendees.all()]) for d in incident.debriefs.all()],
+    }
+
+
+@pytest.fixture
+def full_incident(acme, owner, responder, viewer):
+    """An incident with every relation the page shows: merged into another, a
+    post-mortem, roles (one held by a former member), follow-ups assigned or
+    not, debriefs with attendees or none."""
+    from incidentio.services.documents import debrief_schedule, postmortem_create
+    from incidentio.services.follow_ups import follow_up_create
+    from orgs.models import Membership
+
+    actor = Actor.for_user(owner)
+    severity = Severity.objects.filter(org=acme).order_by("rank").last()
+    incident = incident_declare(org=acme, actor=actor, name="Checkout <b>down</b>", severity=severity,
+                                summary="It *broke*")
+    other = incident_declare(org=acme, actor=actor, name="Checkout down (again)")
+    roles = list(IncidentRole.objects.filter(org=acme))
+    incident_assign_role(incident=incident, actor=actor, role=roles[0], user=responder)
+    incident_assign_role(incident=incident, actor=actor, role=roles[1], user=viewer)
+    Membership.objects.filter(org=acme, user=viewer).delete()  # a former member still holds a role
+    follow_up_create(incident=incident, actor=actor, title="Add an alert", assignee=responder, priority="high")
+    follow_up_create(incident=incident, actor=actor, title="Write a runbook", description="For <on-call>")
+    soon = timezone.now() + timezone.timedelta(days=2)
+    debrief_schedule(incident=incident, actor=actor, scheduled_at=soon, location="Room 1",
+                     attendees=[owner, responder])
+    debrief_schedule(incident=incident, actor=actor, scheduled_at=soon + timezone.timedelta(days=1))
+    postmortem_create(incident=incident, actor=actor)
+    # Only an incident in triage can be merged, and one merged takes no follow-ups: set the link directly.
+    Incident.objects.filter(pk=incident.pk).update(merged_into=other)
+    return incident
+
+
+def test_the_incident_page_reads_the_same_through_the_orm(acme, owner, responder, signed_in, full_incident,
+                                                          orm_only, django_assert_num_queries):
+    import re
+
+    selectors.incident_detail(org=acme, public_id=full_incident.public_id)  # prepared on this connection
+    with django_assert_num_queries(1):
+        with_sql = _incident_page_data(selectors.incident_detail(org=acme, public_id=full_incident.public_id))
+    assert with_sql["merged_into"][1].startswith("INC-") and with_sql["postmortem"]
+    assert len(with_sql["roles"]) == 2 and [f[1] for f in with_sql["follow_ups"]] == [responder.display_name, None]
+    assert [len(attendees) for _, attendees in with_sql["debriefs"]] == [2, 0]
+
+    client = signed_in(owner, acme)
+    url = f"/acme/incidents/{full_incident.public_id}/"
+
+    def page() -> str:
+        html = client.get(url).content.decode()
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)  # masked anew on each render
+
+    page()  # shows (and so uses up) the sign-in message
+    page_with_sql = page()
+    assert "Checkout &lt;b&gt;down&lt;/b&gt;" in page_with_sql and "Room 1" in page_with_sql
+    orm_only()
+    assert _incident_page_data(selectors.incident_detail(org=acme, public_id=full_incident.public_id)) == with_sql
+    assert page() == page_with_sql

@@ -1,0 +1,143 @@
+"""The incident page's incident in one statement of plain SQL.
+
+The page shows the incident with its status, severity, the incident it was
+merged into, its post-mortem, who holds which role, its follow-ups and its
+debriefs with their attendees. Through the ORM that was four querysets
+(one with four joins, three prefetches, a fifth for attendees) and Django
+spent more compiling them and building instances than Postgres spent
+answering (docs/performance.md). Here it is one prepared statement
+(incidentio/db.py): the incident's row with its joins, and each list as a
+JSON array of rows. It returns the ORM's instances with the relations filled
+in as ``select_related``/``prefetch_related`` fill them, so the page's code
+and templates read them unchanged and run no further query.
+
+Postgres only: ``selectors.incident_detail`` reads the same through the ORM
+elsewhere (the embedded SQLite mode), and tests/incidents/test_incident_detail_sql.py
+holds both paths to the same result.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from incidentio.db import (
+    execute_hot,
+    model_columns,
+    model_from_json,
+    model_from_row,
+    model_width,
+    set_prefetched,
+)
+from incidentio.models import Debrief, FollowUp, Incident, IncidentRoleAssignment, IncidentStatus, Postmortem, Severity
+from orgs.models import User
+
+#: What the page knows of a person: everything but the password hash.
+USER_FIELDS = tuple(f.attname for f in User._meta.concrete_fields if f.attname != "password")
+ASSIGNMENT_FIELDS = tuple(f.attname for f in IncidentRoleAssignment._meta.concrete_fields)
+FOLLOW_UP_FIELDS = tuple(f.attname for f in FollowUp._meta.concrete_fields)
+DEBRIEF_FIELDS = tuple(f.attname for f in Debrief._meta.concrete_fields)
+#: The merged-into incident is shown as a link: its reference and public id.
+MERGED_INTO_FIELDS = ("id", "public_id", "org_id", "number")
+
+
+def _json_columns(model, alias: str, attnames: tuple[str, ...]) -> str:
+    columns = {f.attname: f.column for f in model._meta.concrete_fields}
+    return ", ".join(f"{alias}.{columns[name]}" for name in attnames)
+
+
+_USER = User._meta.db_table
+_SQL = f"""
+SELECT {model_columns(Incident, "i")}, {model_columns(IncidentStatus, "s")}, {model_columns(Severity, "v")},
+    {model_columns(Postmortem, "pm")}, {_json_columns(Incident, "mi", MERGED_INTO_FIELDS)},
+    (SELECT coalesce(json_agg(json_build_array({_json_columns(IncidentRoleAssignment, "a", ASSIGNMENT_FIELDS)},
+                                               {_json_columns(User, "u", USER_FIELDS)}) ORDER BY a.id), '[]')
+     FROM {IncidentRoleAssignment._meta.db_table} a JOIN {_USER} u ON u.id = a.user_id
+     WHERE a.incident_id = i.id),
+    (SELECT coalesce(json_agg(json_build_array({_json_columns(FollowUp, "f", FOLLOW_UP_FIELDS)},
+                                               {_json_columns(User, "u", USER_FIELDS)})
+                              ORDER BY f.created_at, f.id), '[]')
+     FROM {FollowUp._meta.db_table} f LEFT JOIN {_USER} u ON u.id = f.assignee_id
+     WHERE f.incident_id = i.id),
+    (SELECT coalesce(json_agg(json_build_array({_json_columns(Debrief, "d", DEBRIEF_FIELDS)},
+        (SELECT coalesce(json_agg(json_build_array({_json_columns(User, "u", USER_FIELDS)}) ORDER BY u.name, u.email, u.id), '[]')
+         FROM {Debrief.attendees.through._meta.db_table} da JOIN {_USER} u ON u.id = da.user_id
+         WHERE da.debrief_id = d.id)) ORDER BY d.scheduled_at, d.id), '[]')
+     FROM {Debrief._meta.db_table} d
+     WHERE d.incident_id = i.id)
+FROM {Incident._meta.db_table} i
+JOIN {IncidentStatus._meta.db_table} s ON s.id = i.status_id
+LEFT JOIN {Severity._meta.db_table} v ON v.id = i.severity_id
+LEFT JOIN {Postmortem._meta.db_table} pm ON pm.incident_id = i.id
+LEFT JOIN {Incident._meta.db_table} mi ON mi.id = i.merged_into_id
+WHERE i.org_id = %s AND i.public_id = %s
+"""
+
+
+class _Row:
+    """Reads a row left to right, a model's columns at a time."""
+
+    def __init__(self, row):
+        self.row = row
+        self.at = 0
+
+    def take(self, count: int):
+        values = self.row[self.at:self.at + count]
+        self.at += count
+        return values
+
+
+def _user(values):
+    """A person from ``USER_FIELDS`` values, or None (a follow-up nobody is assigned)."""
+    return None if values[0] is None else model_from_json(User, USER_FIELDS, values)
+
+
+def incident_detail(org, public_id) -> Incident | None:
+    """The org's incident with that public id (None when there is none), its
+    relations loaded: ``status``, ``severity``, ``merged_into`` (id, public id,
+    number), ``postmortem``; ``role_assignments`` with their ``user``,
+    ``follow_ups`` with their ``assignee``, ``debriefs`` with their ``attendees``."""
+    with connection.cursor() as cursor:
+        execute_hot(cursor, _SQL, [org.pk, str(public_id)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    columns = _Row(row)
+    incident = model_from_row(Incident, columns.take(model_width(Incident)))
+    incident.org = org
+    incident.status = model_from_row(IncidentStatus, columns.take(model_width(IncidentStatus)))
+    severity = columns.take(model_width(Severity))
+    incident.severity = None if severity[0] is None else model_from_row(Severity, severity)
+    postmortem = columns.take(model_width(Postmortem))
+    # A reverse one-to-one: cached as None, ``incident.postmortem`` raises DoesNotExist as after select_related.
+    Incident.postmortem.related.set_cached_value(
+        incident, None if postmortem[0] is None else model_from_row(Postmortem, postmortem),
+    )
+    merged_into = columns.take(len(MERGED_INTO_FIELDS))
+    incident.merged_into = None if merged_into[0] is None else model_from_json(Incident, MERGED_INTO_FIELDS,
+                                                                               merged_into)
+    assignments, follow_ups, debriefs = columns.take(3)
+
+    width = len(ASSIGNMENT_FIELDS)
+    loaded = []
+    for values in assignments:
+        assignment = model_from_json(IncidentRoleAssignment, ASSIGNMENT_FIELDS, values[:width])
+        assignment.user = _user(values[width:])
+        loaded.append(assignment)
+    set_prefetched(incident, "role_assignments", loaded)
+
+    width = len(FOLLOW_UP_FIELDS)
+    loaded = []
+    for values in follow_ups:
+        follow_up = model_from_json(FollowUp, FOLLOW_UP_FIELDS, values[:width])
+        follow_up.assignee = _user(values[width:])
+        loaded.append(follow_up)
+    set_prefetched(incident, "follow_ups", loaded)
+
+    width = len(DEBRIEF_FIELDS)
+    loaded = []
+    for values in debriefs:
+        debrief = model_from_json(Debrief, DEBRIEF_FIELDS, values[:width])
+        set_prefetched(debrief, "attendees", [_user(user) for user in values[width]])
+        loaded.append(debrief)
+    set_prefetched(incident, "debriefs", loaded)
+    return incident
