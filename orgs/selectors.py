@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from incidentio.db import execute_hot, on_postgres
+from incidentio.db import execute_hot, model_columns, model_from_row, on_postgres
 from orgs.models import Invitation, Membership, Organization, User, hash_invitation_token
 
 
@@ -34,30 +34,16 @@ def active_membership(*, org_slug: str, user_id: int) -> Membership | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    membership = _instance(Membership, row[:_MEMBERSHIP_WIDTH])
-    membership.org = _instance(Organization, row[_MEMBERSHIP_WIDTH:_MEMBERSHIP_WIDTH + _ORG_WIDTH])
-    membership.user = _instance(User, row[_MEMBERSHIP_WIDTH + _ORG_WIDTH:])
+    membership = model_from_row(Membership, row[:_MEMBERSHIP_WIDTH])
+    membership.org = model_from_row(Organization, row[_MEMBERSHIP_WIDTH:_MEMBERSHIP_WIDTH + _ORG_WIDTH])
+    membership.user = model_from_row(User, row[_MEMBERSHIP_WIDTH + _ORG_WIDTH:])
     return membership
-
-
-def _columns(model: type[Model], alias: str) -> str:
-    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
-
-
-def _instance(model: type[Model], values):
-    """A model instance from its concrete columns in order, as the ORM loads one."""
-    fields = model._meta.concrete_fields
-    values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
 
 
 _MEMBERSHIP_WIDTH = len(Membership._meta.concrete_fields)
 _ORG_WIDTH = len(Organization._meta.concrete_fields)
 _ACTIVE_MEMBERSHIP_SQL = f"""
-    SELECT {_columns(Membership, "m")}, {_columns(Organization, "o")}, {_columns(User, "u")}
+    SELECT {model_columns(Membership, "m")}, {model_columns(Organization, "o")}, {model_columns(User, "u")}
     FROM {Membership._meta.db_table} m
     JOIN {Organization._meta.db_table} o ON o.id = m.org_id
     JOIN {User._meta.db_table} u ON u.id = m.user_id
