@@ -107,24 +107,36 @@ def execute_hot(cursor, sql: str, params: list) -> None:
 # --- model instances from plain SQL rows ---------------------------------------------
 
 
-def model_columns(model: type[Model], alias: str) -> str:
-    """Every concrete column of ``model`` under the table alias ``alias``, in field order."""
-    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+@lru_cache(maxsize=64)
+def _loaded_fields(model: type[Model], defer: tuple[str, ...]) -> tuple[list, list[str], tuple]:
+    """The fields read, their attnames, and which of them (by position) convert what the database returns."""
+    fields = [field for field in model._meta.concrete_fields if field.attname not in defer]
+    converted = tuple((i, field) for i, field in enumerate(fields) if hasattr(field, "from_db_value"))
+    return fields, [field.attname for field in fields], converted
 
 
-def model_width(model: type[Model]) -> int:
-    return len(model._meta.concrete_fields)
+def model_columns(model: type[Model], alias: str, defer: tuple[str, ...] = ()) -> str:
+    """Every concrete column of ``model`` (but the ``defer`` ones) under the
+    table alias ``alias``, in field order."""
+    return ", ".join(f"{alias}.{field.column}" for field in _loaded_fields(model, defer)[0])
 
 
-def model_from_row(model: type[Model], values):
+def model_width(model: type[Model], defer: tuple[str, ...] = ()) -> int:
+    return len(_loaded_fields(model, defer)[0])
+
+
+def model_from_row(model: type[Model], values, defer: tuple[str, ...] = ()):
     """A model instance from its concrete columns in order (``model_columns``),
-    as the ORM loads one: each field's ``from_db_value`` converter applied."""
-    fields = model._meta.concrete_fields
-    values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
+    as the ORM loads one: each field's ``from_db_value`` converter applied, the
+    ``defer`` ones left deferred."""
+    fields, attnames, converted = _loaded_fields(model, defer)
+    if len(values) != len(fields):
+        raise ValueError(f"{model.__name__}: {len(values)} values for {len(fields)} fields")
+    if converted:
+        values = list(values)
+        for i, field in converted:
+            values[i] = field.from_db_value(values[i], None, connection)
+    return model.from_db(connection.alias, attnames, values)
 
 
 @lru_cache(maxsize=64)
@@ -132,11 +144,19 @@ def _fields_by_attname(model: type[Model]) -> dict:
     return {field.attname: field for field in model._meta.concrete_fields}
 
 
+@lru_cache(maxsize=64)
+def _in_field_order(model: type[Model], attnames: tuple[str, ...]) -> bool:
+    order = list(_fields_by_attname(model))
+    return [order.index(name) for name in attnames] == sorted(order.index(name) for name in attnames)
+
+
 def model_from_json(model: type[Model], attnames: tuple[str, ...], values):
     """A model instance from a JSON array of the ``attnames`` columns (``json_build_array``
     in a query): JSON's strings made back into timestamps, UUIDs, … by each field's
     ``to_python``. Fields not named are deferred, as with ``only()``."""
     fields = _fields_by_attname(model)
+    if not _in_field_order(model, attnames):
+        raise ValueError(f"{model.__name__}: from_db takes values in field order, not {attnames}")
     values = [None if value is None else fields[name].to_python(value)
               for name, value in zip(attnames, values, strict=True)]
     return model.from_db(connection.alias, list(attnames), values)

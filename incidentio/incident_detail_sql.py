@@ -1,4 +1,4 @@
-"""The incident page's incident in one statement of plain SQL.
+"""The incident page's reads in plain SQL: the incident, and its timeline's newest events.
 
 The page shows the incident with its status, severity, the incident it was
 merged into, its post-mortem, who holds which role, its follow-ups and its
@@ -11,9 +11,12 @@ JSON array of rows. It returns the ORM's instances with the relations filled
 in as ``select_related``/``prefetch_related`` fill them, so the page's code
 and templates read them unchanged and run no further query.
 
-Postgres only: ``selectors.incident_detail`` reads the same through the ORM
-elsewhere (the embedded SQLite mode), and tests/incidents/test_incident_detail_sql.py
-holds both paths to the same result.
+The timeline's newest events (``timeline_page``) are a second prepared
+statement, one row per event, with the count of all of them.
+
+Postgres only: ``selectors.incident_detail`` and ``selectors.incident_timeline``
+read the same through the ORM elsewhere (the embedded SQLite mode), and
+tests/api/test_sql_fallbacks.py holds both paths to the same result.
 """
 
 from __future__ import annotations
@@ -28,7 +31,16 @@ from incidentio.db import (
     model_width,
     set_prefetched,
 )
-from incidentio.models import Debrief, FollowUp, Incident, IncidentRoleAssignment, IncidentStatus, Postmortem, Severity
+from incidentio.models import (
+    Debrief,
+    FollowUp,
+    Incident,
+    IncidentRoleAssignment,
+    IncidentStatus,
+    Postmortem,
+    Severity,
+    TimelineEvent,
+)
 from orgs.models import User
 
 #: What the page knows of a person: everything but the password hash.
@@ -141,3 +153,24 @@ def incident_detail(org, public_id) -> Incident | None:
         loaded.append(debrief)
     set_prefetched(incident, "debriefs", loaded)
     return incident
+
+
+#: The page shows an event's text, not its facts.
+_TIMELINE_DEFER = ("data",)
+_TIMELINE_SQL = f"""
+SELECT {model_columns(TimelineEvent, "e", _TIMELINE_DEFER)}, count(*) OVER ()
+FROM {TimelineEvent._meta.db_table} e
+WHERE e.incident_id = %s
+ORDER BY e.occurred_at DESC, e.id DESC
+LIMIT %s
+"""
+
+
+def timeline_page(incident_id: int, limit: int) -> tuple[list[TimelineEvent], int]:
+    """The incident's newest ``limit`` events, newest first (``data`` deferred),
+    and how many events it has in all."""
+    with connection.cursor() as cursor:
+        execute_hot(cursor, _TIMELINE_SQL, [incident_id, limit])
+        rows = cursor.fetchall()
+    events = [model_from_row(TimelineEvent, row[:-1], _TIMELINE_DEFER) for row in rows]
+    return events, rows[0][-1] if rows else 0

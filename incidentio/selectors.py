@@ -16,7 +16,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.http import Http404
 
 from incidentio import incident_detail_sql
-from incidentio.db import execute_hot, on_postgres
+from incidentio.db import execute_hot, model_from_json, on_postgres
 from incidentio.incident_page_sql import page_rows
 from incidentio.models import (
     CATEGORY_ORDER,
@@ -423,13 +423,17 @@ def incident_timeline(
     if limit is None:
         rows = list(events)
         total = len(rows)
+    elif on_postgres():
+        rows, total = incident_detail_sql.timeline_page(incident.pk, limit)
     else:
         rows = list(events.annotate(total=Window(Count("*")))[:limit])
         total = rows[0].total if rows else 0
     rows.reverse()
     known_users = known_users or {}
     actor_ids = {event.actor_user_id for event in rows if event.actor_user_id is not None}
-    actors = {pk: User(pk=pk, name=known_users[pk][0], email=known_users[pk][1]) for pk in actor_ids & known_users.keys()}
+    # As the ORM loads a row (``User(…)`` would compute every field's default).
+    actors = {pk: model_from_json(User, ("id", "email", "name"), (pk, known_users[pk][1], known_users[pk][0]))
+              for pk in actor_ids & known_users.keys()}
     if missing := actor_ids - actors.keys():
         actors.update((user.pk, user) for user in User.objects.filter(pk__in=missing).only("id", "name", "email"))
     for event in rows:

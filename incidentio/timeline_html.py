@@ -4,17 +4,17 @@ A long incident has hundreds of events. Through a Django template loop each
 one cost ~0.3 ms (variable lookups, two localized ``date`` filters, choice
 labels), which made the timeline most of the page's time
 (docs/performance.md). This renders the same markup — classes, ``<time>``
-attributes, Slack links, markdown for updates — with ``format_html`` escaping
-every value that is not already safe HTML.
+attributes, Slack links, markdown for updates — escaping every value that is
+not already safe HTML.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from html import escape
 
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from incidentio.markdown import render_markdown
@@ -30,31 +30,28 @@ def short_datetime(value) -> str:
     return f"{value.day} {MONTHS_3[value.month].title()} {value:%H:%M}"
 
 
-def render_event(event: TimelineEvent) -> SafeString:
+def render_event(event: TimelineEvent) -> str:
+    """One event's ``<li>``. Plain f-strings with ``html.escape`` on every value
+    that is not safe HTML already (``format_html`` costs ~25 µs an event more)."""
     occurred_at = timezone.localtime(event.occurred_at)
     permalink = (
-        format_html(' · <a href="{}">Slack message →</a>', event.slack_permalink) if event.slack_permalink else ""
+        f' · <a href="{escape(event.slack_permalink)}">Slack message →</a>' if event.slack_permalink else ""
     )
     if event.kind in MARKDOWN_KINDS:
-        body = format_html('<div class="prose">{}</div>', render_markdown(event.text))
+        body = f'<div class="prose">{render_markdown(event.text)}</div>'  # safe HTML: bleached markdown
     elif event.text:
-        body = format_html('<div class="event-text">{}</div>', event.text)
+        body = f'<div class="event-text">{escape(event.text)}</div>'
     else:
         body = ""
-    return format_html(
-        '<li class="event kind-{}">'
-        '<div class="event-meta"><strong>{}</strong> · {} · <time datetime="{}">{}</time>{}</div>'
-        "{}</li>",
-        event.kind,
-        KIND_LABELS.get(event.kind, event.kind),
-        event.actor_name,
-        occurred_at.isoformat(),
-        short_datetime(occurred_at),
-        permalink,
-        body,
+    return (
+        f'<li class="event kind-{escape(event.kind)}">'
+        f'<div class="event-meta"><strong>{escape(str(KIND_LABELS.get(event.kind, event.kind)))}</strong>'
+        f" · {escape(event.actor_name)} · "
+        f'<time datetime="{occurred_at.isoformat()}">{short_datetime(occurred_at)}</time>{permalink}</div>'
+        f"{body}</li>"
     )
 
 
 def render_timeline(events: Iterable[TimelineEvent]) -> SafeString:
     """The ``<li>`` of each event, in the order given."""
-    return mark_safe("".join(render_event(event) for event in events))  # noqa: S308 - each item is format_html
+    return mark_safe("".join(render_event(event) for event in events))  # noqa: S308 - every value escaped

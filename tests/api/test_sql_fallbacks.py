@@ -198,3 +198,73 @@ def test_the_incident_page_reads_the_same_through_the_orm(acme, owner, responder
     orm_only()
     assert _incident_page_data(selectors.incident_detail(org=acme, public_id=full_incident.public_id)) == with_sql
     assert page() == page_with_sql
+
+
+def test_the_incident_timelines_newest_events_are_the_same_through_the_orm(acme, full_incident, orm_only,
+                                                                           django_assert_num_queries):
+    from incidentio.models import ActorKind, EventKind, TimelineEvent
+
+    start = timezone.now()
+    TimelineEvent.objects.bulk_create(  # 60 more, two at each instant: the order must break ties the same way
+        TimelineEvent(incident=full_incident, kind=EventKind.UPDATE_POSTED, actor_kind=ActorKind.SYSTEM,
+                      text=f"update {n}", occurred_at=start + timezone.timedelta(minutes=n // 2))
+        for n in range(60)
+    )
+
+    def newest():
+        timeline = selectors.incident_timeline(incident=full_incident)
+        return [(e.public_id, e.kind, e.text, e.occurred_at, e.actor_name) for e in timeline.events], \
+            timeline.earlier_count
+
+    newest()  # prepared on this connection
+    with django_assert_num_queries(1):
+        with_sql = newest()
+    events, earlier = with_sql
+    assert len(events) == selectors.TIMELINE_PAGE_EVENTS and events[-1][2] == "update 59"
+    assert earlier == TimelineEvent.objects.filter(incident=full_incident).count() - len(events)
+    orm_only()
+    assert newest() == with_sql
+
+
+def test_the_incident_pages_learning_tasks_are_the_same_through_the_orm(acme, owner, responder, monkeypatch,
+                                                                        django_assert_num_queries):
+    from learning import selectors as learning_selectors
+    from learning.models import LearningTask
+    from learning.services.flow import learning_advance
+    from learning.services.tasks import task_complete
+
+    actor = Actor.for_user(owner)
+    incident = incident_declare(org=acme, actor=actor, name="Queue backed up", lead=responder)
+    incident_close(incident=incident, actor=actor, learning_flow="run")
+    for task in LearningTask.objects.filter(incident=incident, status__name="Documenting"):
+        task_complete(task=task, actor=Actor.for_user(responder))
+    incident.refresh_from_db()
+    learning_advance(incident_id=incident.pk, from_status_id=incident.status_id)  # what the worker does: on to Reviewing
+    incident.refresh_from_db()
+    LearningTask.objects.filter(incident=incident, status=incident.status).update(assignee=None)  # some unassigned
+
+    def groups():
+        return [
+            (_values(group.status), group.is_current,
+             [(_values(task), task.assignee and task.assignee.display_name) for task in group.tasks])
+            for group in learning_selectors.incident_tasks(incident=incident)
+        ]
+
+    groups()  # prepared on this connection
+    with django_assert_num_queries(1):
+        with_sql = groups()
+    assert [(status["name"], current) for status, current, _ in with_sql] == [("Documenting", False),
+                                                                             ("Reviewing", True)]
+    assert {assignee for _, _, tasks in with_sql for _, assignee in tasks} == {responder.display_name, None}
+    monkeypatch.setattr(learning_selectors, "on_postgres", lambda: False)
+    assert groups() == with_sql
+
+
+def test_instances_from_plain_sql_take_values_in_field_order():
+    from incidentio.db import model_from_json
+    from orgs.models import User
+
+    user = model_from_json(User, ("id", "email", "name"), (7, "ada@example.com", "Ada"))
+    assert (user.pk, user.email, user.name, user.display_name) == (7, "ada@example.com", "Ada", "Ada")
+    with pytest.raises(ValueError, match="field order"):
+        model_from_json(User, ("id", "name", "email"), (7, "Ada", "ada@example.com"))
