@@ -1,7 +1,8 @@
-"""``{% link %}``: ``{% url %}`` for the links every dashboard page repeats
-(navigation, avatar menu), reversed once per process instead of ~14 times per
-page. URL patterns do not change while the process runs, so a remembered
-result is never stale; the script prefix is part of the key."""
+"""``{% link %}``: ``{% url %}`` for the links pages repeat (navigation, the
+avatar menu, the incident page's ~30 action URLs), reversed once per process
+and arguments instead of on every view. URL patterns do not change while the
+process runs, so a remembered result is never stale; the script prefix is
+part of the key, and the least recently used results make way past 8,192."""
 
 from __future__ import annotations
 
