@@ -3,6 +3,9 @@ the rules themselves live in the services."""
 
 from __future__ import annotations
 
+import html
+from functools import cached_property
+
 from django import forms
 from django.db import connection
 from django.http import Http404
@@ -17,17 +20,30 @@ from incidentio.models import (
     PostmortemStatus,
     StatusCategory,
 )
-from incidentio.widgets import FastSelect, FastSelectMultiple
+from incidentio.widgets import EscapedChoices, FastSelect, FastSelectMultiple, escape_choices
 from orgs.models import Membership, User
 
 
-def org_members(org) -> list[tuple[int, str, str]]:
+class MemberRows(list):
+    """The org's members as ``(id, name, email)`` rows, with their select
+    choices built and escaped once however many selects of the page show them."""
+
+    @cached_property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in self]
+
+    @cached_property
+    def escaped(self) -> list[tuple[str, str]]:
+        return escape_choices(self.choices)
+
+
+def org_members(org) -> MemberRows:
     """The org's members as ``(id, name, email)``, ordered by e-mail: rows, not
     ``User`` instances, because a page builds several selects of 200 of them.
     Plain SQL: the incidents list and every incident page ask for it."""
     with connection.cursor() as cursor:
         execute_hot(cursor, _MEMBERS_SQL, [org.pk])
-        return cursor.fetchall()
+        return MemberRows(cursor.fetchall())
 
 
 _MEMBERS_SQL = f"""
@@ -37,10 +53,15 @@ _MEMBERS_SQL = f"""
 """
 
 
-def member_choices(org, blank="— Nobody —", members: list[tuple[int, str, str]] | None = None):
-    """``members`` (from ``org_members``) lets the forms of one page share one query."""
-    rows = org_members(org) if members is None else members
-    return [("", blank)] + [(str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows]
+def member_choices(org, blank: str | None = "— Nobody —", members: list[tuple[int, str, str]] | None = None):
+    """The members as select choices, after a ``blank`` choice unless it is None.
+    ``members`` (from ``org_members``) lets the forms of one page share one
+    query and one escaping of the members."""
+    if not isinstance(members, MemberRows):
+        members = MemberRows(org_members(org) if members is None else members)
+    if blank is None:
+        return EscapedChoices(members.choices, members.escaped)
+    return EscapedChoices([("", blank), *members.choices], [("", html.escape(blank)), *members.escaped])
 
 
 class MemberChoicesMixin:
@@ -55,7 +76,8 @@ class MemberChoicesMixin:
 
     @choices.setter
     def choices(self, value):
-        self._choices = self.widget._choices = list(value)
+        # EscapedChoices stay themselves: the widget renders their escaped form.
+        self._choices = self.widget._choices = value if isinstance(value, EscapedChoices) else list(value)
 
 
 class MemberChoiceField(MemberChoicesMixin, forms.ChoiceField):
@@ -217,7 +239,7 @@ class DebriefForm(OrgForm):
 
     def __init__(self, *args, org, members: list[tuple[int, str, str]] | None = None, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["attendees"].choices = member_choices(org, members=members)[1:]
+        self.fields["attendees"].choices = member_choices(org, blank=None, members=members)
 
     def clean_attendees(self):
         ids = self.cleaned_data.get("attendees") or []

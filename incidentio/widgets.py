@@ -44,12 +44,14 @@ class FastSelectMixin:
         values = set(self.format_value(value))
         parts = [f"<select name=\"{html.escape(name)}\"{flatatt(attrs)}>"]
         has_selected = False
-        for option_value, label in self.choices:
+        escaped = getattr(self.choices, "escaped", None)
+        for index, (option_value, label) in enumerate(self.choices):
             option_value = "" if option_value is None else str(option_value)
             selected = (not has_selected or self.allow_multiple_selected) and option_value in values
             has_selected |= selected
             mark = " selected" if selected else ""
-            parts.append(f"<option value=\"{html.escape(option_value)}\"{mark}>{html.escape(str(label))}</option>")
+            value_html, label_html = escaped[index] if escaped else (html.escape(option_value), html.escape(str(label)))
+            parts.append(f"<option value=\"{value_html}\"{mark}>{label_html}</option>")
         parts.append("</select>")
         return mark_safe("".join(parts))  # noqa: S308 - the name, every value and every label were escaped
 
@@ -62,15 +64,32 @@ class FastSelectMultiple(FastSelectMixin, forms.SelectMultiple):
     pass
 
 
+class EscapedChoices(list):
+    """Flat ``(value, label)`` choices carrying ``escaped``, their HTML-escaped
+    ``(value, label)`` in the same order: the selects of one page that offer
+    the same 200 members escape them once (``incident_forms.member_choices``)."""
+
+    def __init__(self, choices, escaped):
+        super().__init__(choices)
+        if len(escaped) != len(self):
+            raise ValueError("every choice needs its escaped form")
+        self.escaped = escaped
+
+
+def escape_choices(choices) -> list[tuple[str, str]]:
+    return [(html.escape(str(value)), html.escape(str(label))) for value, label in choices]
+
+
 class OptionList:
     """A select's ``<option>`` elements rendered once, then reused with a
     different selection: the incident page offers the same members in a select
     per role and per outstanding task."""
 
     def __init__(self, choices):
+        escaped = getattr(choices, "escaped", None) or escape_choices(choices)
         self._options = [
-            (str(value), f"<option value=\"{html.escape(str(value))}\"", f">{html.escape(str(label))}</option>")
-            for value, label in choices
+            (str(value), f"<option value=\"{value_html}\"", f">{label_html}</option>")
+            for (value, _label), (value_html, label_html) in zip(choices, escaped, strict=True)
         ]
 
     def render(self, selected=None) -> str:

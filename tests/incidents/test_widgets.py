@@ -48,3 +48,32 @@ def test_a_multiple_select_renders_like_djangos():
 def test_labels_cannot_inject_markup():
     html = FastSelect(choices=[("x", "<script>alert(1)</script>")]).render("who", "x")
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_choices_escaped_once_render_as_escaping_each_time():
+    """The incident page's member selects share one escaping of the members
+    (``EscapedChoices``); what they render must not change."""
+    from incidentio.widgets import EscapedChoices, OptionList, escape_choices
+
+    shared = EscapedChoices(CHOICES, escape_choices(CHOICES))
+    for fast_class, value in ((FastSelect, "2"), (FastSelectMultiple, ["1", "3"]), (FastSelect, None)):
+        plain = fast_class(choices=CHOICES).render("who", value, attrs={"id": "id_who"})
+        assert fast_class(choices=shared).render("who", value, attrs={"id": "id_who"}) == plain
+    assert OptionList(shared).render("1") == OptionList(CHOICES).render("1")
+    assert "Ada &lt;admin&gt; &amp; co" in OptionList(shared).render()
+
+
+def test_the_members_selects_of_a_page_share_one_escaping(acme, owner, responder):
+    from incidentio.incident_forms import DebriefForm, FollowUpForm, member_choices, org_members
+
+    members = org_members(acme)
+    assign, unassigned, attendees = (member_choices(acme, members=members),
+                                     member_choices(acme, blank="— Unassigned —", members=members),
+                                     member_choices(acme, blank=None, members=members))
+    assert [label for _, label in assign[:1]] == ["— Nobody —"] and unassigned[0] == ("", "— Unassigned —")
+    assert attendees == assign[1:] and attendees.escaped is members.escaped
+    assert unassigned.escaped[1:] == members.escaped
+    follow_up = FollowUpForm(org=acme, members=members)
+    debrief = DebriefForm(org=acme, members=members)
+    assert follow_up.fields["assignee"].widget.choices.escaped[1:] == members.escaped
+    assert f'value="{responder.pk}"' in str(debrief["attendees"])
