@@ -18,3 +18,8 @@ app.autodiscover_tasks()
 #: Deliveries (Slack messages, webhooks) and the beat's sweeps: a burst of
 #: them must not hold back an advance queued after it.
 PRIORITY_BACKGROUND = 6
+#: Slack edits that re-render a message already posted (the task list after a
+#: task changed): they render the state current when they run and a newer one
+#: makes an older one a no-op, so they wait behind new posts and DMs, which
+#: carry news (``slackbot.tasks.delivery_priority``).
+PRIORITY_REFRESH = 9

@@ -47,9 +47,9 @@ def outbox_enqueue(
             return None
         raise
 
-    from slackbot.tasks import deliver_outbox_message
+    from slackbot.tasks import queue_delivery
 
     # robust: with Redis down the change still stands (and the request succeeds);
     # the deliver_pending_outbox beat re-queues the message later.
-    transaction.on_commit(lambda: deliver_outbox_message.delay(message.pk), robust=True)
+    transaction.on_commit(lambda: queue_delivery(message.pk, kind), robust=True)
     return message

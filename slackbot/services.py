@@ -55,8 +55,8 @@ def outbox_retry(*, org, public_id) -> OutboxMessage:
     message.state = OutboxState.PENDING
     message.attempts = 0
     message.save(update_fields=["state", "attempts"])
-    from slackbot.tasks import deliver_outbox_message
+    from slackbot.tasks import queue_delivery
 
-    message_id = message.pk
-    transaction.on_commit(lambda: deliver_outbox_message.delay(message_id))
+    message_id, kind = message.pk, message.kind
+    transaction.on_commit(lambda: queue_delivery(message_id, kind))
     return message

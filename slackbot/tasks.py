@@ -18,7 +18,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from incidentio.celery import PRIORITY_BACKGROUND
+from incidentio.celery import PRIORITY_BACKGROUND, PRIORITY_REFRESH
 from slackbot.models import OutboxMessage, OutboxState
 from slackbot.transports import ChannelBusy, DeliveryAttempt, TransportError, get_transport
 
@@ -194,6 +194,15 @@ def _release(message: OutboxMessage, attempt: DeliveryAttempt, *, error: str | N
 UNORDERED_KINDS = ("learning.tasks_updated",)
 
 
+def delivery_priority(kind: str) -> int:
+    """Edits wait behind new posts and DMs (``incidentio.celery``)."""
+    return PRIORITY_REFRESH if kind in UNORDERED_KINDS else PRIORITY_BACKGROUND
+
+
+def queue_delivery(message_id: int, kind: str, **options) -> None:
+    deliver_outbox_message.apply_async(args=[message_id], priority=delivery_priority(kind), **options)
+
+
 def _same_place(message: OutboxMessage):
     """Pending messages posted where ``message`` is: the incident's channel, or one member's DM."""
     places = OutboxMessage.objects.filter(state=OutboxState.PENDING, org_id=message.org_id,
@@ -218,7 +227,7 @@ def _queue_next(message: OutboxMessage) -> None:
     if following is None:
         return
     delay = max(getattr(settings, "SLACK_CHANNEL_SLOT_SECONDS", 1), 0)
-    # robust: if the broker is down the beat re-queues it.
+    # robust: if the broker is down the beat re-queues it. An ordered kind: the task's own priority.
     transaction.on_commit(lambda: deliver_outbox_message.apply_async(args=[following], countdown=delay), robust=True)
 
 
@@ -273,15 +282,15 @@ def deliver_pending_outbox(older_than_seconds: int = 30) -> int:
     """Beat: re-queue pending messages whose delivery job was lost (not those
     waiting for a retry that is scheduled). Returns how many."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(
+    rows = list(
         OutboxMessage.objects.filter(state=OutboxState.PENDING, created_at__lt=cutoff)
         .order_by("pk")
-        .values_list("pk", flat=True)[:1000]
+        .values_list("pk", "kind")[:1000]
     )
-    scheduled = _retries_scheduled(ids)
-    lost = [i for i in ids if i not in scheduled]
-    for message_id in lost:
-        deliver_outbox_message.delay(message_id)
+    scheduled = _retries_scheduled([pk for pk, _kind in rows])
+    lost = [(pk, kind) for pk, kind in rows if pk not in scheduled]
+    for message_id, kind in lost:
+        queue_delivery(message_id, kind)
     return len(lost)
 
 

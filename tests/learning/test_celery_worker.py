@@ -13,6 +13,7 @@ commits) and REDIS_URL. CI sets both, and a skip fails the run there.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -274,3 +275,39 @@ def test_an_advance_goes_ahead_of_slack_deliveries_queued_before_it(worker_launc
     received = _received(worker["log"])
     assert received[0] == "learning.tasks.advance_incident", received
     assert received.count("slackbot.tasks.deliver_outbox_message") >= queued_first
+
+
+def test_slack_edits_are_queued_behind_new_posts(worker_launcher, acme, owner, responder):
+    """Edits of a posted message (``learning.tasks_updated``) render the state
+    current when they run, so they wait behind new posts and DMs, which carry
+    news; both wait behind an advance (the priorities in ``incidentio.celery``)."""
+    import redis
+
+    from incidentio.celery import PRIORITY_BACKGROUND, PRIORITY_REFRESH
+    from slackbot.models import SlackWorkspace
+
+    broker = redis.Redis.from_url(worker_launcher.broker_url)
+    broker.flushdb()  # a private database no worker listens on: left-overs of earlier tests go
+    # Connected to Slack (no worker runs: nothing is sent), so task changes queue edits.
+    SlackWorkspace.objects.create(org=acme, team_id="TPRIO", bot_token="xoxb-prio", bot_user_id="UBOT")
+    actor = Actor.for_user(owner)
+    incident = incident_declare(
+        org=acme, actor=actor, name="Payments are slow", severity=Severity.objects.get(org=acme, name="Minor"),
+        lead=responder,
+    )
+    incident_close(incident=incident, actor=actor, learning_flow="run")
+    task = LearningTask.objects.filter(incident=incident, status__name="Documenting").first()
+    task_complete(task=task, actor=Actor.for_user(responder))  # queues an edit of the posted task list
+
+    sep = "\x06\x16"  # kombu's separator between a queue's name and its priority step
+
+    def queued(priority: int) -> list[str]:
+        key = f"celery{sep}{priority}" if priority else "celery"
+        return [json.loads(job)["headers"]["argsrepr"] for job in broker.lrange(key, 0, -1)]
+
+    kinds = dict(OutboxMessage.objects.filter(incident=incident).values_list("pk", "kind"))
+    posts = [pk for pk, kind in kinds.items() if kind != "learning.tasks_updated"]
+    edits = [pk for pk, kind in kinds.items() if kind == "learning.tasks_updated"]
+    assert posts and edits
+    assert sorted(queued(PRIORITY_BACKGROUND)) == sorted(f"[{pk}]" for pk in posts)
+    assert queued(PRIORITY_REFRESH) == [f"[{pk}]" for pk in edits]
