@@ -111,7 +111,6 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
                                               org_slug=small["slug"])}
     little = small["slug"]
     rows = [
-        ("ceiling", "/api/v2/bench/ceiling", api, None, None),
         ("api_incidents_page_1", "/api/v2/incidents?page_size=25", api, "/api/v2/incidents?page_size=25", small_api),
         ("api_incidents_deep_page", f"/api/v2/incidents?page_size=25&after={prep['deep_after']}", api,
          f"/api/v2/incidents?page_size=25&after={small['deep_after']}", small_api),
@@ -124,16 +123,30 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
          f"/{little}/incidents/{small['incident_id']}/", small_member),
         ("dashboard_my_tasks", f"/{big}/tasks/", assignee, f"/{little}/tasks/", small_member),
     ]
+    # The ceiling brackets every scenario: measured right before it and again
+    # after, the higher of the two its reference. The machine's speed drifts
+    # within a run; a scenario measured in a slow minute against a ceiling
+    # measured in a fast one would report the drift, not the page.
     results = []
+    before = _ceiling(ctx, api, "ceiling")
+    results.append(before)
     for name, path, headers, compare_path, compare_headers in rows:
         print(f"== {name}", flush=True)
         row = scenarios.http_scenario(ctx, name, path, headers, compare_path=compare_path,
                                       compare_headers=compare_headers)
-        print(f"   {row['requests_per_s']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, {row['queries']} queries", flush=True)
-        results.append(row)
-    # The ceiling again at the end: the stricter (higher) of the two is the reference.
-    results.append(scenarios.http_scenario(ctx, "ceiling_end", "/api/v2/bench/ceiling", api))
+        after = _ceiling(ctx, api, f"ceiling_after_{name}")
+        row["ceiling_requests_per_s"] = max(before["requests_per_s"], after["requests_per_s"])
+        print(f"   {row['requests_per_s']:.0f} req/s ({row['requests_per_s'] / row['ceiling_requests_per_s']:.2f} × "
+              f"its ceiling), p50 {row['p50_ms']:.1f} ms, {row['queries']} queries", flush=True)
+        results += [row, after]
+        before = after
     return results
+
+
+def _ceiling(ctx: Context, api: dict, name: str) -> dict:
+    row = scenarios.http_scenario(ctx, name, "/api/v2/bench/ceiling", api)
+    print(f"   {name}: {row['requests_per_s']:.0f} req/s", flush=True)
+    return row
 
 
 def run(scale: str, database_url: str, redis_url: str) -> int:
@@ -180,7 +193,7 @@ def run(scale: str, database_url: str, redis_url: str) -> int:
         "scale": scale, "started_at": started_at, "machine": machine(),
         "data": manifest.get("counts", {}),
         "ceiling_requests_per_s": max(row["requests_per_s"] for row in ceilings),
-        "http": [row for row in http if row["name"] != "ceiling_end"],
+        "http": [row for row in http if not row["name"].startswith("ceiling_after_")],
         "ceiling_runs": [row["requests_per_s"] for row in ceilings],
         "slack_ack": slack, "learning_flow": flow, "burst": burst,
     }
