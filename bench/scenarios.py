@@ -35,6 +35,19 @@ def http_scenario(ctx, name: str, path: str, headers: dict, *, compare_path: str
     return {"name": name, "path": path, **result.as_dict(), "queries": queries, "queries_small_org": small_queries}
 
 
+def paired_p50(ctx, paths: dict[str, str], headers: dict, *, rounds: int = 3) -> dict[str, float]:
+    """The best p50 of each path over ``rounds`` alternating wrk runs of a third
+    of a scenario's length: two pages compared by latency are measured in the
+    same minutes, so the machine's drift within a run does not decide it."""
+    best: dict[str, float] = {}
+    seconds = max(1.0, ctx.seconds / rounds)
+    for _ in range(rounds):
+        for name, path in paths.items():
+            result = run_wrk(ctx.base_url + path, headers=headers, seconds=seconds, connections=ctx.connections)
+            best[name] = min(best.get(name, result.p50_ms), result.p50_ms)
+    return best
+
+
 # --- 4: Slack acknowledgement with a slow Web API ------------------------------------------------
 
 
