@@ -51,10 +51,13 @@ def test_the_incidents_list_is_prepared_once_per_connection(acme, incidents, api
     prepared = _prepared()
     assert prepared, "the list's page and count ran as prepared statements"
     second = client.get(LIST).json()
+    # The cursor is signed with a timestamp in seconds: compare what it points at.
+    for page in (first, second):
+        page["pagination_meta"]["after"] = page["pagination_meta"]["after"].split(":")[0]
     assert second == first and len(first["incidents"]) == 2
     assert first["pagination_meta"]["total_record_count"] == 3
     assert _prepared() == prepared  # the second request prepared nothing new
-    page_2 = client.get(f"{LIST}&after={first['pagination_meta']['after']}").json()
+    page_2 = client.get(f"{LIST}&after={client.get(LIST).json()['pagination_meta']['after']}").json()
     assert [i["reference"] for i in page_2["incidents"]] == ["INC-1"]
 
 
