@@ -120,10 +120,11 @@ def incident_detail(org, public_id) -> Incident | None:
     severity = columns.take(model_width(Severity))
     incident.severity = None if severity[0] is None else model_from_row(Severity, severity)
     postmortem = columns.take(model_width(Postmortem))
+    postmortem = None if postmortem[0] is None else model_from_row(Postmortem, postmortem)
+    if postmortem is not None:
+        postmortem.incident = incident
     # A reverse one-to-one: cached as None, ``incident.postmortem`` raises DoesNotExist as after select_related.
-    Incident.postmortem.related.set_cached_value(
-        incident, None if postmortem[0] is None else model_from_row(Postmortem, postmortem),
-    )
+    Incident.postmortem.related.set_cached_value(incident, postmortem)
     merged_into = columns.take(len(MERGED_INTO_FIELDS))
     incident.merged_into = None if merged_into[0] is None else model_from_json(Incident, MERGED_INTO_FIELDS,
                                                                                merged_into)
@@ -134,6 +135,7 @@ def incident_detail(org, public_id) -> Incident | None:
     for values in assignments:
         assignment = model_from_json(IncidentRoleAssignment, ASSIGNMENT_FIELDS, values[:width])
         assignment.user = _user(values[width:])
+        assignment.incident = incident  # as prefetch_related links each row back
         loaded.append(assignment)
     set_prefetched(incident, "role_assignments", loaded)
 
@@ -142,6 +144,7 @@ def incident_detail(org, public_id) -> Incident | None:
     for values in follow_ups:
         follow_up = model_from_json(FollowUp, FOLLOW_UP_FIELDS, values[:width])
         follow_up.assignee = _user(values[width:])
+        follow_up.incident = incident
         loaded.append(follow_up)
     set_prefetched(incident, "follow_ups", loaded)
 
@@ -150,6 +153,7 @@ def incident_detail(org, public_id) -> Incident | None:
     for values in debriefs:
         debrief = model_from_json(Debrief, DEBRIEF_FIELDS, values[:width])
         set_prefetched(debrief, "attendees", [_user(user) for user in values[width]])
+        debrief.incident = incident
         loaded.append(debrief)
     set_prefetched(incident, "debriefs", loaded)
     return incident

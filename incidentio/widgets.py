@@ -77,7 +77,8 @@ class EscapedChoices(list):
 
 
 def escape_choices(choices) -> list[tuple[str, str]]:
-    return [(html.escape(str(value)), html.escape(str(label))) for value, label in choices]
+    """As ``_render_flat`` escapes each choice: a None value is the empty one."""
+    return [(html.escape("" if value is None else str(value)), html.escape(str(label))) for value, label in choices]
 
 
 class OptionList:

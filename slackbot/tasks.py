@@ -277,7 +277,7 @@ def _retries_scheduled(ids: list[int]) -> set[int]:
     return {i for i in ids if _retry_key(i) in noted}
 
 
-@shared_task(priority=PRIORITY_BACKGROUND)
+@shared_task
 def deliver_pending_outbox(older_than_seconds: int = 30) -> int:
     """Beat: re-queue pending messages whose delivery job was lost (not those
     waiting for a retry that is scheduled). Returns how many."""

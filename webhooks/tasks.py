@@ -31,7 +31,7 @@ def deliver_webhook(self, delivery_id: int) -> str:
     return attempt.outcome
 
 
-@shared_task(priority=PRIORITY_BACKGROUND)
+@shared_task
 def deliver_due_webhooks(grace_seconds: int = 60) -> int:
     """Beat: re-queue pending deliveries overdue by more than ``grace_seconds``
     (their job was lost: Redis down at commit, a worker killed). Returns how many."""

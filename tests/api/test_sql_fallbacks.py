@@ -139,8 +139,10 @@ def _incident_page_data(incident) -> dict:
         "postmortem": _values(getattr(incident, "postmortem", None)),
         "roles": sorted((a.role_id, a.user_id, a.user.display_name, a.assigned_at)
                         for a in incident.role_assignments.all()),
-        "follow_ups": [(_values(f), f.assignee and f.assignee.display_name) for f in incident.follow_ups.all()],
-        "debriefs": [(_values(d), [u.display_name for u in d.attendees.all()]) for d in incident.debriefs.all()],
+        "follow_ups": [(_values(f), f.assignee and f.assignee.display_name, f.incident.reference)
+                       for f in incident.follow_ups.all()],
+        "debriefs": [(_values(d), [u.display_name for u in d.attendees.all()], d.incident.reference)
+                     for d in incident.debriefs.all()],
     }
 
 
@@ -183,7 +185,7 @@ def test_the_incident_page_reads_the_same_through_the_orm(acme, owner, responder
         with_sql = _incident_page_data(selectors.incident_detail(org=acme, public_id=full_incident.public_id))
     assert with_sql["merged_into"][1].startswith("INC-") and with_sql["postmortem"]
     assert len(with_sql["roles"]) == 2 and [f[1] for f in with_sql["follow_ups"]] == [responder.display_name, None]
-    assert [len(attendees) for _, attendees in with_sql["debriefs"]] == [2, 0]
+    assert [len(attendees) for _, attendees, _ in with_sql["debriefs"]] == [2, 0]
 
     client = signed_in(owner, acme)
     url = f"/acme/incidents/{full_incident.public_id}/"
