@@ -7,6 +7,7 @@ psycopg2 connection to the database under test (read-only checks).
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from collections import defaultdict
@@ -36,16 +37,16 @@ def http_scenario(ctx, name: str, path: str, headers: dict, *, compare_path: str
 
 
 def paired_p50(ctx, paths: dict[str, str], headers: dict, *, rounds: int = 3) -> dict[str, float]:
-    """The best p50 of each path over ``rounds`` alternating wrk runs of a third
-    of a scenario's length: two pages compared by latency are measured in the
-    same minutes, so the machine's drift within a run does not decide it."""
-    best: dict[str, float] = {}
+    """The median p50 of each path over ``rounds`` alternating wrk runs of a
+    third of a scenario's length: two pages compared by latency are measured
+    in the same minutes, so the machine's drift within a run does not decide it."""
+    samples: dict[str, list[float]] = defaultdict(list)
     seconds = max(1.0, ctx.seconds / rounds)
     for _ in range(rounds):
         for name, path in paths.items():
             result = run_wrk(ctx.base_url + path, headers=headers, seconds=seconds, connections=ctx.connections)
-            best[name] = min(best.get(name, result.p50_ms), result.p50_ms)
-    return best
+            samples[name].append(result.p50_ms)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 # --- 4: Slack acknowledgement with a slow Web API ------------------------------------------------
