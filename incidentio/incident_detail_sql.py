@@ -130,33 +130,33 @@ def incident_detail(org, public_id) -> Incident | None:
                                                                                merged_into)
     assignments, follow_ups, debriefs = columns.take(3)
 
-    width = len(ASSIGNMENT_FIELDS)
-    loaded = []
-    for values in assignments:
-        assignment = model_from_json(IncidentRoleAssignment, ASSIGNMENT_FIELDS, values[:width])
-        assignment.user = _user(values[width:])
-        assignment.incident = incident  # as prefetch_related links each row back
-        loaded.append(assignment)
-    set_prefetched(incident, "role_assignments", loaded)
-
-    width = len(FOLLOW_UP_FIELDS)
-    loaded = []
-    for values in follow_ups:
-        follow_up = model_from_json(FollowUp, FOLLOW_UP_FIELDS, values[:width])
-        follow_up.assignee = _user(values[width:])
-        follow_up.incident = incident
-        loaded.append(follow_up)
-    set_prefetched(incident, "follow_ups", loaded)
-
-    width = len(DEBRIEF_FIELDS)
-    loaded = []
-    for values in debriefs:
-        debrief = model_from_json(Debrief, DEBRIEF_FIELDS, values[:width])
-        set_prefetched(debrief, "attendees", [_user(user) for user in values[width]])
-        debrief.incident = incident
-        loaded.append(debrief)
-    set_prefetched(incident, "debriefs", loaded)
+    set_prefetched(incident, "role_assignments", _rows_of(
+        incident, IncidentRoleAssignment, ASSIGNMENT_FIELDS, assignments,
+        lambda assignment, user: setattr(assignment, "user", _user(user)),
+    ))
+    set_prefetched(incident, "follow_ups", _rows_of(
+        incident, FollowUp, FOLLOW_UP_FIELDS, follow_ups,
+        lambda follow_up, user: setattr(follow_up, "assignee", _user(user)),
+    ))
+    set_prefetched(incident, "debriefs", _rows_of(
+        incident, Debrief, DEBRIEF_FIELDS, debriefs,
+        lambda debrief, rest: set_prefetched(debrief, "attendees", [_user(user) for user in rest[0]]),
+    ))
     return incident
+
+
+def _rows_of(incident, model, attnames: tuple[str, ...], rows, load_rest) -> list:
+    """``model`` instances from JSON rows that start with the ``attnames``
+    columns; ``load_rest(instance, rest)`` loads what follows them. Each links
+    back to ``incident``, as ``prefetch_related`` links each row back."""
+    width = len(attnames)
+    loaded = []
+    for values in rows:
+        instance = model_from_json(model, attnames, values[:width])
+        load_rest(instance, values[width:])
+        instance.incident = incident
+        loaded.append(instance)
+    return loaded
 
 
 #: The page shows an event's text, not its facts.

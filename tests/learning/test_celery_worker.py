@@ -190,16 +190,21 @@ def celery_worker(worker_launcher):
     return worker_launcher.start()
 
 
-def test_the_worker_advances_the_incident_and_delivers_its_messages(celery_worker, acme, owner, responder):
-    log = celery_worker["log"]
+def _closed_into_the_flow(acme, owner, responder) -> Incident:
+    """A minor incident led by ``responder``, closed by ``owner`` into the learning flow (Documenting)."""
     actor = Actor.for_user(owner)
-    reviewing = IncidentStatus.objects.get(org=acme, name="Reviewing")
     incident = incident_declare(
         org=acme, actor=actor, name="Payments are slow", severity=Severity.objects.get(org=acme, name="Minor"),
         lead=responder,
     )
-
     incident_close(incident=incident, actor=actor, learning_flow="run")
+    return incident
+
+
+def test_the_worker_advances_the_incident_and_delivers_its_messages(celery_worker, acme, owner, responder):
+    log = celery_worker["log"]
+    reviewing = IncidentStatus.objects.get(org=acme, name="Reviewing")
+    incident = _closed_into_the_flow(acme, owner, responder)
     tasks = list(LearningTask.objects.filter(incident=incident, status__name="Documenting"))
     assert len(tasks) == 4
     for task in tasks:
@@ -247,13 +252,8 @@ def test_an_advance_goes_ahead_of_slack_deliveries_queued_before_it(worker_launc
     """A burst of Slack deliveries (a big outage's closes) must not hold back the
     advance of an incident whose last task was just addressed: deliveries are
     queued at a lower priority (``incidentio.celery.PRIORITY_BACKGROUND``)."""
-    actor = Actor.for_user(owner)
     reviewing = IncidentStatus.objects.get(org=acme, name="Reviewing")
-    incident = incident_declare(
-        org=acme, actor=actor, name="Payments are slow", severity=Severity.objects.get(org=acme, name="Minor"),
-        lead=responder,
-    )
-    incident_close(incident=incident, actor=actor, learning_flow="run")
+    incident = _closed_into_the_flow(acme, owner, responder)
     for task in LearningTask.objects.filter(incident=incident, status__name="Documenting"):
         task_complete(task=task, actor=Actor.for_user(responder))
     # No worker yet: every job waits in Redis, the deliveries first. A burst
@@ -290,12 +290,7 @@ def test_slack_edits_are_queued_behind_new_posts(worker_launcher, acme, owner, r
     broker.flushdb()  # a private database no worker listens on: left-overs of earlier tests go
     # Connected to Slack (no worker runs: nothing is sent), so task changes queue edits.
     SlackWorkspace.objects.create(org=acme, team_id="TPRIO", bot_token="xoxb-prio", bot_user_id="UBOT")
-    actor = Actor.for_user(owner)
-    incident = incident_declare(
-        org=acme, actor=actor, name="Payments are slow", severity=Severity.objects.get(org=acme, name="Minor"),
-        lead=responder,
-    )
-    incident_close(incident=incident, actor=actor, learning_flow="run")
+    incident = _closed_into_the_flow(acme, owner, responder)
     task = LearningTask.objects.filter(incident=incident, status__name="Documenting").first()
     task_complete(task=task, actor=Actor.for_user(responder))  # queues an edit of the posted task list
 
