@@ -175,7 +175,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["incidentio.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": env_str("API_RATE_LIMIT", "1200/min")},
     "DEFAULT_PARSER_CLASSES": ["incidentio.api.parsers.SafeJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["incidentio.api.renderers.FastJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "incidentio.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -14,8 +14,6 @@ role holders included; one incident is read through the ORM
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
@@ -99,17 +97,13 @@ def incident_filtered_count(org, *, filters: dict) -> int:
         return cursor.fetchone()[0]
 
 
-def iso_datetime(value: dt.datetime | None) -> str | None:
-    """A datetime as DRF renders it with ``DATETIME_FORMAT = "iso-8601"``: UTC, ``Z``."""
-    if value is None:
-        return None
-    text = value.astimezone(dt.UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def incidents_json(org, rows: list[dict]) -> list[dict]:
     """Rows from :func:`incident_page_rows` carry their role holders; others
-    (:func:`incident_rows`) have them read in one more query."""
+    (:func:`incident_rows`) have them read in one more query.
+
+    Timestamps and ids stay ``datetime`` and ``UUID``: the API's renderer
+    (incidentio/api/renderers.py) writes them as the serializer's fields do,
+    in a fraction of the time Python formatting took."""
     if rows and "roles" in rows[0]:
         holders = role_holders_of_rows(rows)
     else:
@@ -118,15 +112,15 @@ def incidents_json(org, rows: list[dict]) -> list[dict]:
     permalink = settings.SITE_URL.rstrip("/") + incident_url_prefix(org)
     return [
         {
-            "id": str(row["public_id"]),
+            "id": row["public_id"],
             "reference": f"INC-{row['number']}",
             "name": row["name"],
             "summary": row["summary"],
             "incident_status": {
-                "id": str(row["status__public_id"]), "name": row["status__name"], "category": row["status__category"],
+                "id": row["status__public_id"], "name": row["status__name"], "category": row["status__category"],
             },
             "severity": None if row["severity__public_id"] is None else {
-                "id": str(row["severity__public_id"]), "name": row["severity__name"], "rank": row["severity__rank"],
+                "id": row["severity__public_id"], "name": row["severity__name"], "rank": row["severity__rank"],
             },
             "learning_flow": row["learning_flow"],
             "opt_out_reason": row["opt_out_reason"],
@@ -138,12 +132,12 @@ def incidents_json(org, rows: list[dict]) -> list[dict]:
                 }
                 for h in holders.get(row["id"], [])
             ],
-            "created_at": iso_datetime(row["reported_at"]),
-            "updated_at": iso_datetime(row["updated_at"]),
-            "accepted_at": iso_datetime(row["accepted_at"]),
-            "resolved_at": iso_datetime(row["resolved_at"]),
-            "closed_at": iso_datetime(row["closed_at"]),
-            "timestamps": {field: iso_datetime(row[field]) for field in TIMESTAMP_FIELDS},
+            "created_at": row["reported_at"],
+            "updated_at": row["updated_at"],
+            "accepted_at": row["accepted_at"],
+            "resolved_at": row["resolved_at"],
+            "closed_at": row["closed_at"],
+            "timestamps": {field: row[field] for field in TIMESTAMP_FIELDS},
             "permalink": f"{permalink}{row['public_id']}/",
         }
         for row in rows
