@@ -130,9 +130,9 @@ class LiveStack:
             raise StackError(f"{name} exited with {process.returncode}\n{self.log_tail(name)}")
 
     def start_web(self, *, timeout: float = 60) -> str:
-        """collectstatic once, then gunicorn on a free port; returns the base URL."""
-        if not (PROJECT_ROOT / "staticfiles" / "staticfiles.json").exists():
-            self.manage("collectstatic", "--noinput", "--verbosity", "0")
+        """collectstatic, then gunicorn on a free port; returns the base URL."""
+        # Every time: a manifest left by an earlier checkout would lack newer files (a 500 on any page naming one).
+        self.manage("collectstatic", "--noinput", "--verbosity", "0")
         self.port = self.port or free_port()
         self._spawn("web", [
             sys.executable, "-m", "gunicorn", "incidentio.wsgi",
