@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from incidentio.views import actions, documents, incidents
+from incidentio.views import actions, documents, incidents, on_demand_forms
 
 incident = "<uuid:incident_id>/"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path(incident + "roles/", actions.AssignRoleView.as_view(), name="incident_assign_role"),
     path(incident + "updates/", actions.PostUpdateView.as_view(), name="incident_post_update"),
     path(incident + "timestamps/", actions.TimestampsView.as_view(), name="incident_timestamps"),
+    path(incident + "forms/<slug:form_name>/", on_demand_forms.IncidentFormView.as_view(), name="incident_form"),
     path(incident + "postmortem/", documents.PostmortemView.as_view(), name="postmortem"),
     path(incident + "postmortem/create/", documents.PostmortemCreateView.as_view(), name="postmortem_create"),
     path(incident + "postmortem/status/", documents.PostmortemStatusView.as_view(), name="postmortem_status"),

@@ -12,7 +12,8 @@ in as ``select_related``/``prefetch_related`` fill them, so the page's code
 and templates read them unchanged and run no further query.
 
 The timeline's newest events (``timeline_page``) are a second prepared
-statement, one row per event, with the count of all of them.
+statement, one row per event with its actor's name, and the count of all of
+them; the page renders them from plain rows, not instances.
 
 Postgres only: ``selectors.incident_detail`` and ``selectors.incident_timeline``
 read the same through the ORM elsewhere (the embedded SQLite mode), and
@@ -159,22 +160,21 @@ def _rows_of(incident, model, attnames: tuple[str, ...], rows, load_rest) -> lis
     return loaded
 
 
-#: The page shows an event's text, not its facts.
-_TIMELINE_DEFER = ("data",)
 _TIMELINE_SQL = f"""
-SELECT {model_columns(TimelineEvent, "e", _TIMELINE_DEFER)}, count(*) OVER ()
+SELECT e.public_id, e.kind, e.text, e.occurred_at, e.slack_permalink, e.actor_kind, e.actor_label,
+       u.name, u.email, count(*) OVER ()
 FROM {TimelineEvent._meta.db_table} e
+LEFT JOIN {User._meta.db_table} u ON u.id = e.actor_user_id
 WHERE e.incident_id = %s
 ORDER BY e.occurred_at DESC, e.id DESC
 LIMIT %s
 """
 
 
-def timeline_page(incident_id: int, limit: int) -> tuple[list[TimelineEvent], int]:
-    """The incident's newest ``limit`` events, newest first (``data`` deferred),
-    and how many events it has in all."""
+def timeline_page(incident_id: int, limit: int | None) -> tuple[list[tuple], int]:
+    """The incident's newest ``limit`` events (all with None), newest first, as
+    ``selectors.TIMELINE_ROW`` tuples, and how many events it has in all."""
     with connection.cursor() as cursor:
-        execute_hot(cursor, _TIMELINE_SQL, [incident_id, limit])
+        execute_hot(cursor, _TIMELINE_SQL, [incident_id, limit])  # LIMIT NULL is no limit
         rows = cursor.fetchall()
-    events = [model_from_row(TimelineEvent, row[:-1], _TIMELINE_DEFER) for row in rows]
-    return events, rows[0][-1] if rows else 0
+    return [row[:-1] for row in rows], rows[0][-1] if rows else 0

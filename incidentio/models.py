@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from orgs.models import Organization
+from orgs.models import Organization, User
 
 
 class StatusCategory(models.TextChoices):
@@ -254,6 +254,9 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+ACTOR_KIND_LABELS = dict(ActorKind.choices)
+
+
 class EventKind(models.TextChoices):
     DECLARED = "declared", "Incident declared"
     ACCEPTED = "accepted", "Incident accepted"
@@ -321,11 +324,18 @@ class TimelineEvent(models.Model):
 
     @property
     def actor_name(self) -> str:
-        if self.actor_kind == ActorKind.USER and self.actor_user is not None:
-            return self.actor_user.display_name
-        if self.actor_kind == ActorKind.SYSTEM:
+        user = self.actor_user if self.actor_kind == ActorKind.USER else None
+        return self.actor_name_of(self.actor_kind, self.actor_label, user.name if user else None,
+                                  user.email if user else None)
+
+    @staticmethod
+    def actor_name_of(actor_kind: str, actor_label: str, user_name: str | None, user_email: str | None) -> str:
+        """Who did it, for rows read without instances (``user_*`` of ``actor_user``, None without one)."""
+        if actor_kind == ActorKind.USER and user_email is not None:
+            return User.display_name_of(user_name, user_email)
+        if actor_kind == ActorKind.SYSTEM:
             return "incidentio"
-        return self.actor_label or self.get_actor_kind_display()
+        return actor_label or ACTOR_KIND_LABELS.get(actor_kind, actor_kind)
 
 
 class PostmortemStatus(models.TextChoices):

@@ -18,7 +18,8 @@ from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 
 from incidentio.markdown import render_markdown
-from incidentio.models import EventKind, TimelineEvent
+from incidentio.models import EventKind
+from incidentio.selectors import TimelineEntry
 
 #: Events whose text is markdown written by a person.
 MARKDOWN_KINDS = frozenset({EventKind.UPDATE_POSTED, EventKind.SUMMARY_UPDATED})
@@ -26,11 +27,17 @@ KIND_LABELS = dict(EventKind.choices)
 
 
 def short_datetime(value) -> str:
-    """``7 Mar 14:05`` in the current time zone, as ``|date:"j M H:i"`` shows it."""
+    """``7 Mar 14:05`` of a local time, as ``|date:"j M H:i"`` shows it."""
     return f"{value.day} {MONTHS_3[value.month].title()} {value:%H:%M}"
 
 
-def render_event(event: TimelineEvent) -> str:
+def full_datetime(value) -> str:
+    """``7 Mar 2026 14:05`` in the current time zone, as ``|date:"j M Y H:i"`` shows it."""
+    value = timezone.localtime(value)
+    return f"{value.day} {MONTHS_3[value.month].title()} {value.year} {value:%H:%M}"
+
+
+def render_event(event: TimelineEntry) -> str:
     """One event's ``<li>``. Plain f-strings with ``html.escape`` on every value
     that is not safe HTML already (``format_html`` costs ~25 µs an event more)."""
     occurred_at = timezone.localtime(event.occurred_at)
@@ -52,6 +59,6 @@ def render_event(event: TimelineEvent) -> str:
     )
 
 
-def render_timeline(events: Iterable[TimelineEvent]) -> SafeString:
+def render_timeline(events: Iterable[TimelineEntry]) -> SafeString:
     """The ``<li>`` of each event, in the order given."""
     return mark_safe("".join(render_event(event) for event in events))  # noqa: S308 - every value escaped

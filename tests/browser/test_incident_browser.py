@@ -85,3 +85,29 @@ def test_declare_change_status_and_severity_write_postmortem_all_on_the_timeline
     expect(events.nth(0)).to_contain_text("Post-mortem created")
     expect(events.nth(3)).to_contain_text("Rita Responder is now Incident Lead")
     expect(events.nth(4)).to_contain_text("INC-1 declared")
+
+
+def test_a_form_opened_on_the_incident_page_loads_and_adds_a_follow_up(acme_responder, browser_context):
+    """The follow-up form is not in the page: opening its <details> fetches it (static/js/on_demand_forms.js)."""
+    from incidentio.actors import Actor
+    from incidentio.models import Incident
+    from incidentio.services.incidents import incident_declare
+    from orgs.models import Organization, User
+
+    incident = incident_declare(org=Organization.objects.get(slug="acme"),
+                                actor=Actor.for_user(User.objects.get(email=EMAIL)), name="Queue backed up")
+    page = browser_context.new_page()
+    sign_in(page, f"/acme/incidents/{incident.public_id}/")
+    follow_up = page.get_by_test_id("form-follow-up")
+    expect(follow_up.locator("input[name=title]")).to_have_count(0)
+
+    follow_up.locator("summary").click()
+    title = follow_up.locator("input[name=title]")
+    expect(title).to_be_focused()  # the form arrived and took the focus
+    title.fill("Alert on queue depth")
+    follow_up.get_by_label("Assignee").select_option(label=f"Rita Responder ({EMAIL})")
+    follow_up.get_by_role("button", name="Add follow-up").click()
+
+    expect(page.get_by_test_id("follow-ups")).to_contain_text("Alert on queue depth")
+    expect(page.get_by_test_id("follow-ups")).to_contain_text("Rita Responder")
+    assert Incident.objects.get(pk=incident.pk).follow_ups.get().title == "Alert on queue depth"

@@ -588,8 +588,9 @@ def test_a_script_in_the_summary_is_not_in_the_page(as_responder, acme, responde
     assert "<em>so far</em>" in html
     assert "<script>alert('summary')" not in html
     assert not re.search(r"<img[^>]*onerror", html)
-    # The edit form shows the raw text, escaped.
-    assert "&lt;script&gt;alert(&#x27;summary&#x27;)" in html
+    # The edit form (fetched when opened) shows the raw text, escaped.
+    form = as_responder.get(_url(incident, "forms/details/"), HTTP_X_FRAGMENT="form").content.decode()
+    assert "&lt;script&gt;alert(&#x27;summary&#x27;)" in form and "<script>" not in form
 
 
 def test_post_an_empty_update_is_refused(as_responder, acme, responder):

@@ -70,6 +70,7 @@ SPECS: dict[str, Spec] = {
     "incident_assign_role": _post_only(),
     "incident_post_update": _post_only(),
     "incident_timestamps": _post_only(),
+    "incident_form": Spec(frozenset({GET})),  # the forms of the actions: responders only
     "postmortem": Spec(frozenset({GET, POST}), viewer_reads=True),
     "postmortem_create": _post_only("bare"),
     "postmortem_status": _post_only(),
@@ -140,7 +141,9 @@ def url_for(name: str, world: World, org_slug: str | None = None) -> str:
         kwargs["follow_up_id"] = world.follow_up.public_id
     if "debrief_id" in converters:
         kwargs["debrief_id"] = world.debrief.public_id
-    unknown = set(converters) - {"org_slug", "incident_id", "follow_up_id", "debrief_id"}
+    if "form_name" in converters:
+        kwargs["form_name"] = "follow-up"
+    unknown = set(converters) - {"org_slug", "incident_id", "follow_up_id", "debrief_id", "form_name"}
     assert not unknown, f"teach url_for about {unknown}"
     return reverse(name, kwargs=kwargs)
 
