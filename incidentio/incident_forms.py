@@ -41,12 +41,14 @@ class MemberRows(list):
         return self._choices_and_escaped[1]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)
 def _member_choices_of(rows: tuple[tuple[int, str, str], ...]):
     """``(choices, escaped choices)`` of these member rows. Keyed by the rows
     themselves, as read on this request, so it is never stale: an org whose
     members did not change since its last page skips building and escaping
-    200 labels (≈ 0.3 ms a page). Tuples: the result is shared."""
+    200 labels (≈ 0.3 ms a page). Tuples: the result is shared. 32 lists:
+    each holds its rows and labels (≈ 0.5 KB a member), and an org's
+    superseded lists only leave as newer ones arrive."""
     choices = tuple((str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows)
     return choices, tuple(escape_choices(choices))
 

@@ -18,12 +18,17 @@
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       slot.innerHTML = await response.text(); // the server's own, escaped HTML
       details.dataset.formState = "loaded";
+      // Take the focus only if the reader has not moved on (typing in another form meanwhile).
+      const active = document.activeElement;
       const first = slot.querySelector("input:not([type=hidden]), textarea, select");
-      if (first) first.focus();
+      if (first && details.open && (!active || active === document.body || details.contains(active))) first.focus();
     } catch (error) {
       delete details.dataset.formState; // opening it again tries again
     }
   }
+
+  // Opened before this deferred script ran: load those now.
+  document.querySelectorAll("details[data-form-url][open]").forEach(load);
 
   // "toggle" does not bubble; a listener in the capture phase sees every one.
   document.addEventListener("toggle", (event) => {
