@@ -17,15 +17,15 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 class ReusedRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._clients = {}  # connection pool index -> redis.Redis
+        self._clients = {}  # connection pool (Django keeps one per server) -> redis.Redis
 
     def get_client(self, key=None, *, write=False):
         # The pool choice is Django's own (write to the first server, read from
         # any other); only the client around that pool is kept.
         pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
-        if client is None or client.connection_pool is not pool:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = self._client(connection_pool=pool)
         return client
 
 

@@ -20,7 +20,6 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from incidentio import selectors
 from incidentio.incident_forms import DebriefForm, DetailsForm, FollowUpForm, TimestampsForm
 from incidentio.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.views.base import IncidentView
@@ -66,7 +65,7 @@ class IncidentFormView(IncidentView):
         spec = ON_DEMAND_FORMS.get(form_name)
         if spec is None:
             raise Http404("No such form.")
-        incident = selectors.incident_get(org=self.org, public_id=incident_id)
+        incident = self.get_incident()
         context = self.get_context_data(nav="incidents", incident=incident, form=spec.build(incident),
                                         title=spec.title, form_template=spec.template)
         if request.headers.get(FRAGMENT_HEADER):
