@@ -139,7 +139,7 @@ else:
     }
 
 # Database-backed sessions survive a restart of every web process.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "orgs.session_store"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
