@@ -7,12 +7,10 @@ import html
 from functools import cached_property, lru_cache
 
 from django import forms
-from django.db import connection
 from django.http import Http404
 from django.utils.safestring import SafeString
 
 from incidentio import selectors
-from incidentio.db import execute_hot
 from incidentio.models import (
     INCIDENT_TIMESTAMPS,
     FollowUpPriority,
@@ -21,7 +19,7 @@ from incidentio.models import (
     StatusCategory,
 )
 from incidentio.widgets import EscapedChoices, FastSelect, FastSelectMultiple, escape_choices
-from orgs.models import Membership, User
+from orgs.models import User
 
 
 class MemberRows(list):
@@ -54,19 +52,8 @@ def _member_choices_of(rows: tuple[tuple[int, str, str], ...]):
 
 
 def org_members(org) -> MemberRows:
-    """The org's members as ``(id, name, email)``, ordered by e-mail: rows, not
-    ``User`` instances, because a page builds several selects of 200 of them.
-    Plain SQL: the incidents list and every incident page ask for it."""
-    with connection.cursor() as cursor:
-        execute_hot(cursor, _MEMBERS_SQL, [org.pk])
-        return MemberRows(cursor.fetchall())
-
-
-_MEMBERS_SQL = f"""
-    SELECT u.id, u.name, u.email FROM {User._meta.db_table} u
-    JOIN {Membership._meta.db_table} m ON m.user_id = u.id
-    WHERE m.org_id = %s ORDER BY u.email
-"""
+    """The org's members (``selectors.member_rows``) with their select choices."""
+    return MemberRows(selectors.member_rows(org=org))
 
 
 def member_choices(org, blank: str | None = "— Nobody —", members: list[tuple[int, str, str]] | None = None):
@@ -156,9 +143,13 @@ class EditForm(OrgForm):
     status = forms.ChoiceField(required=False, widget=FastSelect)
     severity = forms.ChoiceField(required=False, widget=FastSelect)
 
-    def __init__(self, *args, org, **kwargs):
+    def __init__(self, *args, org, choices: tuple[list, list] | None = None, **kwargs):
+        """``choices``: the live statuses' and the severities' ``(public id,
+        name)`` choices when the page has read them already."""
         super().__init__(*args, org=org, **kwargs)
-        statuses, severities = selectors.filter_choices(org=org, status_categories={StatusCategory.LIVE})
+        if choices is None:
+            choices = selectors.filter_choices(org=org, status_categories={StatusCategory.LIVE})
+        statuses, severities = choices
         self.fields["status"].choices = statuses
         self.fields["severity"].choices = [("", "— Not set —"), *severities]
 

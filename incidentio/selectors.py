@@ -107,6 +107,22 @@ def role_list(*, org: Organization) -> QuerySet[IncidentRole]:
     return IncidentRole.objects.filter(org=org).order_by("rank", "pk")
 
 
+def member_rows(*, org: Organization) -> list[tuple[int, str, str]]:
+    """The org's members as ``(id, name, email)`` rows, ordered by e-mail:
+    rows, not ``User`` instances, because a page builds several selects of
+    200 of them. Plain SQL: the incidents list and every incident page ask for it."""
+    with connection.cursor() as cursor:
+        execute_hot(cursor, _MEMBERS_SQL, [org.pk])
+        return cursor.fetchall()
+
+
+_MEMBERS_SQL = f"""
+    SELECT u.id, u.name, u.email FROM {User._meta.db_table} u
+    JOIN {Membership._meta.db_table} m ON m.user_id = u.id
+    WHERE m.org_id = %s ORDER BY u.email
+"""
+
+
 def role_get(*, org: Organization, public_id) -> IncidentRole:
     return _get(IncidentRole.objects.filter(org=org), public_id, "role")
 
@@ -402,20 +418,23 @@ class IncidentTimeline:
     earlier_count: int  # older events not in ``events``
 
 
-def incident_detail(*, org: Organization, public_id) -> Incident:
-    """The incident with what its page shows around it: one prepared statement
-    on Postgres (incidentio/incident_detail_sql.py), elsewhere a fixed number
-    of ORM queries. The org (already known) and the creator (not shown) are not
-    read."""
+OrgChoices = incident_detail_sql.OrgChoices
+
+
+def incident_detail(*, org: Organization, public_id) -> tuple[Incident, OrgChoices]:
+    """The incident with what its page shows around it, and what the page's
+    forms offer from the org: one prepared statement on Postgres
+    (incidentio/incident_detail_sql.py), elsewhere a fixed number of ORM
+    queries. The org (already known) and the creator (not shown) are not read."""
     if on_postgres():
         try:
             public_id = UUID(str(public_id))
         except ValueError:
             raise Http404("No such incident.") from None
-        incident = incident_detail_sql.incident_detail(org, public_id)
-        if incident is None:
+        found = incident_detail_sql.incident_detail(org, public_id)
+        if found is None:
             raise Http404("No such incident.")
-        return incident
+        return found
     queryset = (
         Incident.objects.filter(org=org)
         .select_related("status", "severity", "merged_into", "postmortem")
@@ -428,7 +447,9 @@ def incident_detail(*, org: Organization, public_id) -> Incident:
     )
     incident = _get(queryset, public_id, "incident")
     incident.org = org
-    return incident
+    live_statuses, severities = filter_choices(org=org, status_categories={StatusCategory.LIVE})
+    return incident, OrgChoices(roles=list(role_list(org=org)), live_statuses=live_statuses, severities=severities,
+                                members=member_rows(org=org))
 
 
 def incident_timeline(*, incident: Incident, limit: int | None = TIMELINE_PAGE_EVENTS) -> IncidentTimeline:

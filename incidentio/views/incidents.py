@@ -18,10 +18,10 @@ from incidentio.incident_forms import (
     DeclareForm,
     EditForm,
     IncidentFilterForm,
+    MemberRows,
     MergeForm,
     ReasonForm,
     UpdateForm,
-    org_members,
 )
 from incidentio.links import incident_url_prefix
 from incidentio.models import INCIDENT_TIMESTAMPS
@@ -142,14 +142,14 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
     many earlier ones there are; ``?timeline=all`` shows every event.
     """
     org = view.org
-    incident = selectors.incident_detail(org=org, public_id=public_id)
-    members = org_members(org)
+    incident, choices = selectors.incident_detail(org=org, public_id=public_id)
+    members = MemberRows(choices.members)
     full_timeline = view.request.GET.get("timeline") == "all"
     timeline = selectors.incident_timeline(
         incident=incident, limit=None if full_timeline else selectors.TIMELINE_PAGE_EVENTS,
     )
     assignments = {a.role_id: a for a in incident.role_assignments.all()}
-    roles = [(role, assignments.get(role.pk)) for role in selectors.role_list(org=org)]
+    roles = [(role, assignments.get(role.pk)) for role in choices.roles]
     # (label, the time as shown, or None): |date in the template's loop cost 40 µs a timestamp.
     timestamps = []
     for field, label in INCIDENT_TIMESTAMPS:
@@ -172,7 +172,7 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         postmortem=postmortem,
         timestamps=timestamps,
         can_act=view.membership.can_respond,
-        edit_form=EditForm(org=org, initial={
+        edit_form=EditForm(org=org, choices=(choices.live_statuses, choices.severities), initial={
             "status": str(incident.status.public_id),
             "severity": str(incident.severity.public_id) if incident.severity else "",
         }),

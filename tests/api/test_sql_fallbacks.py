@@ -128,10 +128,15 @@ def _values(obj) -> dict | None:
     return None if obj is None else {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
 
 
-def _incident_page_data(incident) -> dict:
+def _incident_page_data(detail) -> dict:
     """Everything the incident page reads from ``selectors.incident_detail``."""
+    incident, choices = detail
     merged_into = incident.merged_into
     return {
+        "org_roles": [_values(role) for role in choices.roles],
+        "live_statuses": choices.live_statuses,
+        "severities": choices.severities,
+        "members": [tuple(member) for member in choices.members],
         "incident": _values(incident),
         "status": _values(incident.status),
         "severity": _values(incident.severity),
@@ -176,7 +181,7 @@ def full_incident(acme, owner, responder, viewer):
     return incident
 
 
-def test_the_incident_page_reads_the_same_through_the_orm(acme, owner, responder, signed_in, full_incident,
+def test_the_incident_page_reads_the_same_through_the_orm(acme, owner, responder, viewer, signed_in, full_incident,
                                                           orm_only, django_assert_num_queries):
     import re
 
@@ -186,6 +191,12 @@ def test_the_incident_page_reads_the_same_through_the_orm(acme, owner, responder
     assert with_sql["merged_into"][1].startswith("INC-") and with_sql["postmortem"]
     assert len(with_sql["roles"]) == 2 and [f[1] for f in with_sql["follow_ups"]] == [responder.display_name, None]
     assert [len(attendees) for _, attendees, _ in with_sql["debriefs"]] == [2, 0]
+    assert [role["name"] for role in with_sql["org_roles"]] == [r.name for r in IncidentRole.objects.filter(org=acme)]
+    assert [name for _, name in with_sql["live_statuses"]] == list(
+        IncidentStatus.objects.filter(org=acme, category="live").order_by("rank").values_list("name", flat=True))
+    assert len(with_sql["severities"]) == Severity.objects.filter(org=acme).count()
+    assert responder.email in [email for _, _, email in with_sql["members"]]
+    assert viewer.email not in [email for _, _, email in with_sql["members"]]  # no longer a member
 
     client = signed_in(owner, acme)
     url = f"/acme/incidents/{full_incident.public_id}/"
