@@ -37,10 +37,11 @@ def full_datetime(value) -> str:
     return f"{value.day} {MONTHS_3[value.month].title()} {value.year} {value:%H:%M}"
 
 
-def render_event(event: TimelineEntry) -> str:
-    """One event's ``<li>``. Plain f-strings with ``html.escape`` on every value
-    that is not safe HTML already (``format_html`` costs ~25 µs an event more)."""
-    occurred_at = timezone.localtime(event.occurred_at)
+def render_event(event: TimelineEntry, tz=None) -> str:
+    """One event's ``<li>`` in the time zone ``tz`` (the current one by
+    default). Plain f-strings with ``html.escape`` on every value that is not
+    safe HTML already (``format_html`` costs ~25 µs an event more)."""
+    occurred_at = event.occurred_at.astimezone(tz or timezone.get_current_timezone())
     permalink = (
         f' · <a href="{escape(event.slack_permalink)}">Slack message →</a>' if event.slack_permalink else ""
     )
@@ -60,5 +61,8 @@ def render_event(event: TimelineEntry) -> str:
 
 
 def render_timeline(events: Iterable[TimelineEntry]) -> SafeString:
-    """The ``<li>`` of each event, in the order given."""
-    return mark_safe("".join(render_event(event) for event in events))  # noqa: S308 - every value escaped
+    """The ``<li>`` of each event, in the order given. The current time zone is
+    looked up once: through ``timezone.localtime`` each event paid for the
+    lookup (asgiref's ``Local``, 3.5 µs against 0.3), ≈ 0.15 ms for 50 events."""
+    tz = timezone.get_current_timezone()
+    return mark_safe("".join(render_event(event, tz) for event in events))  # noqa: S308 - every value escaped

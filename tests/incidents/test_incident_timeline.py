@@ -119,6 +119,20 @@ def test_an_event_renders_its_kind_actor_time_and_slack_link(as_responder, incid
     ) in timeline
 
 
+def test_event_times_are_shown_in_the_configured_time_zone(as_responder, incident, settings):
+    settings.TIME_ZONE = "America/New_York"
+    _add_events(incident, 2)
+    TimelineEvent.objects.create(incident=incident, kind=EventKind.UPDATE_POSTED, actor_kind=ActorKind.SYSTEM,
+                                 occurred_at=datetime(2024, 3, 7, 14, 5, 9, tzinfo=UTC), text="Winter")
+    TimelineEvent.objects.create(incident=incident, kind=EventKind.UPDATE_POSTED, actor_kind=ActorKind.SYSTEM,
+                                 occurred_at=datetime(2024, 7, 1, 3, 30, tzinfo=UTC), text="Summer")
+
+    timeline = _timeline(as_responder.get(_url(incident)))
+
+    assert '<time datetime="2024-03-07T09:05:09-05:00">7 Mar 09:05</time>' in timeline
+    assert '<time datetime="2024-06-30T23:30:00-04:00">30 Jun 23:30</time>' in timeline  # the day before, in EDT
+
+
 def test_event_text_and_actor_labels_are_escaped(as_responder, incident):
     TimelineEvent.objects.create(
         incident=incident,
