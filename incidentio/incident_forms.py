@@ -18,7 +18,7 @@ from incidentio.models import (
     PostmortemStatus,
     StatusCategory,
 )
-from incidentio.widgets import EscapedChoices, FastSelect, FastSelectMultiple, escape_choices
+from incidentio.widgets import EscapedChoices, FastSelect, FastSelectMultiple, OptionList, escape_choices
 from orgs.models import User
 
 
@@ -38,17 +38,29 @@ class MemberRows(list):
     def escaped(self) -> tuple[tuple[str, str], ...]:
         return self._choices_and_escaped[1]
 
+    @property
+    def options(self) -> OptionList:
+        """The ``<option>``s of a "— Nobody —" select of these members, for
+        the incident page's role and task selects (``|selecting``)."""
+        return self._choices_and_escaped[2]
+
+
+#: The empty choice of a member select.
+NOBODY = "— Nobody —"
+
 
 @lru_cache(maxsize=32)
 def _member_choices_of(rows: tuple[tuple[int, str, str], ...]):
-    """``(choices, escaped choices)`` of these member rows. Keyed by the rows
-    themselves, as read on this request, so it is never stale: an org whose
-    members did not change since its last page skips building and escaping
-    200 labels (≈ 0.3 ms a page). Tuples: the result is shared. 32 lists:
-    each holds its rows and labels (≈ 0.5 KB a member), and an org's
-    superseded lists only leave as newer ones arrive."""
+    """``(choices, escaped choices, option list)`` of these member rows. Keyed
+    by the rows themselves, as read on this request, so it is never stale: an
+    org whose members did not change since its last page skips building and
+    escaping 200 labels (≈ 0.3 ms a page). Tuples: the result is shared. 32
+    lists: each holds its rows, labels and options (≈ 0.6 KB a member), and
+    an org's superseded lists only leave as newer ones arrive."""
     choices = tuple((str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows)
-    return choices, tuple(escape_choices(choices))
+    escaped = tuple(escape_choices(choices))
+    options = OptionList(EscapedChoices([("", NOBODY), *choices], [("", html.escape(NOBODY)), *escaped]))
+    return choices, escaped, options
 
 
 def org_members(org) -> MemberRows:
@@ -56,7 +68,7 @@ def org_members(org) -> MemberRows:
     return MemberRows(selectors.member_rows(org=org))
 
 
-def member_choices(org, blank: str | None = "— Nobody —", members: list[tuple[int, str, str]] | None = None):
+def member_choices(org, blank: str | None = NOBODY, members: list[tuple[int, str, str]] | None = None):
     """The members as select choices, after a ``blank`` choice unless it is None.
     ``members`` (from ``org_members``) lets the forms of one page share one
     query and one escaping of the members."""

@@ -14,13 +14,11 @@ from incidentio import selectors
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError, add_service_error
 from incidentio.incident_forms import (
-    AssignRoleForm,
     DeclareForm,
     EditForm,
     IncidentFilterForm,
     MemberRows,
     MergeForm,
-    ReasonForm,
     UpdateForm,
 )
 from incidentio.links import incident_url_prefix
@@ -28,7 +26,6 @@ from incidentio.models import INCIDENT_TIMESTAMPS
 from incidentio.services import incidents as incident_services
 from incidentio.timeline_html import full_datetime, render_timeline
 from incidentio.views.base import IncidentView
-from incidentio.widgets import OptionList
 from learning.selectors import incident_tasks
 from learning.services.rules import decide
 from orgs.models import Role
@@ -156,7 +153,6 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         value = getattr(incident, field)
         timestamps.append((label, full_datetime(value) if value else None))
     postmortem = getattr(incident, "postmortem", None)
-    assign_form = AssignRoleForm(org=org, members=members)
     context = view.get_context_data(
         close_decision=decide(incident).value if incident.is_live else None,
         learning_groups=incident_tasks(incident=incident),
@@ -177,10 +173,8 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
             "severity": str(incident.severity.public_id) if incident.severity else "",
         }),
         update_form=UpdateForm(),
-        reason_form=ReasonForm(),
         merge_form=MergeForm(),
-        assign_form=assign_form,
-        member_options=OptionList(assign_form.fields["user"].choices),
+        member_options=members.options,
     )
     return render(view.request, "incidents/detail.html", context, status=status)
 

@@ -79,3 +79,25 @@ def test_the_members_selects_of_a_page_share_one_escaping(acme, owner, responder
     debrief = DebriefForm(org=acme, members=members)
     assert tuple(follow_up.fields["assignee"].widget.choices.escaped[1:]) == members.escaped
     assert f'value="{responder.pk}"' in str(debrief["attendees"])
+
+
+def test_an_option_list_marks_only_the_chosen_value_whatever_was_chosen_before():
+    from incidentio.widgets import EscapedChoices, FastSelect, OptionList, escape_choices
+
+    options = OptionList(EscapedChoices(CHOICES, escape_choices(CHOICES)))
+    # Each select of a page reuses the one list with another selection; each must match Django's
+    # markup, but for the empty choice: it is first, so the browser shows it unmarked all the same.
+    for value in ("2", "1", None, "3", "", "999", "2"):
+        select = f'<select name="who" id="id_who">{options.render(value)}</select>'
+        django = forms.Select(choices=CHOICES).render("who", value, attrs={"id": "id_who"})
+        assert Elements(select).found == Elements(django.replace('value="" selected', 'value=""')).found
+        assert select.count(" selected") == (1 if value in ("1", "2", "3") else 0)
+
+
+def test_the_member_option_list_is_built_once_per_member_list(acme, owner, responder):
+    from incidentio.incident_forms import org_members
+
+    members = org_members(acme)
+    assert org_members(acme).options is members.options  # the same members read again
+    assert f'<option value="{responder.pk}" selected>' in members.options.render(responder.pk)
+    assert members.options.render().startswith('<option value="">— Nobody —</option>')
