@@ -120,6 +120,15 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
+# Every Redis call has a deadline. Without one, a Redis that accepts
+# connections but does not answer (hung, or gone behind a half-open
+# connection) holds a request or a worker forever: redis-py waits without
+# limit by default. Cache calls are sub-millisecond, so a second is plenty;
+# the broker's must outlast its BRPOP poll (1 s). tests/reliability
+# (test_faults_redis_frozen_while_tasks_are_completed) freezes Redis.
+REDIS_CONNECT_TIMEOUT_S = env_float("REDIS_CONNECT_TIMEOUT_S", 1.0, minimum=0.1)
+REDIS_CACHE_TIMEOUT_S = env_float("REDIS_CACHE_TIMEOUT_S", 1.0, minimum=0.1)
+REDIS_BROKER_TIMEOUT_S = env_float("REDIS_BROKER_TIMEOUT_S", 5.0, minimum=2.0)
 
 if REDIS_URL:
     CACHES = {
@@ -127,6 +136,7 @@ if REDIS_URL:
             "BACKEND": "incidentio.cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "incidentio",
+            "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S, "socket_timeout": REDIS_CACHE_TIMEOUT_S},
         }
     }
 else:
@@ -157,6 +167,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
+    "socket_timeout": REDIS_BROKER_TIMEOUT_S,
+}
+# Jobs are published after commit, and the beat's sweeps re-queue any that were
+# lost: one retry (a pooled connection gone stale after a Redis restart) is
+# enough, and keeps a request's wait on an unanswering Redis to two deadlines
+# per job rather than Celery's default four.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Repairs incidents whose advance was lost (e.g. Redis was down at commit).

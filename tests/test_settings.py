@@ -45,6 +45,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("ALLOWED_HOSTS", "a.example.com,,b.example.com"),
         ("SESSION_COOKIE_AGE", "two weeks"),
         ("SITE_URL", "incidents.example.com"),
+        ("REDIS_CACHE_TIMEOUT_S", "soon"),
+        ("REDIS_BROKER_TIMEOUT_S", "1"),  # shorter than the workers' 1 s poll
     ],
 )
 def test_malformed_value_fails_at_start_naming_the_variable(name, value):
@@ -91,6 +93,25 @@ def test_cache_is_never_a_dummy():
 def test_cache_round_trip():
     cache.set("probe", "value", 30)
     assert cache.get("probe") == "value"
+
+
+def test_every_redis_call_has_a_deadline():
+    """A Redis that accepts connections but never answers must not hold a
+    request or a worker forever (tests/reliability freezes one)."""
+    from django.core.cache import caches
+
+    from incidentio.celery import app
+
+    if not settings.REDIS_URL:
+        pytest.skip("the embedded mode has no Redis")
+    pool = caches["default"]._cache.get_client().connection_pool
+    assert pool.connection_kwargs["socket_timeout"] == settings.REDIS_CACHE_TIMEOUT_S == 1.0
+    assert pool.connection_kwargs["socket_connect_timeout"] == settings.REDIS_CONNECT_TIMEOUT_S == 1.0
+    with app.connection_for_write() as connection:
+        params = connection.default_channel.client.connection_pool.connection_kwargs
+    assert params["socket_timeout"] == settings.REDIS_BROKER_TIMEOUT_S == 5.0
+    assert params["socket_connect_timeout"] == 1.0
+    assert app.conf.task_publish_retry_policy["max_retries"] == 1
 
 
 def test_ci_runs_on_real_postgres_and_redis(db):

@@ -5,6 +5,8 @@ Redis and the fake Slack, each broken on purpose while the product is busy.
    delivers Slack messages and advances incidents.
 2. ``test_faults_redis_down_while_tasks_are_completed``: a private redis-server,
    killed while tasks are completed through the API, then restarted.
+   ``test_faults_redis_frozen_while_tasks_are_completed``: the same server
+   stopped (SIGSTOP) instead, so connections open but nothing answers.
 3. ``test_faults_postgres_restart_under_load``: a private Postgres cluster,
    restarted (``pg_ctl restart -m fast``) under a stream of API requests.
 4. ``test_faults_slack_500_for_a_minute``: the fake Slack answers 500 to every
@@ -22,6 +24,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -218,8 +221,18 @@ class PrivateRedis:
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a frozen server cannot act on SIGKILL's cleanup otherwise
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def freeze(self) -> None:
+        """SIGSTOP: the port still accepts connections (the kernel completes
+        them), but nothing answers: a hung server, or one gone behind a
+        half-open connection."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
 
 
 class PrivatePostgres:
@@ -589,6 +602,78 @@ def test_faults_redis_down_while_tasks_are_completed(live_database_url, fake_sla
         wait_for(stack, lambda: all_sent(db), timeout=20, what=f"{fresh['reference']}'s announcement, without the beat")
         time.sleep(2)
         assert db.advances(incidents) == {i["reference"]: 1 for i in incidents}, db.advances(incidents)
+        reconcile_exactly_once(db, list(fake_slack.calls), stack, after=baseline)
+        assert len(fake_slack.calls) > calls_before
+    finally:
+        stack.stop_all()
+        private.kill()
+
+
+def test_faults_redis_frozen_while_tasks_are_completed(live_database_url, fake_slack, tmp_path):
+    """A private redis-server (broker and cache) is frozen with SIGSTOP while
+    the Documenting tasks of an incident are completed through the API, then
+    resumed.
+
+    Proves: with Redis accepting connections but never answering, every
+    request still answers 200 and is committed (each Redis call has a
+    deadline: the rate-limit counter fails open, the after-commit job is
+    given up); once Redis answers again the same worker and beat carry on:
+    the incident advances exactly once and every message is posted once.
+    """
+    private = PrivateRedis(tmp_path / "redis")
+    private.start()
+    stack = LiveStack(
+        database_url=live_database_url, redis_url=private.url, workdir=tmp_path / "stack",
+        slack_api_url=fake_slack.api_url, extra_env={"SLACK_SIGNING_SECRET": "reliability-signing-secret"},
+    )
+    db = LiveDb(live_database_url)
+    try:
+        seed_demo_stack(stack, key_name="faults")
+        stack.start_web()
+        stack.start_beat()
+        fake_slack.users[ALICE_SLACK_ID] = "alice@example.com"
+        stack.start_worker()
+        api = Api(stack, stack.api_key)
+        wait_for(stack, lambda: all_sent(db), timeout=60, what="the demo data's messages to go out")
+        baseline = db.last_outbox_id()
+        incident = api.declare("Redis frozen")
+        api.close_into_flow(incident["id"])
+        tasks = api.outstanding_tasks(incident["id"])
+        wait_for(stack, lambda: all_sent(db), timeout=60, what="the first messages to go out")
+        calls_before = len(fake_slack.calls)
+
+        private.freeze()
+        frozen_at = time.monotonic()
+        durations = []
+        for task in tasks:
+            started = time.monotonic()
+            try:
+                # Far longer than any Redis deadline: without deadlines the request waits for Redis forever.
+                response = api.call("POST", f"learning_tasks/{task['id']}/actions/complete", timeout=90)
+            except requests.Timeout:
+                raise AssertionError(
+                    f"completing a task hung on the frozen Redis (no answer in 90 s)\n{logs(stack, 'web')}"
+                ) from None
+            durations.append(time.monotonic() - started)
+            assert response.status_code == 200, f"{response.status_code}: {response.text[:1000]}\n{logs(stack, 'web')}"
+            state = db.value("SELECT state FROM learning_learningtask WHERE public_id = %s", (task["id"],))
+            assert state == "completed", f"the 200 for task {task['id']} was not committed: {state}"
+        say(f"redis frozen: {len(tasks)} completions all 200, {min(durations):.1f}-{max(durations):.1f}s each")
+        assert db.advances([incident]) == {incident["reference"]: 0}, "nothing advances while Redis is frozen"
+
+        private.thaw()
+        thawed_at = time.monotonic()
+        say(f"redis frozen for {thawed_at - frozen_at:.1f}s, now thawed")
+        wait_for(
+            stack, lambda: db.advances([incident]) == {incident["reference"]: 1} and all_sent(db), timeout=200,
+            what="the advance and its messages after Redis answers again",
+            extra=lambda: f"advances {db.advances([incident])}, outbox {dict(db.outbox_states())}",
+        )
+        say(f"redis frozen: advanced and delivered {time.monotonic() - thawed_at:.1f}s after the thaw")
+        fresh = api.declare("After the thaw", lead=None)
+        wait_for(stack, lambda: all_sent(db), timeout=30, what=f"{fresh['reference']}'s announcement")
+        time.sleep(2)
+        assert db.advances([incident]) == {incident["reference"]: 1}
         reconcile_exactly_once(db, list(fake_slack.calls), stack, after=baseline)
         assert len(fake_slack.calls) > calls_before
     finally:
