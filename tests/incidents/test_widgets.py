@@ -82,7 +82,7 @@ def test_the_members_selects_of_a_page_share_one_escaping(acme, owner, responder
 
 
 def test_an_option_list_marks_only_the_chosen_value_whatever_was_chosen_before():
-    from incidentio.widgets import EscapedChoices, FastSelect, OptionList, escape_choices
+    from incidentio.widgets import EscapedChoices, OptionList, escape_choices
 
     options = OptionList(EscapedChoices(CHOICES, escape_choices(CHOICES)))
     # Each select of a page reuses the one list with another selection; each must match Django's
