@@ -30,6 +30,7 @@ from incidentio.models import (
 from incidentio.services.incidents import incident_declare
 from orgs.models import ApiKeyRole, Membership
 from tests.api.conftest import assert_matches_schema, error_fields, errors_of
+from tests.conftest import postgres_only
 
 
 def status_named(org, name) -> IncidentStatus:
@@ -680,6 +681,7 @@ def test_total_record_count_follows_new_incidents_and_filters(acme, owner, api, 
     assert triage["pagination_meta"]["total_record_count"] == 1
 
 
+@postgres_only  # the count's queries are Postgres SQL
 def test_total_record_count_is_right_across_the_settled_boundary(acme, api, api_key, django_assert_num_queries):
     """selectors.incident_count remembers the count of incidents numbered well below
     the counter and counts the newest live: numbers a failed declare skipped are

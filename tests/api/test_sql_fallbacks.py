@@ -12,8 +12,9 @@ from incidentio.actors import Actor
 from incidentio.api import incident_rows
 from incidentio.models import Incident, IncidentRole, IncidentStatus, Severity
 from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
+from tests.conftest import postgres_only
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, postgres_only]
 
 
 @pytest.fixture
