@@ -60,7 +60,7 @@ class OrgChoices:
     roles: list[IncidentRole]  # in order, each with a select of the members
     live_statuses: list[tuple[str, str]]  # (public id, name) choices of the status form
     severities: list[tuple[str, str]]  # likewise
-    members: list[tuple[int, str, str]]  # (id, name, e-mail) by e-mail, as incident_forms.org_members
+    members: list[tuple[int, str, str]]  # (id, name, e-mail) by e-mail, as selectors.member_rows
 
 
 #: What the page knows of a person: everything but the password hash.
