@@ -18,12 +18,14 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from incidentio.db import execute_hot, on_postgres
-from incidentio.incident_page_sql import FROM_INCIDENTS, page_rows
+from incidentio.db import on_postgres
+from incidentio.incident_page_sql import page_rows
 from incidentio.links import incident_url_prefix
 from incidentio.models import (
     INCIDENT_TIMESTAMPS,
     Incident,
+    IncidentStatus,
+    Severity,
 )
 from incidentio.selectors import role_holders_by_incident, role_holders_of_rows
 
@@ -88,12 +90,47 @@ def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) ->
     return page_rows(org, fields=PAGE_FIELDS, where=where, params=params, before=before, limit=limit)
 
 
+_STATUSES, _SEVERITIES = IncidentStatus._meta.db_table, Severity._meta.db_table
+#: The filters again, for the count: on the incident's own columns, so the count
+#: reads the incident table's (org, …) indexes and joins nothing; a status or
+#: severity condition is first narrowed to the org's own few. Each takes the
+#: org's pk and the value as the page's condition converts it.
+COUNT_CONDITIONS = {
+    "status_category[one_of]": (
+        f"i.status_id IN (SELECT c.id FROM {_STATUSES} c WHERE c.org_id = %s AND c.category = ANY(%s))",
+        lambda org_pk, value: [org_pk, value],
+    ),
+    "status[one_of]": ("i.status_id = ANY(%s)", lambda org_pk, value: [value]),
+    "severity[gte]": (
+        f"i.severity_id IN (SELECT c.id FROM {_SEVERITIES} c WHERE c.org_id = %s AND c.rank >= %s)",
+        lambda org_pk, value: [org_pk, value],
+    ),
+    "created_at[gte]": ("i.reported_at >= %s", lambda org_pk, value: [value]),
+    "created_at[lte]": ("i.reported_at <= %s", lambda org_pk, value: [value]),
+    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", lambda org_pk, value: [value]),
+}
+
+
 def incident_filtered_count(org, *, filters: dict) -> int:
+    """How many of the org's incidents match ``filters`` (the list's ``total_record_count``).
+
+    Not a prepared statement, unlike the page: a count must read every match,
+    and which plan does that fastest depends on the org. A prepared
+    statement's generic plan guesses an average org (≈ 200 incidents) and, on
+    one with 100,000, read all of them to count 1,000 live ones (20–80 ms);
+    planned for the org at hand the same count takes ≈ 0.3 ms, for about
+    0.2 ms of planning (docs/performance.md)."""
     if not on_postgres():  # the embedded SQLite mode
         return _filtered(org, filters).count()
-    where, params = _where(filters)
+    where, params = [], []
+    for name, value in filters.items():
+        condition, count_params = COUNT_CONDITIONS[name]
+        _page_condition, _lookup, convert = FILTER_CONDITIONS[name]
+        where.append(f" AND {condition}")
+        params += count_params(org.pk, convert(value))
     with connection.cursor() as cursor:
-        execute_hot(cursor, f"SELECT count(*) {FROM_INCIDENTS}{where}", [org.pk, *params])
+        cursor.execute(f"SELECT count(*) FROM {Incident._meta.db_table} i WHERE i.org_id = %s{''.join(where)}",
+                       [org.pk, *params])
         return cursor.fetchone()[0]
 
 

@@ -43,9 +43,13 @@ def incidents(acme, owner, responder):
 def test_the_api_incidents_list_is_the_same_through_the_orm(acme, api, api_key, incidents, orm_only):
     client = api(api_key(acme))
     since = (timezone.now() - timezone.timedelta(days=1)).isoformat()
+    until = (timezone.now() + timezone.timedelta(days=1)).isoformat()
+    live = IncidentStatus.objects.filter(org=acme, category="live").order_by("rank").first()
     queries = [
         "?page_size=25", "?page_size=2", "?status_category[one_of]=triage,live", "?learning_flow[one_of]=opted_out",
         f"?severity[gte]={incidents[-1].public_id}", f"?created_at[gte]={since.replace('+', '%2B')}&page_size=3",
+        f"?status[one_of]={live.public_id}&severity[gte]={incidents[0].public_id}",
+        f"?status_category[one_of]=live&learning_flow[one_of]=not_entered&created_at[lte]={until.replace('+', '%2B')}",
     ]
 
     def answers():
