@@ -524,6 +524,56 @@ def test_faults_worker_sigkill_mid_delivery(live_stack, fake_slack):
 # --- 2. Redis down while tasks are completed --------------------------------------------------
 
 
+@contextmanager
+def stack_on_private_redis(live_database_url, fake_slack, tmp_path, label: str):
+    """A seeded stack (web, beat, worker) whose broker and cache are a private
+    redis-server, once the demo data's messages are out: ``(redis, stack, db, api)``."""
+    private = PrivateRedis(tmp_path / "redis")
+    private.start()
+    stack = LiveStack(
+        database_url=live_database_url, redis_url=private.url, workdir=tmp_path / "stack",
+        slack_api_url=fake_slack.api_url, extra_env={"SLACK_SIGNING_SECRET": "reliability-signing-secret"},
+    )
+    db = LiveDb(live_database_url)
+    try:
+        say(f"{label}: seeding")
+        seed_demo_stack(stack, key_name="faults")
+        say(f"{label}: seeded")
+        stack.start_web()
+        stack.start_beat()
+        fake_slack.users[ALICE_SLACK_ID] = "alice@example.com"
+        stack.start_worker()
+        api = Api(stack, stack.api_key)
+        wait_for(stack, lambda: all_sent(db), timeout=60, what="the demo data's messages to go out")
+        say(f"{label}: demo messages delivered")
+        yield private, stack, db, api
+    finally:
+        stack.stop_all()
+        private.kill()
+
+
+def complete_each(api: Api, db: LiveDb, stack: LiveStack, tasks: list[dict], *, redis_state: str,
+                  timeout: float) -> list[float]:
+    """Complete each task through the API; each must answer 200 and be committed. Returns the durations."""
+    durations = []
+    for task in tasks:
+        started = time.monotonic()
+        try:
+            response = api.call("POST", f"learning_tasks/{task['id']}/actions/complete", timeout=timeout)
+        except requests.Timeout:
+            raise AssertionError(
+                f"completing a task with Redis {redis_state} hung (no answer in {timeout:.0f} s)\n{logs(stack, 'web')}"
+            ) from None
+        durations.append(time.monotonic() - started)
+        assert response.status_code == 200, (
+            f"completing a task with Redis {redis_state} answered {response.status_code}: {response.text[:1000]}\n"
+            + logs(stack, "web")
+        )
+        state = db.value("SELECT state FROM learning_learningtask WHERE public_id = %s", (task["id"],))
+        assert state == "completed", f"the 200 for task {task['id']} was not committed: {state}"
+    return durations
+
+
 def test_faults_redis_down_while_tasks_are_completed(live_database_url, fake_slack, tmp_path):
     """A private redis-server (broker and cache) is killed while every Documenting
     task of N incidents is completed through the API, then restarted empty.
@@ -534,24 +584,7 @@ def test_faults_redis_down_while_tasks_are_completed(live_database_url, fake_sla
     advanced exactly once and every message posted exactly once.
     """
     incidents_n = 3 if SHORT else 5
-    private = PrivateRedis(tmp_path / "redis")
-    private.start()
-    stack = LiveStack(
-        database_url=live_database_url, redis_url=private.url, workdir=tmp_path / "stack",
-        slack_api_url=fake_slack.api_url, extra_env={"SLACK_SIGNING_SECRET": "reliability-signing-secret"},
-    )
-    db = LiveDb(live_database_url)
-    try:
-        say("redis: seeding")
-        seed_demo_stack(stack, key_name="faults")
-        say("redis: seeded")
-        stack.start_web()
-        stack.start_beat()
-        fake_slack.users[ALICE_SLACK_ID] = "alice@example.com"
-        stack.start_worker()
-        api = Api(stack, stack.api_key)
-        wait_for(stack, lambda: all_sent(db), timeout=60, what="the demo data's messages to go out")
-        say("redis: demo messages delivered")
+    with stack_on_private_redis(live_database_url, fake_slack, tmp_path, "redis") as (private, stack, db, api):
         baseline = db.last_outbox_id()
         incidents = [api.declare(f"Redis gone {n}") for n in range(incidents_n)]
         for incident in incidents:
@@ -563,17 +596,7 @@ def test_faults_redis_down_while_tasks_are_completed(live_database_url, fake_sla
 
         private.kill()
         down_at = time.monotonic()
-        durations = []
-        for task in tasks:
-            started = time.monotonic()
-            response = api.call("POST", f"learning_tasks/{task['id']}/actions/complete", timeout=60)
-            durations.append(time.monotonic() - started)
-            assert response.status_code == 200, (
-                f"completing a task with Redis down answered {response.status_code}: {response.text[:1000]}\n"
-                + logs(stack, "web")
-            )
-            state = db.value("SELECT state FROM learning_learningtask WHERE public_id = %s", (task["id"],))
-            assert state == "completed", f"the 200 for task {task['id']} was not committed: {state}"
+        durations = complete_each(api, db, stack, tasks, redis_state="down", timeout=60)
         outage = max(5.0 if SHORT else 20.0, time.monotonic() - down_at)
         time.sleep(max(0.0, down_at + outage - time.monotonic()))
         say(
@@ -604,9 +627,6 @@ def test_faults_redis_down_while_tasks_are_completed(live_database_url, fake_sla
         assert db.advances(incidents) == {i["reference"]: 1 for i in incidents}, db.advances(incidents)
         reconcile_exactly_once(db, list(fake_slack.calls), stack, after=baseline)
         assert len(fake_slack.calls) > calls_before
-    finally:
-        stack.stop_all()
-        private.kill()
 
 
 def test_faults_redis_frozen_while_tasks_are_completed(live_database_url, fake_slack, tmp_path):
@@ -620,21 +640,7 @@ def test_faults_redis_frozen_while_tasks_are_completed(live_database_url, fake_s
     given up); once Redis answers again the same worker and beat carry on:
     the incident advances exactly once and every message is posted once.
     """
-    private = PrivateRedis(tmp_path / "redis")
-    private.start()
-    stack = LiveStack(
-        database_url=live_database_url, redis_url=private.url, workdir=tmp_path / "stack",
-        slack_api_url=fake_slack.api_url, extra_env={"SLACK_SIGNING_SECRET": "reliability-signing-secret"},
-    )
-    db = LiveDb(live_database_url)
-    try:
-        seed_demo_stack(stack, key_name="faults")
-        stack.start_web()
-        stack.start_beat()
-        fake_slack.users[ALICE_SLACK_ID] = "alice@example.com"
-        stack.start_worker()
-        api = Api(stack, stack.api_key)
-        wait_for(stack, lambda: all_sent(db), timeout=60, what="the demo data's messages to go out")
+    with stack_on_private_redis(live_database_url, fake_slack, tmp_path, "redis frozen") as (private, stack, db, api):
         baseline = db.last_outbox_id()
         incident = api.declare("Redis frozen")
         api.close_into_flow(incident["id"])
@@ -644,20 +650,8 @@ def test_faults_redis_frozen_while_tasks_are_completed(live_database_url, fake_s
 
         private.freeze()
         frozen_at = time.monotonic()
-        durations = []
-        for task in tasks:
-            started = time.monotonic()
-            try:
-                # Far longer than any Redis deadline: without deadlines the request waits for Redis forever.
-                response = api.call("POST", f"learning_tasks/{task['id']}/actions/complete", timeout=90)
-            except requests.Timeout:
-                raise AssertionError(
-                    f"completing a task hung on the frozen Redis (no answer in 90 s)\n{logs(stack, 'web')}"
-                ) from None
-            durations.append(time.monotonic() - started)
-            assert response.status_code == 200, f"{response.status_code}: {response.text[:1000]}\n{logs(stack, 'web')}"
-            state = db.value("SELECT state FROM learning_learningtask WHERE public_id = %s", (task["id"],))
-            assert state == "completed", f"the 200 for task {task['id']} was not committed: {state}"
+        # Far longer than any Redis deadline: without deadlines the request waits for Redis forever.
+        durations = complete_each(api, db, stack, tasks, redis_state="frozen", timeout=90)
         say(f"redis frozen: {len(tasks)} completions all 200, {min(durations):.1f}-{max(durations):.1f}s each")
         assert db.advances([incident]) == {incident["reference"]: 0}, "nothing advances while Redis is frozen"
         # A declare queues several jobs (its Slack messages): after the first failed publish the
@@ -684,9 +678,6 @@ def test_faults_redis_frozen_while_tasks_are_completed(live_database_url, fake_s
         assert db.advances([incident]) == {incident["reference"]: 1}
         reconcile_exactly_once(db, list(fake_slack.calls), stack, after=baseline)
         assert len(fake_slack.calls) > calls_before
-    finally:
-        stack.stop_all()
-        private.kill()
 
 
 # --- 3. Postgres restarted under load ---------------------------------------------------------
