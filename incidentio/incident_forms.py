@@ -59,7 +59,7 @@ def _member_choices_of(rows: tuple[tuple[int, str, str], ...]):
     an org's superseded lists only leave as newer ones arrive."""
     choices = tuple((str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows)
     escaped = tuple(escape_choices(choices))
-    options = OptionList(EscapedChoices([("", NOBODY), *choices], [("", html.escape(NOBODY)), *escaped]))
+    options = OptionList(_after_blank(NOBODY, choices, escaped))
     return choices, escaped, options
 
 
@@ -76,7 +76,12 @@ def member_choices(org, blank: str | None = NOBODY, members: list[tuple[int, str
         members = MemberRows(org_members(org) if members is None else members)
     if blank is None:
         return EscapedChoices(members.choices, members.escaped)
-    return EscapedChoices([("", blank), *members.choices], [("", html.escape(blank)), *members.escaped])
+    return _after_blank(blank, members.choices, members.escaped)
+
+
+def _after_blank(blank: str, choices, escaped) -> EscapedChoices:
+    """``choices`` (with their ``escaped`` form) after an empty choice labelled ``blank``."""
+    return EscapedChoices([("", blank), *choices], [("", html.escape(blank)), *escaped])
 
 
 class MemberChoicesMixin:
