@@ -8,23 +8,42 @@ failed attempt, like any other non-2xx answer.
 Only the status code and the reason phrase are kept from a failed answer,
 never the body: the delivery log must not become a way to read what some
 other server answers.
+
+SSRF: the host name is resolved exactly once per attempt, every address it
+resolves to is checked (``is_public_address``), and the connection goes to one
+of those checked addresses. Nothing resolves the name a second time, so a DNS
+answer that changes between the check and the connect (DNS rebinding) cannot
+steer the request to an internal address. The request still carries the
+name: the Host header, and for https the TLS server name (SNI) and the name
+the certificate is verified against.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import ipaddress
 import json
 import socket
-import urllib.error
+import ssl
 import urllib.parse
-import urllib.request
 
 from django.conf import settings
 
 from webhooks import signing
 
 USER_AGENT = "incidentio-webhooks/1"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 ranges that reach an IPv4 address (RFC 6052 NAT64, RFC 4291's
+# deprecated IPv4-compatible form): judged by the IPv4 address they embed, as
+# Python's ``is_global`` calls e.g. ``64:ff9b::7f00:1`` (127.0.0.1) global.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# Refused outright: Teredo tunnels to a client address that cannot be checked
+# here, and 64:ff9b:1::/48 is a local-use NAT64 prefix (RFC 8215).
+_ALWAYS_REFUSED = (ipaddress.IPv6Network("2001::/32"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 
 
 class DeliveryError(Exception):
@@ -34,66 +53,179 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # urllib then raises HTTPError with the 3xx code
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def encode(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def is_public_host_literal(host: str) -> bool:
-    """False for ``localhost`` and IP literals that are not globally routable.
+# --- Which addresses may be called ----------------------------------------------------------------
 
-    Names are resolved (and checked) only at delivery, by ``assert_public``.
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a connection to ``address`` ends up at, for the forms that embed one."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True only for a globally routable unicast address, the one test at save time and at delivery.
+
+    Loopback, private, link-local, shared (CGNAT), documentation, unspecified,
+    reserved and multicast addresses are refused; so are IPv6 addresses that
+    embed or tunnel to such an IPv4 address (``::ffff:127.0.0.1``,
+    ``::127.0.0.1``, ``64:ff9b::7f00:1``, ``2002:7f00:1::``) and Teredo.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _ALWAYS_REFUSED):
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return is_public_address(embedded)
+    return address.is_global and not address.is_multicast and not address.is_reserved
+
+
+def is_public_host_literal(host: str) -> bool:
+    """False for ``localhost`` and IP literals that ``is_public_address`` refuses.
+
+    Names are resolved (and checked) only at delivery, by ``resolve``.
     """
     if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
         return False
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_global
+        return is_public_address(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
         return True  # a name: checked when it is resolved
 
 
-def assert_public(url: str) -> None:
-    """Refuse to deliver to an address on a private or local network (SSRF)."""
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    host = urllib.parse.urlsplit(url).hostname or ""
+def resolve(host: str, port: int) -> list[tuple]:
+    """Resolve ``host`` once; the ``getaddrinfo`` entries to connect to, every one checked.
+
+    Refuses (permanently) a name with any non-public address unless
+    ``WEBHOOK_ALLOW_PRIVATE_ADDRESSES``: one private answer among public ones
+    is enough to refuse, since the connection could be made to it.
+    """
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError as exc:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
         raise DeliveryError(f"Could not resolve {host}: {exc}") from None
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise DeliveryError(f"{host} resolves to a non-public address ({address}).", permanent=True)
+    if not infos:
+        raise DeliveryError(f"Could not resolve {host}: no address.")
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        for info in infos:
+            address = info[4][0]
+            if not is_public_address(ipaddress.ip_address(address)):
+                raise DeliveryError(f"{host} resolves to a non-public address ({address}).", permanent=True)
+    return infos
+
+
+# --- Connections pinned to the checked addresses --------------------------------------------------
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTPConnection to ``host`` that connects to the given, already checked,
+    ``getaddrinfo`` entries instead of resolving ``host`` again."""
+
+    def __init__(self, host: str, port: int, *, addresses: list[tuple], timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self.addresses = addresses
+
+    def _open_socket(self) -> socket.socket:
+        # socket.create_connection's loop, but over the checked sockaddrs: it
+        # would call getaddrinfo again.
+        error: OSError | None = None
+        for family, type_, proto, _, sockaddr in self.addresses:
+            sock = socket.socket(family, type_, proto)
+            try:
+                sock.settimeout(self.timeout)
+                sock.connect(sockaddr)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
+        raise error
+
+    def connect(self) -> None:
+        self.sock = self._open_socket()
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """TLS to the pinned address, with SNI and certificate verification for ``host``."""
+
+    default_port = http.client.HTTPS_PORT  # the Host header omits :443, as for any https client
+
+    def __init__(self, host: str, port: int, *, addresses: list[tuple], timeout: float, context: ssl.SSLContext):
+        super().__init__(host, port, addresses=addresses, timeout=timeout)
+        self.context = context
+
+    def connect(self) -> None:
+        sock = self._open_socket()
+        try:
+            self.sock = self.context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cafile: str | None) -> ssl.SSLContext:
+    # The default context verifies the chain and the host name.
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _connection(url: str, timeout: float) -> tuple[_PinnedHTTPConnection, str]:
+    """A connection for ``url``, pinned to its checked addresses, and the request target."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    try:
+        port = parts.port or (http.client.HTTPS_PORT if https else http.client.HTTP_PORT)
+        ascii_host = host.encode("idna").decode("ascii")  # the Host header and SNI are ASCII
+    except (ValueError, UnicodeError) as exc:
+        raise DeliveryError(f"Invalid URL: {exc}") from None
+    addresses = resolve(ascii_host, port)
+    if https:
+        context = _tls_context(getattr(settings, "WEBHOOK_CA_BUNDLE", None))
+        connection = _PinnedHTTPSConnection(ascii_host, port, addresses=addresses, timeout=timeout, context=context)
+    else:
+        connection = _PinnedHTTPConnection(ascii_host, port, addresses=addresses, timeout=timeout)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return connection, target
 
 
 def send(*, url: str, secret: str, event_id: str, payload: dict) -> int:
     """POST ``payload`` to ``url``, signed; returns the 2xx status or raises DeliveryError."""
-    assert_public(url)
+    timeout = getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10)
+    connection, target = _connection(url, timeout)
     body = encode(payload)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
+        "Connection": "close",
         **signing.sign(secret=secret, msg_id=event_id, body=body),
     }
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    timeout = getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10)
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        reason = f"HTTP {exc.code} {exc.reason}".strip()
-        raise DeliveryError(reason, status_code=exc.code, permanent=exc.code == 410) from None
-    except urllib.error.URLError as exc:
-        raise DeliveryError(f"Could not connect: {exc.reason}") from None
+        try:
+            connection.connect()
+        except OSError as exc:  # refused, unreachable, timed out, TLS handshake or certificate
+            raise DeliveryError(f"Could not connect: {exc}"[:500]) from None
+        connection.request("POST", target, body=body, headers=headers)
+        # Only the status line is read: the body is never kept (see the module docstring).
+        response = connection.getresponse()
     except TimeoutError:
         raise DeliveryError(f"No answer within {timeout} s.") from None
     except (http.client.HTTPException, OSError) as exc:
         raise DeliveryError(f"Connection failed: {type(exc).__name__}: {exc}"[:500]) from None
+    finally:
+        connection.close()
+    if 200 <= response.status < 300:
+        return response.status
+    reason = f"HTTP {response.status} {response.reason}".strip()
+    raise DeliveryError(reason, status_code=response.status, permanent=response.status == 410)
