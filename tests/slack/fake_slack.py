@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-
 #: Markup incidentio never writes itself: special mentions (``<!channel>``,
 #: ``<!here>``, ``<!everyone>``, ``<!subteam^…>``). Our own mentions and links
 #: (``<@U…>``, ``<https://…>``) are deliberate, so only a test that knows which
