@@ -248,3 +248,30 @@ def test_a_command_without_a_user_or_trigger_answers_clearly(slack, live, snapsh
     assert slack.fake.calls_to("views.open") == []
     assert snapshot() == before
     _no_bolt_errors(caplog)
+
+
+@pytest.mark.parametrize("actions", [[], None, "junk", [{"value": "x"}], ["junk"]],
+                         ids=["empty", "null", "a string", "no action_id", "not objects"])
+def test_a_block_action_bolt_cannot_parse_answers_instead_of_a_500(slack, task, snapshot, caplog, actions):
+    """Bolt itself indexes ``actions[0]["action_id"]``: the app answers before it does."""
+    before = snapshot()
+    response = slack.post(_action(slack, kit.TASK_DONE, lambda p: p.update(actions=actions)))
+    assert response.status_code == 200
+    assert slack.fake.calls_to("response_url")[-1].params["text"] == MALFORMED
+    assert snapshot() == before
+    _no_bolt_errors(caplog)
+
+
+@pytest.mark.parametrize("payload", [
+    {"type": "view_submission", "view": "callback_id"},
+    {"type": "view_submission", "view": None},
+    {"type": "view_submission", "view": {"callback_id": kit.OPT_OUT_VIEW}},
+], ids=["view a string", "view null", "view without type"])
+def test_a_view_bolt_cannot_parse_is_not_a_500(slack, live, snapshot, caplog, payload):
+    before = snapshot()
+    body = {"team": {"id": "T0001"}, "user": {"id": "URESP", "team_id": "T0001"}, "api_app_id": "A0001",
+            "team_id": "T0001", **payload}
+    response = slack.post(urlencode({"payload": json.dumps(body)}))
+    assert response.status_code == 200
+    assert snapshot() == before
+    _no_bolt_errors(caplog)
