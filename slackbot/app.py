@@ -8,6 +8,9 @@
   Django's connection handling and transactions apply) and the response leaves
   when the listener returns. Listeners only touch the database and queue Celery
   tasks for Web API calls, so the response is well inside Slack's 3 s.
+- ``PayloadShape`` answers a signed payload whose shape Bolt's own parsing
+  would crash on (a 500): no ``actions`` in a block action, a ``view`` that
+  is no object.
 - ``once_per_delivery`` drops a request whose exact body was handled before:
   Slack's retries (``X-Slack-Retry-Num``) and the same payload arriving twice
   apply one effect. Double clicks are distinct payloads; the services are
@@ -25,6 +28,7 @@ from django.core.cache import cache
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
+from slack_bolt.middleware import Middleware
 
 from slackbot.client import slack_client
 from slackbot.people import workspace_for_team
@@ -49,6 +53,38 @@ class WorkspaceAuthorize(Authorize):
             bot_id=workspace.bot_id or None,
             user_id=user_id,
         )
+
+
+def _well_formed(body: dict) -> bool:
+    """Whether Bolt can parse ``body`` (``slack_bolt.request.payload_utils`` indexes
+    ``actions[0]`` and ``view["type"]`` without checking)."""
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions")
+        return bool(actions) and isinstance(actions, list) and all(
+            isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions
+        )
+    if kind in ("view_submission", "view_closed") and "view" in body:
+        view = body["view"]
+        return isinstance(view, dict) and isinstance(view.get("callback_id"), str) and "type" in view
+    return True
+
+
+class PayloadShape(Middleware):
+    """Runs after the signature check, before anything that parses the payload.
+
+    A class, not a function: Bolt builds a function middleware's arguments from
+    the payload (``action=body["actions"][0]``…), which is what would crash.
+    """
+
+    def process(self, *, req, resp, next):
+        if _well_formed(req.body):
+            return next()
+        from slackbot.listeners.common import MALFORMED, respond_later
+
+        logger.info("Refused a malformed %s payload", req.body.get("type"))
+        respond_later(req.body, MALFORMED)
+        return BoltResponse(status=200, body="")
 
 
 def once_per_delivery(req, resp, next):
@@ -76,6 +112,7 @@ def build_app() -> App:
         token_verification_enabled=False,
         oauth_flow=None,
     )
+    app.use(PayloadShape())
     app.use(once_per_delivery)
     for module in (commands, close, tasks, declare):
         module.register(app)

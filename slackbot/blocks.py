@@ -2,11 +2,18 @@
 
 Interactive elements carry constant ``action_id``s / ``callback_id``s (the
 listeners register on these) and opaque public ids, never integer keys.
+
+Every user-written string put into ``mrkdwn`` goes through ``escape``
+(``slackbot.formatting``); parameters documented as *mrkdwn* are already
+formatted by the caller.
 """
 
 from __future__ import annotations
 
 import json
+import re
+
+from slackbot.formatting import escape, mention
 
 TASK_DONE = "task_done"
 TASK_NOT_DOING = "task_not_doing"
@@ -18,11 +25,13 @@ OPT_OUT_VIEW = "opt_out_reason"
 REASON_BLOCK = "reason"
 REASON_INPUT = "reason_input"
 
+_PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
 _STATE_MARK = {"outstanding": "⬜", "completed": "✅", "not_doing": "⏭️"}
 
 
 def _mrkdwn(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    # Slack's limit is 3000 characters; never end on half an entity (``&am``).
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _PARTIAL_ENTITY.sub("", text[:3000])}}
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
@@ -36,22 +45,22 @@ def who(user, slack_ids: dict) -> str:
     if user is None:
         return "unassigned"
     slack_id = slack_ids.get(user.pk)
-    return f"<@{slack_id}>" if slack_id else user.display_name
+    return mention(slack_id) if slack_id else escape(user.display_name)
 
 
 def task_lines(task, number: int, slack_ids: dict) -> str:
-    line = f"{_STATE_MARK.get(task.state, '')} *{number}. {task.title}*"
+    line = f"{_STATE_MARK.get(task.state, '')} *{number}. {escape(task.title)}*"
     if not task.required:
         line += " _(optional)_"
     details = [f"Assignee: {who(task.assignee, slack_ids)}"]
     if task.state == "completed":
         details.append("completed automatically" if task.completed_automatically else "done")
     elif task.state == "not_doing":
-        details.append("not doing" + (f": {task.not_doing_reason}" if task.not_doing_reason else ""))
+        details.append("not doing" + (f": {escape(task.not_doing_reason)}" if task.not_doing_reason else ""))
     instructions = (task.instructions or "").strip()
     if instructions:
         short = instructions if len(instructions) <= 280 else instructions[:277] + "…"
-        details.insert(0, short)
+        details.insert(0, escape(short))
     return line + "\n" + "\n".join(details)
 
 
@@ -76,8 +85,9 @@ def task_actions(task, slack_ids: dict) -> dict:
 
 
 def task_message(incident, status, tasks, *, slack_ids: dict, current: bool, footer: str = "") -> tuple[str, list]:
-    """The one message of a learning status: every task, with buttons while it is current."""
-    head = f"*{incident.reference} {incident.name}* — learning status *{status.name}*"
+    """The one message of a learning status: every task, with buttons while it is current.
+    ``footer`` is mrkdwn."""
+    head = f"*{incident.reference} {escape(incident.name)}* — learning status *{escape(status.name)}*"
     text_lines = [head]
     blocks = [_mrkdwn(head)]
     for number, task in enumerate(tasks, start=1):
@@ -93,13 +103,13 @@ def task_message(incident, status, tasks, *, slack_ids: dict, current: bool, foo
 
 
 def task_dm(incident, tasks, *, slack_ids: dict) -> tuple[str, list]:
-    head = f"You have learning tasks on *{incident.reference} {incident.name}*:"
+    head = f"You have learning tasks on *{incident.reference} {escape(incident.name)}*:"
     blocks = [_mrkdwn(head)]
     for number, task in enumerate(tasks, start=1):
         blocks.append(_mrkdwn(task_lines(task, number, slack_ids)))
         if task.state == "outstanding":
             blocks.append(task_actions(task, slack_ids))
-    return head + " " + ", ".join(t.title for t in tasks), blocks
+    return head + " " + ", ".join(escape(t.title) for t in tasks), blocks
 
 
 def close_prompt(incident, *, forced: bool) -> tuple[str, list]:
@@ -138,7 +148,7 @@ def reason_modal(incident, *, mode: str) -> dict:
         "submit": {"type": "plain_text", "text": "Close incident" if mode == "close" else "Opt out"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _mrkdwn(f"*{incident.reference} {incident.name}*\nThe reason is kept on the incident and posted to its channel."),
+            _mrkdwn(f"*{incident.reference} {escape(incident.name)}*\nThe reason is kept on the incident and posted to its channel."),
             {
                 "type": "input",
                 "block_id": REASON_BLOCK,
@@ -181,29 +191,33 @@ def declare_modal(*, name: str, severities, channel_id: str = "") -> dict:
 
 
 def announcement(incident, *, declared_by: str) -> tuple[str, list]:
-    severity = incident.severity.name if incident.severity else "no severity"
-    text = f":rotating_light: *{incident.reference} {incident.name}* declared by {declared_by} ({severity}, {incident.status.name})"
+    """``declared_by`` is mrkdwn (a mention, or an escaped name)."""
+    severity = escape(incident.severity.name) if incident.severity else "no severity"
+    text = (f":rotating_light: *{incident.reference} {escape(incident.name)}* declared by {declared_by} "
+            f"({severity}, {escape(incident.status.name)})")
     blocks = [_mrkdwn(text)]
     if incident.summary:
-        blocks.append(_mrkdwn(incident.summary))
+        blocks.append(_mrkdwn(escape(incident.summary)))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Use `/inc help` in this channel for what you can do."}]})
     return text, blocks
 
 
 def status_text(incident, *, lead: str, tasks=None) -> str:
-    severity = incident.severity.name if incident.severity else "none"
+    """``lead`` is mrkdwn (a mention, or an escaped name)."""
+    severity = escape(incident.severity.name) if incident.severity else "none"
     lines = [
-        f"*{incident.reference} {incident.name}*",
-        f"Status: {incident.status.name} · Severity: {severity} · Lead: {lead}",
+        f"*{incident.reference} {escape(incident.name)}*",
+        f"Status: {escape(incident.status.name)} · Severity: {severity} · Lead: {lead}",
     ]
     if incident.learning_flow != "not_entered":
         lines.append(f"Learning flow: {incident.get_learning_flow_display()}")
     if incident.summary:
-        lines.append(incident.summary)
+        lines.append(escape(incident.summary))
     return "\n".join(lines)
 
 
-HELP = """*/inc* — incidents from Slack
+# Escaped: the ``<text>`` placeholders are literal, not Slack links.
+HELP = escape("""*/inc* — incidents from Slack
 • `/inc declare [name]` — declare an incident (opens a form)
 In an incident channel (elsewhere add the reference, e.g. `/inc close INC-12`):
 • `/inc status` — where the incident stands
@@ -213,4 +227,4 @@ In an incident channel (elsewhere add the reference, e.g. `/inc close INC-12`):
 • `/inc close` — close it (asks about the learning flow)
 • `/inc tasks` — the learning tasks of its current status
 • `/inc done <n>` · `/inc skip <n> [reason]` · `/inc assign <n> @someone`
-• `/inc optout <reason>` — leave the learning flow, with a reason"""
+• `/inc optout <reason>` — leave the learning flow, with a reason""")

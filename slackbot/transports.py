@@ -40,6 +40,7 @@ from slackbot.errors import (
     SlackRateLimited,
     call_slack,
 )
+from slackbot.formatting import escape, unescape
 
 logger = logging.getLogger("incidentio.slack")
 
@@ -117,7 +118,8 @@ def _user_for_dm(message):
 
 def _email(user, message) -> None:
     subject = f"[incidentio] {message.incident.reference} {message.incident.name}" if message.incident else "[incidentio]"
-    send_mail(subject, message.text, None, [user.email])
+    # The text is Slack's (escaped for mrkdwn); an e-mail is plain text.
+    send_mail(subject, unescape(message.text), None, [user.email])
 
 
 class ConsoleTransport:
@@ -347,7 +349,7 @@ class SlackTransport:
             elif incident.learning_flow == "completed":
                 footer = "The learning flow is complete and the incident is closed."
             elif incident.learning_flow == "running":
-                footer = f"Moved on to {incident.status.name}."
+                footer = f"Moved on to {escape(incident.status.name)}."
         return kit.task_message(incident, status, tasks, slack_ids=slack_ids, current=current, footer=footer)
 
     def _update_task_messages(self, message) -> None:

@@ -10,9 +10,23 @@ from incidentio.models import Incident
 from incidentio.services.incidents import incident_close
 from learning.services.flow import learning_opt_out
 from slackbot import blocks as kit
-from slackbot.listeners.common import Refusal, actor_for, after_commit, member_or_refuse, respond_later
+from slackbot.listeners.common import (
+    MALFORMED,
+    Refusal,
+    actor_for,
+    after_commit,
+    dig,
+    error_reply,
+    member_or_refuse,
+    parse_public_id,
+    respond_later,
+    slack_user_of,
+)
 
 EMPTY_REASON = "Say why the learning flow is skipped; the reason is kept on the incident and shared."
+INCIDENT_GONE = "That incident no longer exists."
+#: A modal error is shown under the input, at most 150 characters long.
+MODAL_ERROR_LENGTH = 150
 
 
 def register(app) -> None:
@@ -21,22 +35,35 @@ def register(app) -> None:
     app.view(kit.OPT_OUT_VIEW)(submit_reason)
 
 
-def _incident(workspace, public_id: str) -> Incident:
-    incident = Incident.objects.select_related("status", "org").filter(org=workspace.org, public_id=public_id).first()
+def _incident(workspace, public_id) -> Incident:
+    public_id = parse_public_id(public_id)
+    # Not an id, or not one of this org's incidents: the same answer as a deleted one.
+    incident = (
+        Incident.objects.select_related("status", "org").filter(org=workspace.org, public_id=public_id).first()
+        if public_id else None
+    )
     if incident is None:
-        raise Refusal("That incident no longer exists.")
+        raise Refusal(INCIDENT_GONE)
     return incident
+
+
+def _button_value(body) -> str:
+    value = dig(body, "actions", 0, "value")
+    if not isinstance(value, str):
+        raise Refusal(MALFORMED)
+    return value
 
 
 def run_flow(ack, body, context):
     ack()
     workspace = context["workspace"]
     try:
-        member = member_or_refuse(workspace, body["user"]["id"], write=True)
-        incident = _incident(workspace, body["actions"][0]["value"])
-        incident_close(incident=incident, actor=actor_for(member, body["user"].get("name", "")), learning_flow="run")
+        member = member_or_refuse(workspace, slack_user_of(body), write=True)
+        incident = _incident(workspace, _button_value(body))
+        incident_close(incident=incident, actor=actor_for(member, dig(body, "user", "name") or ""),
+                       learning_flow="run")
     except (Refusal, ServiceError) as error:
-        respond_later(body, str(error))
+        respond_later(body, error_reply(error))
         return
     respond_later(body, f"{incident.reference} is closed and its learning flow has started.", replace_original=True)
 
@@ -45,34 +72,49 @@ def close_without_flow(ack, body, context):
     ack()
     workspace = context["workspace"]
     try:
-        member_or_refuse(workspace, body["user"]["id"], write=True)
-        incident = _incident(workspace, body["actions"][0]["value"])
+        member_or_refuse(workspace, slack_user_of(body), write=True)
+        incident = _incident(workspace, _button_value(body))
+        trigger_id = body.get("trigger_id")
+        if not isinstance(trigger_id, str) or not trigger_id:
+            raise Refusal(MALFORMED)  # no modal can be opened without it
     except Refusal as error:
-        respond_later(body, str(error))
+        respond_later(body, error_reply(error))
         return
     from slackbot.tasks import open_view
 
     # The trigger id is valid for 3 s: the task is queued at once (no transaction here).
-    after_commit(open_view, workspace.team_id, body["trigger_id"], kit.reason_modal(incident, mode="close"))
+    after_commit(open_view, workspace.team_id, trigger_id, kit.reason_modal(incident, mode="close"))
+
+
+def _metadata(view) -> dict:
+    """The modal's ``private_metadata`` (``blocks.reason_modal``): a JSON object."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        raise Refusal(MALFORMED) from None
+    if not isinstance(meta, dict):
+        raise Refusal(MALFORMED)
+    return meta
 
 
 def submit_reason(ack, body, view, context):
     workspace = context["workspace"]
-    meta = json.loads(view.get("private_metadata") or "{}")
-    reason = (((view.get("state") or {}).get("values") or {}).get(kit.REASON_BLOCK) or {}).get(kit.REASON_INPUT) or {}
-    reason = (reason.get("value") or "").strip()
+    reason = dig(view, "state", "values", kit.REASON_BLOCK, kit.REASON_INPUT, "value")
+    reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
         ack(response_action="errors", errors={kit.REASON_BLOCK: EMPTY_REASON})
         return
     try:
-        member = member_or_refuse(workspace, body["user"]["id"], write=True)
-        incident = _incident(workspace, meta.get("incident", ""))
-        actor = actor_for(member, body["user"].get("name", ""))
+        meta = _metadata(view)
+        member = member_or_refuse(workspace, slack_user_of(body), write=True)
+        incident = _incident(workspace, meta.get("incident"))
+        actor = actor_for(member, dig(body, "user", "name") or "")
         if meta.get("mode") == "opt_out":
             learning_opt_out(incident=incident, actor=actor, reason=reason)
         else:
             incident_close(incident=incident, actor=actor, learning_flow="opt_out", opt_out_reason=reason)
     except (Refusal, ServiceError) as error:
-        ack(response_action="errors", errors={kit.REASON_BLOCK: str(error)[:150]})
+        # Shown in the modal, under the reason, as plain text.
+        ack(response_action="errors", errors={kit.REASON_BLOCK: str(error)[:MODAL_ERROR_LENGTH]})
         return
     ack()

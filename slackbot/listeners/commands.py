@@ -15,18 +15,25 @@ from learning.services.flow import learning_opt_out
 from learning.services.rules import FlowDecision, decide
 from learning.services.tasks import task_assign, task_complete, task_not_doing
 from slackbot import blocks as kit
+from slackbot.formatting import escape, mention, unescape
 from slackbot.listeners.common import (
+    MALFORMED,
     Refusal,
     actor_for,
     after_commit,
+    error_reply,
     incident_by_reference,
     incident_in_channel,
     member_or_refuse,
     mentioned_user,
+    slack_user_of,
 )
 from slackbot.people import known_slack_ids, member_for_slack_user
 
 NEEDS_INCIDENT = "Run this in an incident's channel, or name the incident: `/inc {sub} INC-12{rest}`."
+# Replies are mrkdwn: usages' ``<text>`` placeholders are literal, so escaped.
+USAGE_UPDATE = escape("`/inc update <text>`")
+USAGE_OPTOUT = escape("`/inc optout <reason>`")
 
 
 def register(app) -> None:
@@ -37,10 +44,8 @@ def register(app) -> None:
 def handle_command(ack, body, context):
     try:
         reply = run(context["workspace"], body)
-    except Refusal as refusal:
-        reply = str(refusal)
-    except ServiceError as error:
-        reply = f":warning: {error}"
+    except (Refusal, ServiceError) as error:
+        reply = error_reply(error)
     if isinstance(reply, tuple):
         text, blocks = reply
         ack(text=text, blocks=blocks, response_type="ephemeral")
@@ -55,12 +60,21 @@ class Command:
         self.workspace = workspace
         self.org = workspace.org
         self.body = body
-        words = (body.get("text") or "").strip().split(None, 1)
+        # With should_escape (manifest.yml) Slack sends what was typed escaped
+        # (``a &lt; b``) and mentions as markup (``<@U1|ann>``): keep the typed
+        # text, which is stored, and escape it again wherever it is echoed.
+        text = body.get("text")
+        words = unescape(text if isinstance(text, str) else "").strip().split(None, 1)
         self.sub = words[0].lower() if words else "help"
         self.rest = words[1].strip() if len(words) > 1 else ""
 
     def member(self, *, write: bool = True):
-        return member_or_refuse(self.workspace, self.body["user_id"], write=write)
+        return member_or_refuse(self.workspace, slack_user_of(self.body), write=write)
+
+    @property
+    def user_name(self) -> str:
+        name = self.body.get("user_name")
+        return name if isinstance(name, str) else ""
 
     def incident(self, *, usage_rest: str = ""):
         """The incident: named first in the arguments, or the channel's."""
@@ -70,10 +84,11 @@ class Command:
             self.rest = remainder.strip()
             return named
         if first.upper().startswith("INC-"):
-            raise Refusal(f"There is no {first.upper()} in {self.org.name}.")
-        found = incident_in_channel(self.org, self.body.get("channel_id"))
+            raise Refusal(f"There is no {escape(first.upper())} in {escape(self.org.name)}.")
+        channel_id = self.body.get("channel_id")
+        found = incident_in_channel(self.org, channel_id if isinstance(channel_id, str) else None)
         if found is None:
-            raise Refusal(NEEDS_INCIDENT.format(sub=self.sub, rest=usage_rest))
+            raise Refusal(NEEDS_INCIDENT.format(sub=escape(self.sub), rest=escape(usage_rest)))
         return found
 
 
@@ -81,7 +96,7 @@ def run(workspace, body):
     command = Command(workspace, body)
     handler = SUBCOMMANDS.get(command.sub)
     if handler is None:
-        return f"I don't know `{command.sub}`.\n\n{kit.HELP}"
+        return f"I don't know `{escape(command.sub)}`.\n\n{kit.HELP}"
     return handler(command)
 
 
@@ -93,9 +108,14 @@ def _declare(command):
     command.member()
     from slackbot.tasks import open_view
 
+    trigger_id = command.body.get("trigger_id")
+    if not isinstance(trigger_id, str) or not trigger_id:
+        raise Refusal(MALFORMED)  # no modal can be opened without it
     severities = list(Severity.objects.filter(org=command.org))
-    view = kit.declare_modal(name=command.rest, severities=severities, channel_id=command.body.get("channel_id", ""))
-    after_commit(open_view, command.workspace.team_id, command.body["trigger_id"], view)
+    channel_id = command.body.get("channel_id")
+    view = kit.declare_modal(name=command.rest, severities=severities,
+                             channel_id=channel_id if isinstance(channel_id, str) else "")
+    after_commit(open_view, command.workspace.team_id, trigger_id, view)
     return ""
 
 
@@ -104,7 +124,7 @@ def _lead_name(incident) -> str:
     if assignment is None:
         return "nobody yet"
     ids = known_slack_ids(incident.org, [assignment.user_id])
-    return f"<@{ids[assignment.user_id]}>" if ids else assignment.user.display_name
+    return mention(ids[assignment.user_id]) if ids else escape(assignment.user.display_name)
 
 
 def _status(command):
@@ -117,8 +137,8 @@ def _update(command):
     member = command.member()
     incident = command.incident(usage_rest=" <text>")
     if not command.rest:
-        raise Refusal("Write the update: `/inc update <text>`.")
-    incident_post_update(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), message=command.rest)
+        raise Refusal(f"Write the update: {USAGE_UPDATE}.")
+    incident_post_update(incident=incident, actor=actor_for(member, command.user_name), message=command.rest)
     return f"Update posted to {incident.reference}."
 
 
@@ -128,10 +148,10 @@ def _severity(command):
     severities = list(Severity.objects.filter(org=command.org))
     chosen = next((s for s in severities if s.name.lower() == command.rest.lower()), None)
     if chosen is None:
-        names = ", ".join(s.name for s in severities)
+        names = ", ".join(escape(s.name) for s in severities)
         raise Refusal(f"Choose one of: {names}.")
-    incident_edit(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), severity=chosen)
-    return f"{incident.reference} is now {chosen.name}."
+    incident_edit(incident=incident, actor=actor_for(member, command.user_name), severity=chosen)
+    return f"{incident.reference} is now {escape(chosen.name)}."
 
 
 def _target_member(command, text: str):
@@ -140,7 +160,8 @@ def _target_member(command, text: str):
         raise Refusal("Mention someone: `@name`.")
     target = member_for_slack_user(command.workspace, slack_user_id)
     if target is None:
-        raise Refusal(f"<@{slack_user_id}> isn't a member of {command.org.name} (no account with their Slack e-mail).")
+        raise Refusal(f"{mention(slack_user_id)} isn't a member of {escape(command.org.name)} "
+                      "(no account with their Slack e-mail).")
     return target
 
 
@@ -151,18 +172,18 @@ def _lead(command):
     role = IncidentRole.objects.filter(org=command.org, kind=RoleKind.LEAD).first()
     if role is None:
         raise Refusal("This organization has no lead role.")
-    incident_assign_role(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), role=role, user=target.user)
-    return f"<@{target.slack_user_id}> is now {role.name} of {incident.reference}."
+    incident_assign_role(incident=incident, actor=actor_for(member, command.user_name), role=role, user=target.user)
+    return f"{mention(target.slack_user_id)} is now {escape(role.name)} of {incident.reference}."
 
 
 def _close(command):
     member = command.member()
     incident = command.incident()
     if not incident.is_live:
-        raise Refusal(f"{incident.reference} is {incident.status.name.lower()}, not live; it cannot be closed.")
+        raise Refusal(f"{incident.reference} is {escape(incident.status.name.lower())}, not live; it cannot be closed.")
     decision = decide(incident)
     if decision == FlowDecision.NEVER:
-        incident_close(incident=incident, actor=actor_for(member, command.body.get("user_name", "")))
+        incident_close(incident=incident, actor=actor_for(member, command.user_name))
         return f"{incident.reference} is closed."
     return kit.close_prompt(incident, forced=decision == FlowDecision.REQUIRED)
 
@@ -189,7 +210,7 @@ def _task_number(command, incident, usage: str):
     tasks = _current_tasks(incident)
     if not number.isdigit() or not 1 <= int(number) <= len(tasks):
         count = len(tasks)
-        raise Refusal(f"Give a task number from 1 to {count}: `{usage}` (see `/inc tasks`)." if count
+        raise Refusal(f"Give a task number from 1 to {count}: `{escape(usage)}` (see `/inc tasks`)." if count
                       else f"{incident.reference} has no learning tasks right now.")
     return tasks[int(number) - 1], rest.strip()
 
@@ -198,16 +219,16 @@ def _done(command):
     member = command.member()
     incident = command.incident(usage_rest=" <n>")
     task, _ = _task_number(command, incident, "/inc done <n>")
-    task_complete(task=task, actor=actor_for(member, command.body.get("user_name", "")))
-    return f"“{task.title}” is done."
+    task_complete(task=task, actor=actor_for(member, command.user_name))
+    return f"“{escape(task.title)}” is done."
 
 
 def _skip(command):
     member = command.member()
     incident = command.incident(usage_rest=" <n> [reason]")
     task, reason = _task_number(command, incident, "/inc skip <n> [reason]")
-    task_not_doing(task=task, actor=actor_for(member, command.body.get("user_name", "")), reason=reason)
-    return f"“{task.title}” is marked not doing."
+    task_not_doing(task=task, actor=actor_for(member, command.user_name), reason=reason)
+    return f"“{escape(task.title)}” is marked not doing."
 
 
 def _assign(command):
@@ -215,16 +236,16 @@ def _assign(command):
     incident = command.incident(usage_rest=" <n> @someone")
     task, rest = _task_number(command, incident, "/inc assign <n> @someone")
     target = _target_member(command, rest)
-    task_assign(task=task, actor=actor_for(member, command.body.get("user_name", "")), user=target.user)
-    return f"“{task.title}” is assigned to <@{target.slack_user_id}>."
+    task_assign(task=task, actor=actor_for(member, command.user_name), user=target.user)
+    return f"“{escape(task.title)}” is assigned to {mention(target.slack_user_id)}."
 
 
 def _optout(command):
     member = command.member()
     incident = command.incident(usage_rest=" <reason>")
     if not command.rest:
-        raise Refusal("Say why: `/inc optout <reason>`. The reason is kept and posted to the channel.")
-    learning_opt_out(incident=incident, actor=actor_for(member, command.body.get("user_name", "")), reason=command.rest)
+        raise Refusal(f"Say why: {USAGE_OPTOUT}. The reason is kept and posted to the channel.")
+    learning_opt_out(incident=incident, actor=actor_for(member, command.user_name), reason=command.rest)
     return f"{incident.reference} left the learning flow and is closed."
 
 

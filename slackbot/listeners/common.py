@@ -1,33 +1,87 @@
 """What every listener needs: the org of the team, the member behind the Slack
-user, the incident a command is about, and replies that never call Slack inline."""
+user, the incident a command is about, and replies that never call Slack inline.
+
+Payloads are signed by Slack but their fields are still input: ids that are not
+UUIDs, JSON that does not parse and missing fields are answered with a
+``Refusal`` (an ephemeral "nothing was changed"), never an exception in Bolt.
+"""
 
 from __future__ import annotations
 
 import re
+import uuid
 
 from django.db import transaction
 
 from incidentio.actors import Actor
+from incidentio.errors import ServiceError
 from incidentio.models import Incident
 from orgs.models import Role
+from slackbot.formatting import escape, link
 from slackbot.people import SlackMember, member_for_slack_user
 
-REFERENCE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
+# Nine digits at most: a longer number is no incident and would overflow the column.
+REFERENCE = re.compile(r"^(?:INC-)?(\d{1,9})$", re.IGNORECASE)
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+MALFORMED = "Slack sent this without what it needs (it may be out of date): nothing was changed. Try again."
 
 
 class Refusal(Exception):
-    """Stop here and tell the Slack user ``str(self)`` (ephemerally)."""
+    """Stop here and tell the Slack user ``str(self)`` (ephemerally).
+
+    The message is mrkdwn: user-written text in it is escaped by whoever raises it.
+    """
+
+
+def error_reply(error: Exception) -> str:
+    """The ephemeral answer to a refused action. A ``ServiceError`` is plain text
+    (the dashboard and the API show it too) that may quote user input: escaped."""
+    if isinstance(error, Refusal):
+        return str(error)
+    if isinstance(error, ServiceError):
+        return f":warning: {escape(error)}"
+    raise TypeError(f"not an answer for the user: {error!r}")
+
+
+def parse_public_id(value) -> uuid.UUID | None:
+    """A public id from a payload (a button value, a ``block_id``, modal metadata), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def dig(data, *keys):
+    """``data[k1][k2]…``, or None as soon as a level is missing or not a dict/list."""
+    for key in keys:
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def slack_user_of(body: dict) -> str:
+    """The Slack user behind an interaction (``user.id``) or a command (``user_id``)."""
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else body.get("user_id")
+    if not isinstance(user_id, str) or not user_id:
+        raise Refusal(MALFORMED)
+    return user_id
 
 
 def unmapped_text(workspace, slack_user_id: str) -> str:
     from slackbot.links import link_url
 
     return (
-        f"I can't tell which {workspace.org.name} member you are: your Slack e-mail address "
+        f"I can't tell which {escape(workspace.org.name)} member you are: your Slack e-mail address "
         "doesn't match an incidentio account in this organization. Nothing was changed.\n"
         f"If you have an account there, link this Slack user to it (sign in, then confirm; the link "
-        f"lasts 15 minutes, don't share it): {link_url(workspace, slack_user_id)}\n"
+        f"lasts 15 minutes, don't share it): {link(link_url(workspace, slack_user_id))}\n"
         "Otherwise ask an admin to invite your address."
     )
 
@@ -38,7 +92,7 @@ def member_or_refuse(workspace, slack_user_id: str, *, write: bool) -> SlackMemb
         raise Refusal(unmapped_text(workspace, slack_user_id))
     if write and not member.membership.has_role(Role.RESPONDER):
         raise Refusal(
-            f"Your role in {workspace.org.name} ({member.membership.get_role_display()}) doesn't allow "
+            f"Your role in {escape(workspace.org.name)} ({member.membership.get_role_display()}) doesn't allow "
             "this: you're not allowed to change incidents. Nothing was changed."
         )
     return member
@@ -52,7 +106,7 @@ def actor_for(member: SlackMember, slack_name: str = "") -> Actor:
 
 
 def incident_by_reference(org, reference: str) -> Incident | None:
-    match = REFERENCE.match(reference.strip())
+    match = REFERENCE.match((reference or "").strip())
     if not match:
         return None
     return Incident.objects.select_related("status", "severity", "org").filter(org=org, number=int(match[1])).first()
@@ -77,8 +131,8 @@ def after_commit(task, *args) -> None:
 def respond_later(body: dict, text: str, *, replace_original: bool = False, blocks=None) -> None:
     from slackbot.tasks import respond
 
-    url = body.get("response_url") or ((body.get("response_urls") or [{}])[0].get("response_url"))
-    if not url:
+    url = body.get("response_url") or dig(body, "response_urls", 0, "response_url")
+    if not isinstance(url, str) or not url:
         return
     payload = {"text": text, "response_type": "ephemeral", "replace_original": replace_original}
     if blocks is not None:

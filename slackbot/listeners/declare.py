@@ -6,7 +6,9 @@ from incidentio.errors import ServiceError
 from incidentio.models import Severity
 from incidentio.services.incidents import incident_declare
 from slackbot import blocks as kit
-from slackbot.listeners.common import Refusal, actor_for, member_or_refuse
+from slackbot.listeners.common import Refusal, actor_for, dig, member_or_refuse, parse_public_id, slack_user_of
+
+UNKNOWN_SEVERITY = "Choose one of the severities in the list."
 
 
 def register(app) -> None:
@@ -14,15 +16,20 @@ def register(app) -> None:
 
 
 def _value(values: dict, block: str) -> str:
-    element = (values.get(block) or {}).get(block) or {}
+    element = dig(values, block, block)
+    if not isinstance(element, dict):
+        return ""
     if element.get("type") == "static_select" or "selected_option" in element:
-        return ((element.get("selected_option") or {}).get("value")) or ""
-    return (element.get("value") or "").strip()
+        value = dig(element, "selected_option", "value")
+    else:
+        value = element.get("value")
+    return value.strip() if isinstance(value, str) else ""
 
 
 def submit(ack, body, view, context):
     workspace = context["workspace"]
-    values = (view.get("state") or {}).get("values") or {}
+    values = dig(view, "state", "values")
+    values = values if isinstance(values, dict) else {}
     name = _value(values, "name")
     if not name:
         ack(response_action="errors", errors={"name": "Give the incident a name."})
@@ -30,11 +37,15 @@ def submit(ack, body, view, context):
     severity = None
     severity_id = _value(values, "severity")
     if severity_id:
-        severity = Severity.objects.filter(org=workspace.org, public_id=severity_id).first()
+        public_id = parse_public_id(severity_id)
+        severity = Severity.objects.filter(org=workspace.org, public_id=public_id).first() if public_id else None
+        if severity is None:  # not an id, deleted meanwhile, or another org's
+            ack(response_action="errors", errors={"severity": UNKNOWN_SEVERITY})
+            return
     try:
-        member = member_or_refuse(workspace, body["user"]["id"], write=True)
+        member = member_or_refuse(workspace, slack_user_of(body), write=True)
         incident_declare(
-            org=workspace.org, actor=actor_for(member, body["user"].get("name", "")),
+            org=workspace.org, actor=actor_for(member, dig(body, "user", "name") or ""),
             name=name, summary=_value(values, "summary"), severity=severity,
         )
     except Refusal as refusal:

@@ -7,8 +7,21 @@ from incidentio.errors import ServiceError
 from learning.models import LearningTask
 from learning.services.tasks import task_assign, task_complete, task_not_doing
 from slackbot import blocks as kit
-from slackbot.listeners.common import Refusal, actor_for, member_or_refuse, respond_later
+from slackbot.formatting import SLACK_USER_ID, escape, mention
+from slackbot.listeners.common import (
+    MALFORMED,
+    Refusal,
+    actor_for,
+    dig,
+    error_reply,
+    member_or_refuse,
+    parse_public_id,
+    respond_later,
+    slack_user_of,
+)
 from slackbot.people import member_for_slack_user
+
+TASK_GONE = "That task no longer exists."
 
 
 def register(app) -> None:
@@ -18,10 +31,16 @@ def register(app) -> None:
 
 
 def _task(workspace, action: dict) -> LearningTask:
-    public_id = action.get("value") or (action.get("block_id") or "").removeprefix("task:")
-    task = LearningTask.objects.select_related("incident").filter(org=workspace.org, public_id=public_id).first()
+    block_id = action.get("block_id")
+    raw = action.get("value") or (block_id.removeprefix("task:") if isinstance(block_id, str) else None)
+    public_id = parse_public_id(raw)
+    # Not an id, or not one of this org's tasks: the same answer as a deleted task.
+    task = (
+        LearningTask.objects.select_related("incident").filter(org=workspace.org, public_id=public_id).first()
+        if public_id else None
+    )
     if task is None:
-        raise Refusal("That task no longer exists.")
+        raise Refusal(TASK_GONE)
     return task
 
 
@@ -29,11 +48,14 @@ def _act(ack, body, context, change):
     ack()
     workspace = context["workspace"]
     try:
-        member = member_or_refuse(workspace, body["user"]["id"], write=True)
-        task = _task(workspace, body["actions"][0])
-        change(task, actor_for(member, body["user"].get("name", "")), body["actions"][0])
+        action = dig(body, "actions", 0)
+        if not isinstance(action, dict):
+            raise Refusal(MALFORMED)
+        member = member_or_refuse(workspace, slack_user_of(body), write=True)
+        task = _task(workspace, action)
+        change(task, actor_for(member, dig(body, "user", "name") or ""), action)
     except (Refusal, ServiceError) as error:
-        respond_later(body, str(error))
+        respond_later(body, error_reply(error))
     # Success needs no reply: the task message is edited in place (outbox).
 
 
@@ -50,9 +72,13 @@ def assign(ack, body, context):
 
     def change(task, actor, action):
         selected = action.get("selected_user")
-        target = member_for_slack_user(workspace, selected) if selected else None
+        if selected is not None and not isinstance(selected, str):
+            raise Refusal(MALFORMED)
+        # Only a well-formed user id is looked up (users.info); anything else is no member.
+        target = member_for_slack_user(workspace, selected) if selected and SLACK_USER_ID.match(selected) else None
         if selected and target is None:
-            raise Refusal(f"<@{selected}> isn't a member of {workspace.org.name}; the task was not reassigned.")
+            raise Refusal(f"{mention(selected)} isn't a member of {escape(workspace.org.name)}; "
+                          "the task was not reassigned.")
         task_assign(task=task, actor=actor, user=target.user if target else None)
 
     _act(ack, body, context, change)

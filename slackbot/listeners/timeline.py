@@ -17,6 +17,7 @@ still go to the console transport.
 from __future__ import annotations
 
 from incidentio.models import ActorKind, EventKind
+from slackbot.formatting import escape, mention
 from slackbot.models import SlackWorkspace
 from slackbot.outbox import outbox_enqueue
 
@@ -43,9 +44,10 @@ CHANNEL_LINES = {
 
 
 def _who(event) -> str:
+    """Who did it, as mrkdwn: a mention of a Slack actor, or their escaped name."""
     if event.actor_kind == ActorKind.SLACK_USER and event.actor_ref:
-        return f"<@{event.actor_ref}>"
-    return event.actor_name
+        return mention(event.actor_ref)
+    return escape(event.actor_name)
 
 
 def on_timeline_event(event) -> None:
@@ -64,9 +66,10 @@ def on_timeline_event(event) -> None:
         )
     elif event.kind in CHANNEL_LINES:
         if event.kind == EventKind.UPDATE_POSTED:
-            text = f"*Update on {incident.reference}* from {_who(event)}:\n{event.text}"
+            text = f"*Update on {incident.reference}* from {_who(event)}:\n{escape(event.text)}"
         else:
-            text = f"{incident.reference}: {event.text} ({_who(event)})"
+            # The event text quotes names users chose (severities, statuses, roles, people).
+            text = f"{incident.reference}: {escape(event.text)} ({_who(event)})"
         outbox_enqueue(
             org=incident.org, incident=incident, kind=CHANNEL_LINES[event.kind], text=text,
             dedupe_key=f"timeline:{event.public_id}", data=data,

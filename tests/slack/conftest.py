@@ -23,7 +23,7 @@ from django.test import Client
 from incidentio.actors import Actor
 from incidentio.services.incidents import incident_declare
 from slackbot.models import SlackUserLink, SlackWorkspace
-from tests.slack.fake_slack import FakeSlack
+from tests.slack.fake_slack import FakeSlack, markup_in
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 TEAM = "T0001"
@@ -51,7 +51,10 @@ def fake_slack(fake_slack_server, settings):
     settings.SLACK_SIGNING_SECRET = SIGNING_SECRET
     settings.SLACK_CHANNEL_SLOT_SECONDS = 0  # the per-channel limit has its own test
     yield fake_slack_server
+    leaks = fake_slack_server.leaks()
     fake_slack_server.reset()
+    # Every Slack test also checks that nothing it sent carried special mentions.
+    assert not leaks, f"Slack markup went out unescaped: {leaks}"
 
 
 @pytest.fixture
@@ -157,5 +160,7 @@ def declare(django_capture_on_commit_callbacks):
 
 
 def reply(response) -> dict:
+    """The ack's body (a command's ephemeral answer), checked like every payload to Slack."""
     assert response.status_code == 200, response.content
+    assert not markup_in(response.content.decode()), response.content
     return json.loads(response.content) if response.content else {}

@@ -9,6 +9,11 @@ lost answer: the post is in the channel all the same); ``drop=True`` hangs up
 without any answer, as a timeout looks to the client.
 ``response_url``s handed to the app point at ``/respond/<n>`` on the same server.
 
+Every call is also a payload to check: ``leaks()`` lists the Slack markup
+incidentio never writes itself (``NEVER_SENT``) found in any of them, and the
+``fake_slack`` fixture fails a test that sent some (user text went out
+unescaped; docs/slack.md "Escaping").
+
 Posted messages are kept per channel (``messages``) with their metadata, and
 ``conversations.history`` answers from them. A post is kept, and its answer
 decided, the moment the request arrives, before any ``delay``: a client that
@@ -24,6 +29,19 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+#: Markup incidentio never writes itself: special mentions (``<!channel>``,
+#: ``<!here>``, ``<!everyone>``, ``<!subteam^…>``). Our own mentions and links
+#: (``<@U…>``, ``<https://…>``) are deliberate, so only a test that knows which
+#: ones it put in user text can forbid those (``markup_in(…, forbidden=…)``).
+NEVER_SENT = ("<!",)
+
+
+def markup_in(payload, forbidden=NEVER_SENT) -> list[str]:
+    """The ``forbidden`` markup found anywhere in ``payload`` (a string, or
+    parameters with text and blocks, serialized as they travel)."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    return [form for form in forbidden if form in text]
 
 
 @dataclass
@@ -108,6 +126,12 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
+
+    def leaks(self, forbidden=NEVER_SENT) -> list[tuple[str, list[str]]]:
+        """(method, markup) for every call whose parameters carry ``forbidden`` markup."""
+        with self._lock:
+            calls = list(self.calls)
+        return [(c.method, found) for c in calls if (found := markup_in(c.params, forbidden))]
 
     def methods(self) -> list[str]:
         with self._lock:
