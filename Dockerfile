@@ -14,12 +14,13 @@ RUN pip install -r requirements/base.txt
 
 COPY . .
 
-# Settings refuse to load with DEBUG off unless SECRET_KEY and ALLOWED_HOSTS are
-# set. These values exist only for this command and are not kept in the image;
+# Settings refuse to load with DEBUG off unless SECRET_KEY, ALLOWED_HOSTS and
+# FIELD_ENCRYPTION_KEYS are set. These values exist only for this command and are not kept in the image;
 # the real ones come from the environment at run time.
 RUN DEBUG=0 \
     SECRET_KEY=build-time-only-collectstatic-key-not-used-at-runtime-0123456789 \
     ALLOWED_HOSTS=localhost \
+    FIELD_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LWtleS1ub3QtdXNlZC0wMDA= \
     python manage.py collectstatic --noinput
 
 # The code stays owned by root: the app user can read it but not change it.

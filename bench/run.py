@@ -26,7 +26,7 @@ import psycopg2
 import redis
 
 from bench import clients, report, scenarios
-from tests.live_stack import LiveStack
+from tests.live_stack import BENCH_FIELD_ENCRYPTION_KEY, LiveStack
 from tests.slack.fake_slack import FakeSlack
 
 RESULTS = Path(__file__).with_name("results")
@@ -87,8 +87,10 @@ def machine() -> str:
 def generate(database_url: str, scale: str, manifest_path: Path) -> dict:
     print(f"== generating {scale} data into {urlsplit(database_url).path[1:]}", flush=True)
     started = time.monotonic()
+    # The stack's key: it must decrypt the Slack bot token the generator stores.
+    env = {**os.environ, "FIELD_ENCRYPTION_KEYS": BENCH_FIELD_ENCRYPTION_KEY}
     subprocess.run([sys.executable, "-m", "bench.generate", "--database-url", database_url, "--scale", scale,
-                    "--manifest", str(manifest_path)], check=True)
+                    "--manifest", str(manifest_path)], check=True, env=env)
     print(f"   done in {time.monotonic() - started:.0f} s", flush=True)
     return json.loads(manifest_path.read_text())
 

@@ -110,3 +110,26 @@ def env_database(name: str, default: str) -> dict:
     if scheme != "sqlite" and not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host:5432/incidentio.")
     return config
+
+
+def env_fernet_keys(name: str) -> list[str]:
+    """Comma-separated Fernet keys (``Fernet.generate_key()``), or ``[]`` when unset.
+
+    The error says which item is wrong but never echoes a key: it is a secret.
+    """
+    from cryptography.fernet import Fernet
+
+    value = _raw(name)
+    keys = [] if value is None else [key.strip() for key in value.split(",")]
+    for position, key in enumerate(keys, start=1):
+        if not key:
+            raise ImproperlyConfigured(f"{name}: key {position} of {len(keys)} is empty (a stray comma?).")
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key (32 url-safe base64-encoded bytes); "
+                'generate one with python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())".'
+            ) from None
+    return keys

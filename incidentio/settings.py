@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from incidentio.env import (
     env_bool,
     env_database,
+    env_fernet_keys,
     env_float,
     env_int,
     env_list,
@@ -34,6 +35,16 @@ if SECRET_KEY is None:
     SECRET_KEY = _DEV_SECRET_KEY
 elif len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long.")
+
+# Encrypts Slack bot tokens and webhook signing secrets at rest (incidentio/encryption.py,
+# docs/encryption.md). The first key encrypts; every key decrypts, so a new key goes
+# first and an old one is dropped after `manage.py rotate_encryption_keys`.
+_DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktaW5zZWN1cmUtZmllbGQta2V5LTAwMDA="  # b"dev-only-insecure-field-key-0000"
+FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    FIELD_ENCRYPTION_KEYS = [_DEV_FIELD_ENCRYPTION_KEY]
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:

@@ -8,6 +8,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from incidentio.encryption import EncryptedTextField
 from orgs.models import Organization
 
 
@@ -62,7 +63,8 @@ class SlackWorkspace(models.Model):
     team_name = models.CharField(max_length=200, blank=True)
     enterprise_id = models.CharField(max_length=32, blank=True)
     app_id = models.CharField(max_length=32, blank=True)
-    bot_token = models.CharField(max_length=255)
+    #: Encrypted at rest and never shown in the product: nothing needs to read it but the Slack client.
+    bot_token = EncryptedTextField()
     bot_user_id = models.CharField(max_length=32, blank=True)
     bot_id = models.CharField(max_length=32, blank=True)
     bot_scopes = models.TextField(blank=True)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BENCH_SECRET_KEY = "live-stack-secret-key-not-for-production-0123456789abcdefghij"
+BENCH_FIELD_ENCRYPTION_KEY = "bGl2ZS1zdGFjay1maWVsZC1rZXktbm90LWZvci1wcm8="  # b"live-stack-field-key-not-for-pro"
 
 
 class StackError(RuntimeError):
@@ -78,6 +79,7 @@ class LiveStack:
             "DJANGO_SETTINGS_MODULE": "incidentio.settings",
             "DEBUG": "0",
             "SECRET_KEY": BENCH_SECRET_KEY,
+            "FIELD_ENCRYPTION_KEYS": BENCH_FIELD_ENCRYPTION_KEY,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "0",
             "SECURE_HSTS_SECONDS": "0",

@@ -35,3 +35,19 @@ def test_members_without_staff_flag_get_no_admin(owner, acme):
     client = Client()
     sign_in(client, owner, None)
     assert client.get("/admin/", follow=True).status_code == 403
+
+
+def test_the_admin_never_shows_a_webhook_secret_or_a_bot_token(staff, acme):
+    from slackbot.models import SlackWorkspace
+    from webhooks.services import endpoint_create
+
+    endpoint = endpoint_create(org=acme, url="https://example.com/hooks", events=["incident.created"], created_by=None)
+    SlackWorkspace.objects.create(org=acme, team_id="T0ADMIN", bot_token="xoxb-admin-must-not-see")
+    client = Client()
+    sign_in(client, staff, None)
+
+    page = client.get(f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/")
+    assert page.status_code == 200 and "https://example.com/hooks" in page.content.decode()
+    assert endpoint.secret not in page.content.decode()
+    # Workspaces are not in the admin at all.
+    assert client.get("/admin/slackbot/slackworkspace/").status_code == 404

@@ -20,11 +20,12 @@ PRODUCTION_LIKE = {
     "SECRET_KEY": "k" * 20 + "-production-like-secret-key-for-the-deploy-check-0123",
     "ALLOWED_HOSTS": "incidents.example.com",
     "SITE_URL": "https://incidents.example.com",
+    "FIELD_ENCRYPTION_KEYS": "vMGQ1mKHxFNy1MbY4JUvmGPAYVbJq3xrRkN6B-Zr7Hw=",
 }
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS"}}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -47,6 +48,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("SITE_URL", "incidents.example.com"),
         ("REDIS_CACHE_TIMEOUT_S", "soon"),
         ("REDIS_BROKER_TIMEOUT_S", "1"),  # shorter than the workers' 1 s poll
+        ("FIELD_ENCRYPTION_KEYS", "not-a-fernet-key"),
     ],
 )
 def test_malformed_value_fails_at_start_naming_the_variable(name, value):
@@ -60,6 +62,28 @@ def test_missing_secret_key_with_debug_off_refuses_to_start():
     result = manage("check", DEBUG="0", ALLOWED_HOSTS="example.com")
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_missing_field_encryption_keys_with_debug_off_refuses_to_start():
+    env = {k: v for k, v in PRODUCTION_LIKE.items() if k != "FIELD_ENCRYPTION_KEYS"}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set when DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ("{good},wrong-key-kept-secret", "key 2 of 2 is not a Fernet key"),
+        ("{good},,{good}", "key 2 of 3 is empty"),
+    ],
+)
+def test_a_malformed_encryption_key_is_named_by_position_and_never_echoed(keys, message):
+    good = PRODUCTION_LIKE["FIELD_ENCRYPTION_KEYS"]
+    result = manage("check", **{**PRODUCTION_LIKE, "FIELD_ENCRYPTION_KEYS": keys.format(good=good)})
+    assert result.returncode != 0
+    assert f"FIELD_ENCRYPTION_KEYS: {message}" in result.stderr.splitlines()[-1]
+    assert "wrong-key-kept-secret" not in result.stderr and good not in result.stderr
 
 
 def test_deploy_check_is_clean_under_production_like_settings():

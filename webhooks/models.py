@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from incidentio.encryption import EncryptedTextField
 from orgs.models import Organization
 from webhooks.signing import SECRET_PREFIX
 
@@ -45,14 +46,15 @@ def generate_secret() -> str:
 class WebhookEndpoint(models.Model):
     """A URL of one org that receives the events it subscribes to.
 
-    The secret is stored as is (not hashed): every delivery is signed with it.
+    The secret is encrypted at rest, not hashed: every delivery is signed with
+    it. The product shows it once, when it is made (``secret_hint`` after that).
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=2000)
     events = models.JSONField(default=list)
-    secret = models.CharField(max_length=100, default=generate_secret, editable=False)
+    secret = EncryptedTextField(default=generate_secret, editable=False)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.TextField(blank=True)
@@ -72,6 +74,11 @@ class WebhookEndpoint(models.Model):
 
     def subscribes_to(self, event_type: str) -> bool:
         return event_type in self.events
+
+    @property
+    def secret_hint(self) -> str:
+        """Enough of the secret to tell which one a receiver holds, e.g. ``whsec_…abcd``."""
+        return f"{SECRET_PREFIX}…{self.secret.rstrip('=')[-4:]}"
 
     @property
     def subscribed_events(self) -> list[str]:

@@ -152,7 +152,7 @@ def _snapshot(org) -> dict:
         "invitations": list(Invitation.objects.filter(org=org).order_by("pk").values_list("email", "revoked_at")),
         "api_keys": list(ApiKey.objects.filter(org=org).order_by("pk").values_list("name", "revoked_at")),
         "endpoints": list(WebhookEndpoint.objects.filter(org=org).order_by("pk").values_list(
-            "url", "events", "is_active", "disabled_at")),
+            "url", "events", "is_active", "disabled_at", "secret")),
         # Every org's: a globex Slack user must not get linked to an acme member either.
         "slack_links": list(SlackUserLink.objects.order_by("pk").values_list("org_id", "user_id", "slack_user_id")),
         "timeline": TimelineEvent.objects.filter(incident__org=org).count(),

@@ -37,6 +37,15 @@ def test_messages_go_to_the_console_until_a_workspace_is_connected(acme, owner, 
     assert incident.slack_channel_id == ""
 
 
+def test_the_bot_token_is_read_back_decrypted_for_every_call(incident, fake_slack):
+    from tests.slack.conftest import BOT_TOKEN
+    from tests.stored import stored_value
+
+    workspace = SlackWorkspace.objects.get(org=incident.org)
+    assert BOT_TOKEN not in stored_value(workspace, "bot_token")
+    assert fake_slack.calls and {call.token for call in fake_slack.calls} == {BOT_TOKEN}
+
+
 def test_channel_is_named_after_the_incident(acme, owner, declare, fake_slack):
     incident = declare(acme, owner, name="Database latency / EU!")
     assert channel_name(incident) == f"inc-{incident.number}-database-latency-eu"

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from slackbot.models import SlackWorkspace
+from tests.stored import stored_value
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,10 @@ def test_install_binds_the_workspace_to_the_org_that_started_it(oauth, acme, adm
     workspace = SlackWorkspace.objects.get(org=acme)
     assert (workspace.team_id, workspace.bot_token, workspace.installed_by) == ("T0OAUTH", "xoxb-from-oauth", admin)
     assert oauth.calls_to("oauth.v2.access")[0].params["code"] == "the-code"
+    # The bot token is encrypted at rest and never shown: nothing but the Slack client needs it.
+    assert "xoxb-from-oauth" not in stored_value(workspace, "bot_token")
+    settings_page = client.get("/acme/settings/slack/").content.decode()
+    assert "T0OAUTH" in settings_page and "xoxb-from-oauth" not in settings_page
 
     # The state is single-use.
     again = client.get(f"/slack/oauth_redirect?code=the-code&state={state}")

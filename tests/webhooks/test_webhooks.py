@@ -13,6 +13,7 @@ and the job was lost.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import timedelta
@@ -28,6 +29,7 @@ from incidentio.models import Incident, Severity
 from incidentio.services.incidents import incident_close, incident_declare
 from learning.models import LearningTask, TaskKind
 from learning.services.flow import learning_opt_out
+from tests.stored import stored_value
 from webhooks import services, signing
 from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from webhooks.tasks import deliver_due_webhooks, deliver_webhook
@@ -555,20 +557,63 @@ def _acme_endpoint(acme, url="https://example.com/hooks", events=None):
     return services.endpoint_create(org=acme, url=url, events=events or ALL_EVENTS, created_by=None)
 
 
+SECRET = re.compile(r'data-testid="new-endpoint-secret-value">([^<]+)<')
+
+
+def _shown_secret(response) -> str:
+    match = SECRET.search(response.content.decode())
+    assert match, "the secret is on the page that answers the POST that made it"
+    return match.group(1)
+
+
 @pytest.mark.django_db
-def test_admin_adds_an_endpoint_and_sees_its_secret(as_admin, acme, admin):
+def test_admin_adds_an_endpoint_and_sees_its_secret_once(as_admin, acme, admin):
     response = as_admin.post(PAGE, {"url": " https://hooks.example.com/incidentio ", "events": ["incident.created"]})
 
+    # Shown in the create response itself: never kept in clear, not even in the session.
+    assert response.status_code == 201 and "no-store" in response["Cache-Control"]
     endpoint = WebhookEndpoint.objects.get(org=acme)
-    assert response.status_code == 302 and response.url == f"{PAGE}{endpoint.public_id}/"
+    assert _shown_secret(response) == endpoint.secret and endpoint.secret.startswith("whsec_")
     assert endpoint.url == "https://hooks.example.com/incidentio"
-    assert endpoint.events == ["incident.created"] and endpoint.is_active
-    assert endpoint.secret.startswith("whsec_") and endpoint.created_by == admin
-    detail = as_admin.get(response.url)
-    assert endpoint.secret in detail.content.decode() and "Reveal signing secret" in detail.content.decode()
-    assert "no-store" in detail["Cache-Control"]
-    listing = as_admin.get(PAGE).content.decode()
-    assert "https://hooks.example.com/incidentio" in listing and "Active" in listing
+    assert endpoint.events == ["incident.created"] and endpoint.is_active and endpoint.created_by == admin
+    assert stored_value(endpoint, "secret") != endpoint.secret  # encrypted at rest (tests/test_encryption.py)
+
+    # Every later page shows a hint of it, never the secret.
+    hint = "whsec_…" + endpoint.secret.rstrip("=")[-4:]
+    for later in (as_admin.get(PAGE), as_admin.get(f"{PAGE}{endpoint.public_id}/")):
+        page = later.content.decode()
+        assert later.status_code == 200 and endpoint.secret not in page and endpoint.secret[6:] not in page
+        assert hint in page and 'data-testid="new-endpoint-secret"' not in page
+        assert "https://hooks.example.com/incidentio" in page and "Active" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_regenerating_the_secret_shows_the_new_one_once_and_the_old_one_stops_verifying(
+    acme, admin, responder, signed_in, receiver
+):
+    endpoint = _endpoint(acme, receiver)
+    old_secret = endpoint.secret
+    client = signed_in(admin, acme)
+
+    response = client.post(f"{PAGE}{endpoint.public_id}/secret/regenerate/")
+
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    new_secret = _shown_secret(response)
+    endpoint.refresh_from_db()
+    assert endpoint.secret == new_secret != old_secret and old_secret not in response.content.decode()
+    assert new_secret not in client.get(f"{PAGE}{endpoint.public_id}/").content.decode()
+
+    # A receiver still holding the old secret refuses the next delivery (401) ...
+    _declare(acme, responder)
+    assert [r["verified"] for r in receiver.requests] == [False]
+    # ... and accepts its retry once it has the new one.
+    receiver.secret = new_secret
+    delivery = WebhookDelivery.objects.get()
+    _overdue(delivery)
+    assert deliver_due_webhooks() == 1
+    assert [r["verified"] for r in receiver.requests] == [False, True]
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DELIVERED
 
 
 @pytest.mark.django_db
@@ -644,16 +689,27 @@ def test_responders_and_viewers_cannot_manage_webhooks(request, acme, signed_in,
     assert client.get(f"{PAGE}{endpoint.public_id}/").status_code == 403
     assert client.post(f"{PAGE}{endpoint.public_id}/enable/").status_code == 403
     assert client.post(f"{PAGE}{endpoint.public_id}/delete/").status_code == 403
-    assert WebhookEndpoint.objects.count() == 1
+    assert client.post(f"{PAGE}{endpoint.public_id}/secret/regenerate/").status_code == 403
+    assert WebhookEndpoint.objects.count() == 1 and WebhookEndpoint.objects.get().secret == endpoint.secret
 
 
 @pytest.mark.django_db
 def test_another_orgs_endpoint_is_a_404_whatever_the_method(as_admin, globex):
     theirs = _acme_endpoint(globex)
-    for suffix in ("", "enable/", "delete/"):
+    for suffix in ("", "enable/", "delete/", "secret/regenerate/"):
         assert as_admin.get(f"{PAGE}{theirs.public_id}/{suffix}").status_code == 404
         assert as_admin.post(f"{PAGE}{theirs.public_id}/{suffix}").status_code == 404
-    assert WebhookEndpoint.objects.filter(pk=theirs.pk).exists()
+    assert WebhookEndpoint.objects.get(pk=theirs.pk).secret == theirs.secret
+
+
+@pytest.mark.django_db
+def test_someone_outside_the_org_cannot_regenerate_a_secret(acme, outsider, globex, signed_in):
+    endpoint = _acme_endpoint(acme)
+    client = signed_in(outsider, globex)
+    response = client.post(f"{PAGE}{endpoint.public_id}/secret/regenerate/")
+    # No session for acme: sent to sign in, as on every acme page (another org's id from one's own org is a 404 above).
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+    assert WebhookEndpoint.objects.get().secret == endpoint.secret
 
 
 @pytest.mark.django_db
@@ -661,6 +717,7 @@ def test_wrong_methods_are_405(as_admin, acme):
     endpoint = _acme_endpoint(acme)
     assert as_admin.get(f"{PAGE}{endpoint.public_id}/delete/").status_code == 405
     assert as_admin.get(f"{PAGE}{endpoint.public_id}/enable/").status_code == 405
+    assert as_admin.get(f"{PAGE}{endpoint.public_id}/secret/regenerate/").status_code == 405
     assert as_admin.post(f"{PAGE}{endpoint.public_id}/").status_code == 405
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
 

@@ -1,0 +1,27 @@
+# Bot tokens are encrypted at rest (incidentio/encryption.py, docs/encryption.md):
+# widen the column, encrypt the tokens stored in clear, then read them through the field.
+
+from django.db import migrations, models
+
+import incidentio.encryption
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('slackbot', '0003_outbox_delivery_lease'),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name='slackworkspace',
+            name='bot_token',
+            field=models.TextField(),
+        ),
+        incidentio.encryption.encrypt_column('slackbot', 'SlackWorkspace', 'bot_token'),
+        migrations.AlterField(
+            model_name='slackworkspace',
+            name='bot_token',
+            field=incidentio.encryption.EncryptedTextField(),
+        ),
+    ]
