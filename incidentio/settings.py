@@ -2,8 +2,8 @@
 
 With nothing set, the app runs in its *embedded* mode: SQLite, Celery tasks run
 in-process, e-mail printed to the console, DEBUG on. Production sets
-``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and
-``REDIS_URL`` (see README "Configuration").
+``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL``, ``REDIS_URL``
+and ``EMAIL_HOST`` (see README "Configuration").
 """
 
 from __future__ import annotations
@@ -256,14 +256,22 @@ ACCOUNT_RATE_LIMITS = {
 # --- E-mail ------------------------------------------------------------------
 
 EMAIL_HOST = env_str("EMAIL_HOST")
+# Printing e-mail puts every password-reset and invitation link (a credential)
+# in the log, so with DEBUG off it takes an explicit opt-in.
+EMAIL_CONSOLE = env_bool("EMAIL_CONSOLE", DEBUG)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-else:
+elif EMAIL_CONSOLE:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    raise ImproperlyConfigured(
+        "EMAIL_HOST must be set when DEBUG is off. To print every e-mail to the log instead, "
+        "password-reset and invitation links included, set EMAIL_CONSOLE=1: for trying it out only."
+    )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "incidentio <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -352,6 +360,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No invitation, password-reset or confirmation key in a log line.
+    "filters": {"redact_secret_links": {"()": "incidentio.log_redaction.RedactSecretLinks"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secret_links"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
