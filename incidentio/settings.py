@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "allauth",
     "allauth.account",
     "orgs",
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "incidentio.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -208,6 +211,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v2",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The ReDoc page's script from our own static files, not a CDN (CSP below).
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Authentication (django-allauth) ---------------------------------------
@@ -274,6 +279,25 @@ else:
     )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "incidentio <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------
+
+# On every response. No inline script or style and nothing from another origin
+# except https images (markdown may embed them), so injected markup that slips
+# past the sanitizer still cannot run. The one exception is the ReDoc page
+# (incidentio/api/urls.py, docs/api.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 # --- Static files --------------------------------------------------------------
 
