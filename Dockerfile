@@ -14,13 +14,15 @@ RUN pip install -r requirements/base.txt
 
 COPY . .
 
-# Settings refuse to load with DEBUG off unless SECRET_KEY, ALLOWED_HOSTS and
-# FIELD_ENCRYPTION_KEYS are set. These values exist only for this command and are not kept in the image;
-# the real ones come from the environment at run time.
+# Settings refuse to load with DEBUG off unless SECRET_KEY, ALLOWED_HOSTS,
+# FIELD_ENCRYPTION_KEYS and EMAIL_HOST (or EMAIL_CONSOLE) are set. These values
+# exist only for this command and are not kept in the image; the real ones come
+# from the environment at run time.
 RUN DEBUG=0 \
     SECRET_KEY=build-time-only-collectstatic-key-not-used-at-runtime-0123456789 \
     ALLOWED_HOSTS=localhost \
     FIELD_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LWtleS1ub3QtdXNlZC0wMDA= \
+    EMAIL_CONSOLE=1 \
     python manage.py collectstatic --noinput
 
 # The code stays owned by root: the app user can read it but not change it.
@@ -28,4 +30,5 @@ RUN useradd --system --uid 10001 --no-create-home incidentio
 USER incidentio
 
 EXPOSE 8000
+# gunicorn.conf.py (read from /app) keeps invitation and reset keys out of the access log.
 CMD ["gunicorn", "incidentio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

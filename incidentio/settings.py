@@ -2,8 +2,8 @@
 
 With nothing set, the app runs in its *embedded* mode: SQLite, Celery tasks run
 in-process, e-mail printed to the console, DEBUG on. Production sets
-``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and
-``REDIS_URL`` (see README "Configuration").
+``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL``, ``REDIS_URL``
+and ``EMAIL_HOST`` (see README "Configuration").
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "allauth",
     "allauth.account",
     "orgs",
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "incidentio.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,6 +222,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v2",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The ReDoc page's script from our own static files, not a CDN (CSP below).
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Authentication (django-allauth) ---------------------------------------
@@ -238,6 +243,8 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
 ACCOUNT_ADAPTER = "orgs.adapters.AccountAdapter"
+# With ALLOW_SIGNUP off, sign-up through an invitation is for the invited address only.
+ACCOUNT_FORMS = {"signup": "orgs.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -265,16 +272,43 @@ ACCOUNT_RATE_LIMITS = {
 # --- E-mail ------------------------------------------------------------------
 
 EMAIL_HOST = env_str("EMAIL_HOST")
+# Printing e-mail puts every password-reset and invitation link (a credential)
+# in the log, so with DEBUG off it takes an explicit opt-in.
+EMAIL_CONSOLE = env_bool("EMAIL_CONSOLE", DEBUG)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-else:
+elif EMAIL_CONSOLE:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    raise ImproperlyConfigured(
+        "EMAIL_HOST must be set when DEBUG is off. To print every e-mail to the log instead, "
+        "password-reset and invitation links included, set EMAIL_CONSOLE=1: for trying it out only."
+    )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "incidentio <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------
+
+# On every response. No inline script or style and nothing from another origin
+# except https images (markdown may embed them), so injected markup that slips
+# past the sanitizer still cannot run. The one exception is the ReDoc page
+# (incidentio/api/urls.py, docs/api.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 # --- Static files --------------------------------------------------------------
 
@@ -361,6 +395,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No invitation, password-reset or confirmation key in a log line.
+    "filters": {"redact_secret_links": {"()": "incidentio.log_redaction.RedactSecretLinks"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secret_links"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

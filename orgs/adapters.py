@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import DefaultAccountAdapter, get_adapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.core.exceptions import ImmediateHttpResponse
 from django.conf import settings
@@ -13,6 +13,29 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from orgs import sessions
+from orgs.models import Invitation
+
+# The invitation whose link this browser followed, so closed sign-up can let its
+# invitee (and only its invitee) create an account.
+_SIGNUP_INVITATION_KEY = "signup_invitation"
+
+
+def offer_signup(request, invitation: Invitation) -> None:
+    """Let whoever followed ``invitation``'s link sign up as its address.
+
+    Holding the link proves control of the inbox it was sent to, so that address
+    needs no second verification e-mail. Caller checked the invitation is pending.
+    """
+    request.session[_SIGNUP_INVITATION_KEY] = str(invitation.public_id)
+    get_adapter(request).stash_verified_email(request, invitation.email)
+
+
+def signup_invitation(request) -> Invitation | None:
+    """The pending invitation this browser came through, if any: re-read each
+    time, so one revoked or expired since closes sign-up again."""
+    public_id = request.session.get(_SIGNUP_INVITATION_KEY)
+    invitation = Invitation.objects.filter(public_id=public_id).first() if public_id else None
+    return invitation if invitation is not None and invitation.is_pending else None
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -38,5 +61,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         if settings.ACCOUNT_ALLOW_SIGNUP:
             return True
-        # With open sign-up off, an invitation link still lets its invitee in.
-        return bool(request.session.get("account_verified_email"))
+        # With open sign-up off, an invitation link still lets its invitee in;
+        # orgs.forms.SignupForm refuses any other address.
+        return signup_invitation(request) is not None
+
+    def is_email_verified(self, request, email: str) -> bool:
+        # allauth trusts the stashed address for as long as the session keeps
+        # it; trust it only while its invitation is still pending.
+        invitation = signup_invitation(request)
+        return invitation is not None and invitation.email.lower() == email.lower()

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.core import context
 from django import forms
+from django.conf import settings
 
-from orgs.models import RESERVED_SLUGS, Organization, Role, slug_validator
+from orgs.adapters import signup_invitation
+from orgs.models import RESERVED_SLUGS, Organization, Role, slug_validator, validate_single_line
 
 
 class OrganizationCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Organization name")
+    name = forms.CharField(max_length=100, label="Organization name", validators=[validate_single_line])
     slug = forms.CharField(
         max_length=50,
         label="URL",
@@ -24,7 +28,7 @@ class OrganizationCreateForm(forms.Form):
 
 
 class OrganizationRenameForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Organization name")
+    name = forms.CharField(max_length=100, label="Organization name", validators=[validate_single_line])
 
 
 class InvitationForm(forms.Form):
@@ -37,7 +41,7 @@ class RoleForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(max_length=150, required=False, label="Display name")
+    name = forms.CharField(max_length=150, required=False, label="Display name", validators=[validate_single_line])
 
 
 class AddOrganizationForm(forms.Form):
@@ -52,3 +56,31 @@ class AddOrganizationForm(forms.Form):
         slug = self.cleaned_data["slug"].strip().strip("/").lower()
         slug_validator(slug)
         return slug
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form; with open sign-up off, for the invited address only.
+
+    The adapter opens closed sign-up to a browser that followed a pending
+    invitation; this form keeps that opening to the one address the link was
+    sent to (prefilled and read-only) and refuses any other.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = context.request
+        self.invitation = (
+            signup_invitation(request) if request is not None and not settings.ACCOUNT_ALLOW_SIGNUP else None
+        )
+        if self.invitation is not None:
+            self.fields["email"].initial = self.invitation.email
+            self.fields["email"].widget.attrs["readonly"] = True
+
+    def clean_email(self):
+        if self.invitation is not None:
+            email = self.cleaned_data["email"]
+            if email.lower() != self.invitation.email.lower():
+                raise forms.ValidationError(
+                    f"Sign-up is by invitation only: this invitation is for {self.invitation.email}."
+                )
+        return super().clean_email()

@@ -7,9 +7,11 @@ addressed in URLs by opaque ``public_id``s, never by their integer keys.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -36,6 +38,20 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
 
+def validate_single_line(value: str) -> None:
+    """Refuse line breaks and other control characters in a name.
+
+    Names go into e-mail subjects ("Ann invited you to Acme"), where Django
+    refuses a CR or LF (BadHeaderError: a 500 for the inviter, and a header
+    injection if it did not), and into Slack and calendar text.
+    """
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError(
+            "Use a single line, without line breaks, tabs or other control characters.",
+            code="control_characters",
+        )
+
+
 class User(AbstractUser):
     """A person. Signs in with e-mail; may belong to many organizations."""
 
@@ -43,7 +59,7 @@ class User(AbstractUser):
     first_name = None
     last_name = None
     email = models.EmailField("e-mail address", unique=True)
-    name = models.CharField(max_length=150, blank=True)
+    name = models.CharField(max_length=150, blank=True, validators=[validate_single_line])
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -85,7 +101,7 @@ slug_validator = RegexValidator(
 
 class Organization(models.Model):
     slug = models.CharField(max_length=50, unique=True, validators=[slug_validator])
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_single_line])
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

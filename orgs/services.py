@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -30,7 +31,18 @@ from orgs.models import (
     User,
     hash_api_token,
     hash_invitation_token,
+    validate_single_line,
 )
+
+
+def _clean_name(name: str, *, field: str = "name") -> str:
+    """The model's rule for every surface that writes a name, as a ServiceError."""
+    name = name.strip()
+    try:
+        validate_single_line(name)
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0], field=field) from None
+    return name
 
 # --- Organizations -------------------------------------------------------------
 
@@ -48,7 +60,7 @@ def organization_setup_defaults(*, org: Organization) -> None:
 
 @transaction.atomic
 def organization_create(*, name: str, slug: str, owner: User) -> Organization:
-    name = name.strip()
+    name = _clean_name(name)
     slug = slug.strip().lower()
     if not name:
         raise ServiceError("Give the organization a name.", field="name")
@@ -63,7 +75,7 @@ def organization_create(*, name: str, slug: str, owner: User) -> Organization:
 
 
 def organization_rename(*, org: Organization, name: str) -> Organization:
-    name = name.strip()
+    name = _clean_name(name)
     if not name:
         raise ServiceError("Give the organization a name.", field="name")
     org.name = name
@@ -155,7 +167,9 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invi
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
     context = {"invitation": invitation, "url": invitation_url(token), "inviter": actor.user}
-    subject = f"{actor.user.display_name} invited you to {org.name} on incidentio"
+    # One line whatever the stored names hold: rows saved before names were
+    # validated may carry a line break, which send_mail refuses in a header.
+    subject = " ".join(f"{actor.user.display_name} invited you to {org.name} on incidentio".split())
     body = render_to_string("orgs/email/invitation.txt", context)
     transaction.on_commit(
         lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
@@ -235,6 +249,6 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 
 def user_update_profile(*, user: User, name: str) -> User:
-    user.name = name.strip()
+    user.name = _clean_name(name)
     user.save(update_fields=["name"])
     return user

@@ -87,6 +87,7 @@ class LiveStack:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "ACCOUNT_EMAIL_VERIFICATION": "none",
+            "EMAIL_CONSOLE": "1",  # loopback test stack: no SMTP server
             "PYTHONUNBUFFERED": "1",
         }
         if self.slack_api_url:

@@ -21,11 +21,13 @@ PRODUCTION_LIKE = {
     "ALLOWED_HOSTS": "incidents.example.com",
     "SITE_URL": "https://incidents.example.com",
     "FIELD_ENCRYPTION_KEYS": "vMGQ1mKHxFNy1MbY4JUvmGPAYVbJq3xrRkN6B-Zr7Hw=",
+    "EMAIL_HOST": "smtp.example.com",
 }
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS"}}
+    unset = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "EMAIL_HOST", "EMAIL_CONSOLE"}
+    base = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -84,6 +86,32 @@ def test_a_malformed_encryption_key_is_named_by_position_and_never_echoed(keys, 
     assert result.returncode != 0
     assert f"FIELD_ENCRYPTION_KEYS: {message}" in result.stderr.splitlines()[-1]
     assert "wrong-key-kept-secret" not in result.stderr and good not in result.stderr
+
+
+def test_production_without_an_smtp_server_refuses_to_start():
+    """Console e-mail would put every password-reset and invitation link in the log."""
+    env = {k: v for k, v in PRODUCTION_LIKE.items() if k != "EMAIL_HOST"}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "ImproperlyConfigured" in last and "EMAIL_HOST must be set when DEBUG is off" in last
+    assert "EMAIL_CONSOLE=1" in last
+
+
+@pytest.mark.parametrize(
+    ("env", "backend"),
+    [
+        ({**PRODUCTION_LIKE}, "smtp"),
+        ({**PRODUCTION_LIKE, "EMAIL_HOST": "", "EMAIL_CONSOLE": "1"}, "console"),
+        ({"DEBUG": "1"}, "console"),
+    ],
+    ids=["production-smtp", "production-console-opt-in", "debug-console"],
+)
+def test_email_backend_follows_email_host_and_the_console_opt_in(env, backend):
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
+    result = manage("shell", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"django.core.mail.backends.{backend}.EmailBackend"
 
 
 def test_deploy_check_is_clean_under_production_like_settings():

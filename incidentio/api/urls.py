@@ -1,5 +1,7 @@
 """``/api/v2/`` routes. Each resource module owns its ``urlpatterns``."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularYAMLAPIView
@@ -10,6 +12,13 @@ from incidentio.api import configuration, documents, identity, incidents
 from learning import api as learning_api
 
 app_name = "api"
+
+# ReDoc (served from our static files, templates/drf_spectacular/redoc.html)
+# styles itself with styled-components, which injects <style> elements: it
+# fails to render without inline styles. Its search runs in a worker it builds
+# from a blob: URL. Only that page gets these, and script-src stays 'self'-only,
+# so markup injected into the page still cannot run.
+redoc_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["'self'", "blob:"]})
 
 
 class NotFoundView(APIView):
@@ -32,8 +41,8 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
     path("openapi.yaml", SpectacularYAMLAPIView.as_view(permission_classes=[], authentication_classes=[]),
          name="schema_yaml"),
-    path("docs", SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[], authentication_classes=[]),
-         name="docs"),
+    path("docs", redoc_csp(SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[],
+                                                          authentication_classes=[])), name="docs"),
     path("identity", identity.IdentityView.as_view(), name="identity"),
     *incidents.urlpatterns,
     *configuration.urlpatterns,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from orgs import selectors, services, sessions
+from orgs.adapters import offer_signup
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,9 +29,7 @@ def invitation(request, token):
 
     user = request.user if request.user.is_authenticated else None
     if user is None:
-        # Whoever holds the link controls the inbox it was sent to: signing up
-        # with that address needs no second verification e-mail.
-        get_adapter(request).stash_verified_email(request, invitation.email)
+        offer_signup(request, invitation)
     context["user_matches"] = user is not None and user.email.lower() == invitation.email.lower()
 
     if request.method == "POST":

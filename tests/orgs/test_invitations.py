@@ -146,3 +146,68 @@ def test_invitation_lets_its_invitee_sign_up_when_open_sign_up_is_off(invite, ac
     )
     client.post(url)
     assert Membership.objects.filter(org=acme, user__email="newcomer@example.com").exists()
+
+
+def _sign_up(client, email, url=None):
+    data = {"email": email, "password1": "a-long-passphrase-1", "password2": "a-long-passphrase-1"}
+    if url:
+        data["next"] = url
+    return client.post("/accounts/signup/" + (f"?next={url}" if url else ""), data)
+
+
+def test_closed_sign_up_refuses_another_address_after_viewing_an_invitation(invite, settings):
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    _, url = invite()
+    client = Client()
+    client.get(url)
+
+    response = _sign_up(client, "stranger@example.com", url)
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["email"]
+    assert errors == ["Sign-up is by invitation only: this invitation is for newcomer@example.com."]
+    assert not User.objects.filter(email="stranger@example.com").exists()
+
+
+def test_closed_sign_up_offers_only_the_invited_address(invite, settings):
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    _, url = invite()
+    client = Client()
+    client.get(url)
+
+    page = client.get(f"/accounts/signup/?next={url}").content.decode()
+
+    assert 'value="newcomer@example.com"' in page
+    assert "readonly" in page.split('name="email"')[1].split(">")[0]
+
+
+def test_closed_sign_up_lets_the_invitee_join_without_a_second_verification(invite, acme, settings):
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    _, url = invite()
+    client = Client()
+    client.get(url)
+
+    response = _sign_up(client, "NewComer@example.com", url)
+
+    assert response.status_code == 302 and response.url == url
+    assert client.post(url).url == "/acme/"
+    assert Membership.objects.filter(org=acme, user__email="newcomer@example.com").exists()
+
+
+@pytest.mark.parametrize("spoil", ["revoke", "expire"])
+def test_closed_sign_up_closes_again_when_the_viewed_invitation_is_no_longer_pending(invite, settings, spoil):
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    invitation, url = invite()
+    client = Client()
+    client.get(url)
+    if spoil == "revoke":
+        services.invitation_revoke(invitation=invitation)
+    else:
+        invitation.expires_at = timezone.now() - timedelta(seconds=1)
+        invitation.save()
+
+    response = _sign_up(client, "newcomer@example.com", url)
+
+    assert response.status_code == 200
+    assert "closed" in response.content.decode().lower()
+    assert not User.objects.filter(email="newcomer@example.com").exists()
