@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 
+from incidentio import limits
 from incidentio.models import CONFIGURABLE_CATEGORIES, StatusCategory, StatusMilestone
 
 #: The milestone choices, with the blank one spelt out for a select.
@@ -18,7 +19,7 @@ MILESTONE_CHOICES = [("", "None"), *((v, label) for v, label in StatusMilestone.
 class StatusEditForm(forms.Form):
     """Rename or describe a status; its category never changes."""
 
-    name = forms.CharField(max_length=60)
+    name = forms.CharField(max_length=limits.CONFIG_NAME)
     milestone = forms.ChoiceField(
         choices=MILESTONE_CHOICES,
         required=False,
@@ -43,14 +44,14 @@ class StatusForm(StatusEditForm):
 
 
 class SeverityForm(forms.Form):
-    name = forms.CharField(max_length=60)
+    name = forms.CharField(max_length=limits.CONFIG_NAME)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class RoleForm(forms.Form):
-    name = forms.CharField(max_length=60)
+    name = forms.CharField(max_length=limits.CONFIG_NAME)
     shortform = forms.CharField(
-        max_length=30,
+        max_length=limits.ROLE_SHORTFORM,
         label="Short form",
         help_text="A short handle, e.g. “comms”.",
     )

@@ -10,7 +10,7 @@ from django import forms
 from django.http import Http404
 from django.utils.safestring import SafeString
 
-from incidentio import selectors
+from incidentio import limits, selectors
 from incidentio.models import (
     INCIDENT_TIMESTAMPS,
     FollowUpPriority,
@@ -131,7 +131,7 @@ def _severity_choices(org, blank=None):
 
 
 class DeclareForm(OrgForm):
-    name = forms.CharField(max_length=200, label="Name", help_text="What is broken, in a few words.")
+    name = forms.CharField(max_length=limits.INCIDENT_NAME, label="Name", help_text="What is broken, in a few words.")
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
                               help_text="Markdown. What we know so far.")
     severity = forms.ChoiceField(required=False)
@@ -187,13 +187,13 @@ class EditForm(OrgForm):
 
 
 class DetailsForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=limits.INCIDENT_NAME)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
 
 
 class UpdateForm(forms.Form):
     message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What changed? Markdown works."}),
-                              max_length=20_000)
+                              max_length=limits.UPDATE_MESSAGE)
 
 
 class CloseForm(forms.Form):
@@ -201,11 +201,11 @@ class CloseForm(forms.Form):
     which choices the org's rules allow)."""
 
     learning_flow = forms.ChoiceField(required=False, choices=[("", ""), ("run", "Run"), ("opt_out", "Opt out")])
-    opt_out_reason = forms.CharField(required=False, max_length=5_000, widget=forms.Textarea(attrs={"rows": 2}))
+    opt_out_reason = forms.CharField(required=False, max_length=limits.REASON, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5_000)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.REASON)
 
 
 class MergeForm(forms.Form):
@@ -244,7 +244,7 @@ class TimestampsForm(forms.Form):
 
 class PostmortemForm(forms.Form):
     content = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "class": "mono"}), required=False,
-                              max_length=200_000)
+                              max_length=limits.POSTMORTEM)
 
 
 class PostmortemStatusForm(forms.Form):
@@ -258,7 +258,7 @@ class DebriefForm(OrgForm):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
     )
     duration_minutes = forms.IntegerField(min_value=5, max_value=480, initial=60, label="Minutes")
-    location = forms.CharField(max_length=300, required=False, help_text="A room or a video-call link.")
+    location = forms.CharField(max_length=limits.DEBRIEF_LOCATION, required=False, help_text="A room or a video-call link.")
     attendees = MemberMultipleChoiceField(required=False, widget=FastSelectMultiple)
 
     def __init__(self, *args, org, members: list[tuple[int, str, str]] | None = None, **kwargs):
@@ -274,7 +274,7 @@ class DebriefForm(OrgForm):
 
 
 class FollowUpForm(OrgForm):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=limits.FOLLOW_UP_TITLE)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     assignee = MemberChoiceField(required=False, widget=FastSelect)
     priority = forms.ChoiceField(choices=FollowUpPriority.choices, initial=FollowUpPriority.MEDIUM, widget=FastSelect)

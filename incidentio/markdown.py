@@ -1,22 +1,28 @@
 """Markdown written by people (summaries, updates, post-mortems, instructions),
 rendered to HTML that is safe to put on a page.
 
-Markdown renders first, then nh3 (a maintained HTML sanitizer) keeps only an
-allow-list of tags and attributes: <script>, event handlers and
-``javascript:`` links never survive, whatever the markdown contained.
+markdown-it-py parses CommonMark (plus tables and ~~strikethrough~~), then nh3
+(a maintained HTML sanitizer) keeps only an allow-list of tags and attributes:
+<script>, event handlers and ``javascript:`` links never survive, whatever the
+markdown contained.
+
+Why markdown-it-py: its CommonMark algorithms (the delimiter stack for
+emphasis, bracket matching for links) run in linear time on the pathological
+inputs of the CommonMark spec. Python-Markdown's regex patterns did not: a
+summary of 10,000 ``[`` took 10 s to render, on every view of the page
+(issue #22). tests/incidents/test_markdown_pathological.py holds the bound.
 """
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 
-import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
+    "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
     "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
     "a", "table", "thead", "tbody", "tr", "th", "td", "img",
 }
@@ -26,22 +32,25 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
     "td": {"align"},
     "code": {"class"},
+    "ol": {"start"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
 
 #: Texts longer than this are rendered every time rather than kept in memory.
+#: Summaries and updates are capped at this length (incidentio/limits.py), so
+#: every one of them is cached; only post-mortems can be longer.
 CACHED_TEXT_MAX_CHARS = 20_000
-_local = threading.local()
 
-
-def _converter() -> markdown_lib.Markdown:
-    """One converter per thread: building one (extensions, patterns) costs more
-    than converting a typical update, and a converter is not thread-safe."""
-    converter = getattr(_local, "converter", None)
-    if converter is None:
-        converter = _local.converter = markdown_lib.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
-    return converter
+# html=False: raw HTML in the text is shown as text, never parsed as tags.
+# Nobody needs raw HTML in an incident write-up (markdown covers the
+# allow-list), a post-mortem that quotes an attacker's payload shows it
+# instead of silently losing it, and tags typed by a user never reach the
+# sanitizer as tags at all. nh3 below still cleans what markdown-it itself
+# emits (link and image URLs), so one layer failing is not enough to inject.
+# The "commonmark" preset also caps block nesting (maxNesting = 20), so
+# ">>>>…" or deeply indented lists cannot build a deep tree.
+_parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
 def render_markdown(text: str) -> SafeString:
@@ -59,7 +68,9 @@ def _render_cached(text: str) -> SafeString:
 
 
 def _render(text: str) -> SafeString:
-    html = _converter().reset().convert(text)
+    # A MarkdownIt instance keeps no per-document state (render() builds a
+    # fresh state object), so one instance serves every thread.
+    html = _parser.render(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from incidentio import limits
 from orgs.models import Organization, User
 
 
@@ -50,7 +51,7 @@ class StatusMilestone(models.TextChoices):
 class IncidentStatus(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="incident_statuses")
-    name = models.CharField(max_length=60)
+    name = models.CharField(max_length=limits.CONFIG_NAME)
     description = models.TextField(blank=True)
     category = models.CharField(max_length=16, choices=StatusCategory.choices)
     rank = models.PositiveIntegerField(default=0)
@@ -73,7 +74,7 @@ class IncidentStatus(models.Model):
 class Severity(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="severities")
-    name = models.CharField(max_length=60)
+    name = models.CharField(max_length=limits.CONFIG_NAME)
     description = models.TextField(blank=True)
     rank = models.PositiveIntegerField(default=0)
 
@@ -97,8 +98,8 @@ class RoleKind(models.TextChoices):
 class IncidentRole(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="incident_roles")
-    name = models.CharField(max_length=60)
-    shortform = models.CharField(max_length=30)
+    name = models.CharField(max_length=limits.CONFIG_NAME)
+    shortform = models.CharField(max_length=limits.ROLE_SHORTFORM)
     instructions = models.TextField(blank=True)
     kind = models.CharField(max_length=16, choices=RoleKind.choices, default=RoleKind.CUSTOM)
     required = models.BooleanField(default=False)
@@ -151,7 +152,7 @@ class Incident(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="incidents")
     number = models.PositiveIntegerField()
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=limits.INCIDENT_NAME)
     summary = models.TextField(blank=True)
     status = models.ForeignKey(IncidentStatus, on_delete=models.PROTECT, related_name="incidents")
     severity = models.ForeignKey(
@@ -366,7 +367,7 @@ class Debrief(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="debriefs")
     scheduled_at = models.DateTimeField()
     duration_minutes = models.PositiveIntegerField(default=60)
-    location = models.CharField(max_length=300, blank=True, help_text="A room or a video-call link.")
+    location = models.CharField(max_length=limits.DEBRIEF_LOCATION, blank=True, help_text="A room or a video-call link.")
     attendees = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -397,7 +398,7 @@ class FollowUpPriority(models.TextChoices):
 class FollowUp(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="follow_ups")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=limits.FOLLOW_UP_TITLE)
     description = models.TextField(blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

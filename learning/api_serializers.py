@@ -15,6 +15,7 @@ import uuid
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidentio import limits
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from incidentio.api.serializers import errors as api_errors
 from incidentio.models import Incident, IncidentStatus, StatusCategory
@@ -174,7 +175,7 @@ class LearningTaskListParams(serializers.Serializer):
 
 
 class NotDoingIn(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=5_000, default="",
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=limits.REASON, default="",
                                    help_text="Why the task is skipped (optional).")
 
 
@@ -200,8 +201,9 @@ class AssignIn(serializers.Serializer):
 class TaskTemplateDoc(serializers.Serializer):
     id = serializers.CharField(required=False, allow_null=True,
                                help_text="Omit (or null) to create a template; keep it to update one.")
-    title = serializers.CharField(max_length=200)
-    instructions = serializers.CharField(required=False, allow_blank=True, default="", help_text="Markdown.")
+    title = serializers.CharField(max_length=limits.TASK_TITLE)
+    instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT,
+                                         help_text="Markdown.")
     kind = serializers.ChoiceField(choices=TaskKind.choices)
     required = serializers.BooleanField(required=False, default=True)
     default_assignee_role_id = serializers.CharField(
@@ -216,8 +218,8 @@ class TaskTemplateDoc(serializers.Serializer):
 class LearningStatusDoc(serializers.Serializer):
     id = serializers.CharField(required=False, allow_null=True,
                                help_text="Omit (or null) to create a status; keep it to update one.")
-    name = serializers.CharField(max_length=60)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=limits.CONFIG_NAME)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT)
     task_templates = TaskTemplateDoc(many=True, help_text="In order.")
 
 

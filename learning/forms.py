@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django import forms
 
+from incidentio import limits
 from learning.models import TaskKind, UnmatchedPolicy
 
 NOBODY = "Nobody"
@@ -52,14 +53,14 @@ class RulesForm(forms.Form):
 class LearningStatusForm(forms.Form):
     """Add, rename or describe a learning status."""
 
-    name = forms.CharField(max_length=60)
+    name = forms.CharField(max_length=limits.CONFIG_NAME)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class TaskTemplateForm(forms.Form):
     """Add or edit one task template of a learning status."""
 
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=limits.TASK_TITLE)
     kind = forms.ChoiceField(
         choices=TaskKind.choices,
         initial=TaskKind.CUSTOM,
@@ -86,7 +87,7 @@ class TaskTemplateForm(forms.Form):
     )
     instructions = forms.CharField(
         required=False,
-        max_length=10_000,
+        max_length=limits.CONFIG_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Markdown.",
     )

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from incidentio import limits
 from incidentio.models import Incident, IncidentRole, IncidentStatus, Severity
 from orgs.models import Organization
 
@@ -48,7 +49,7 @@ class TaskTemplate(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="task_templates")
     status = models.ForeignKey(IncidentStatus, on_delete=models.CASCADE, related_name="task_templates")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=limits.TASK_TITLE)
     instructions = models.TextField(blank=True)
     kind = models.CharField(max_length=32, choices=TaskKind.choices, default=TaskKind.CUSTOM)
     required = models.BooleanField(default=True)
@@ -103,7 +104,7 @@ class LearningTask(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="learning_tasks")
     status = models.ForeignKey(IncidentStatus, on_delete=models.PROTECT, related_name="learning_tasks")
     template = models.ForeignKey(TaskTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=limits.TASK_TITLE)
     instructions = models.TextField(blank=True)
     kind = models.CharField(max_length=32, choices=TaskKind.choices)
     required = models.BooleanField(default=True)

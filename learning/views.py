@@ -7,6 +7,7 @@ from django import forms
 from django.core import signing
 from django.shortcuts import render
 
+from incidentio import limits
 from incidentio.incident_forms import MemberChoiceField, OrgForm, member_choices
 from incidentio.links import incident_url_prefix
 from incidentio.views.base import IncidentActionView
@@ -33,7 +34,7 @@ class TaskCompleteView(_TaskAction):
 
 
 class NotDoingForm(forms.Form):
-    reason = forms.CharField(required=False, max_length=5_000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(required=False, max_length=limits.REASON, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class TaskNotDoingView(_TaskAction):
@@ -74,7 +75,7 @@ class TaskAssignView(_TaskAction):
 
 
 class OptOutForm(forms.Form):
-    opt_out_reason = forms.CharField(max_length=5_000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason")
+    opt_out_reason = forms.CharField(max_length=limits.REASON, widget=forms.Textarea(attrs={"rows": 2}), label="Reason")
 
 
 class OptOutView(IncidentActionView):

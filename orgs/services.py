@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from incidentio import limits
 from incidentio.errors import ServiceError
 from orgs.models import (
     RESERVED_SLUGS,
@@ -64,6 +65,7 @@ def organization_create(*, name: str, slug: str, owner: User) -> Organization:
     slug = slug.strip().lower()
     if not name:
         raise ServiceError("Give the organization a name.", field="name")
+    limits.check_length(name, limit=limits.ORG_NAME, field="name", what="the name")
     if slug in RESERVED_SLUGS:
         raise ServiceError(f"“{slug}” is reserved; choose another URL.", field="slug")
     if Organization.objects.filter(slug=slug).exists():
@@ -78,6 +80,7 @@ def organization_rename(*, org: Organization, name: str) -> Organization:
     name = _clean_name(name)
     if not name:
         raise ServiceError("Give the organization a name.", field="name")
+    limits.check_length(name, limit=limits.ORG_NAME, field="name", what="the name")
     org.name = name
     org.save(update_fields=["name"])
     return org
@@ -224,6 +227,7 @@ def api_key_create(*, org: Organization, name: str, roles: list[str], created_by
     name = name.strip()
     if not name:
         raise ServiceError("Give the key a name, e.g. the script that uses it.", field="name")
+    limits.check_length(name, limit=limits.API_KEY_NAME, field="name", what="the name")
     unknown = [r for r in roles if r not in ApiKeyRole.values]
     if unknown:
         raise ServiceError(f"Unknown role “{unknown[0]}”.", field="roles")
@@ -232,7 +236,7 @@ def api_key_create(*, org: Organization, name: str, roles: list[str], created_by
     token = "inc_" + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         org=org,
-        name=name[:100],
+        name=name,
         roles=sorted(set(roles)),
         token_prefix=token[:12],
         token_hash=hash_api_token(token),
@@ -249,6 +253,6 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 
 def user_update_profile(*, user: User, name: str) -> User:
-    user.name = _clean_name(name)
+    user.name = limits.check_length(_clean_name(name), limit=limits.USER_NAME, field="name", what="the name")
     user.save(update_fields=["name"])
     return user

@@ -22,6 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
+from incidentio import limits
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from incidentio.errors import ServiceError
 from incidentio.models import (
@@ -457,8 +458,9 @@ CREATE_ERRORS = errors(400, 415, 422)
 
 
 class IncidentCreateRequest(serializers.Serializer):
-    name = Text(max_length=200)
-    summary = Text(required=False, allow_blank=True, default="", help_text="Markdown.")
+    name = Text(max_length=limits.INCIDENT_NAME)
+    summary = Text(required=False, allow_blank=True, default="", max_length=limits.INCIDENT_SUMMARY,
+                   help_text="Markdown.")
     severity_id = OrgObjectField(model=Severity, what="severity", source="severity", required=False, allow_null=True)
     incident_lead_id = _member_field(source="lead", required=False, allow_null=True)
     mode = EnumField(
@@ -475,8 +477,8 @@ class IncidentCreateRequest(serializers.Serializer):
 class IncidentEditRequest(serializers.Serializer):
     """Only the fields sent change."""
 
-    name = Text(max_length=200, required=False)
-    summary = Text(required=False, allow_blank=True)
+    name = Text(max_length=limits.INCIDENT_NAME, required=False)
+    summary = Text(required=False, allow_blank=True, max_length=limits.INCIDENT_SUMMARY)
     severity_id = OrgObjectField(model=Severity, what="severity", source="severity", required=False, allow_null=True)
     status_id = OrgObjectField(
         model=IncidentStatus, what="status", source="status", required=False,
@@ -491,54 +493,54 @@ class IncidentCloseRequest(serializers.Serializer):
         help_text="Omit to let the organization's lifecycle rules decide; required when they ask. "
         "opt_out needs the post_incident_flow_opt_out role.",
     )
-    opt_out_reason = Text(required=False, allow_blank=True, default="")
+    opt_out_reason = Text(required=False, allow_blank=True, default="", max_length=limits.REASON)
 
 
 # --- Input: configuration ------------------------------------------------------------------
 
 
 class IncidentStatusCreateRequest(serializers.Serializer):
-    name = Text()
+    name = Text(max_length=limits.CONFIG_NAME)
     category = EnumField(
         [(c.value, c.label) for c in CONFIGURABLE_CATEGORIES], enum_name="ConfigurableStatusCategory"
     )
-    description = Text(required=False, allow_blank=True, default="")
+    description = Text(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT)
     milestone = EnumField(StatusMilestone.choices, enum_name="StatusMilestone", required=False, default="")
 
 
 class IncidentStatusUpdateRequest(serializers.Serializer):
     """Only the fields sent change."""
 
-    name = Text(required=False)
-    description = Text(required=False, allow_blank=True)
+    name = Text(max_length=limits.CONFIG_NAME, required=False)
+    description = Text(required=False, allow_blank=True, max_length=limits.CONFIG_TEXT)
     milestone = EnumField(StatusMilestone.choices, enum_name="StatusMilestone", required=False)
 
 
 class SeverityCreateRequest(serializers.Serializer):
-    name = Text()
-    description = Text(required=False, allow_blank=True, default="")
+    name = Text(max_length=limits.CONFIG_NAME)
+    description = Text(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT)
 
 
 class SeverityUpdateRequest(serializers.Serializer):
     """Only the fields sent change."""
 
-    name = Text(required=False)
-    description = Text(required=False, allow_blank=True)
+    name = Text(max_length=limits.CONFIG_NAME, required=False)
+    description = Text(required=False, allow_blank=True, max_length=limits.CONFIG_TEXT)
 
 
 class IncidentRoleCreateRequest(serializers.Serializer):
-    name = Text()
-    shortform = Text()
-    instructions = Text(required=False, allow_blank=True, default="")
+    name = Text(max_length=limits.CONFIG_NAME)
+    shortform = Text(max_length=limits.ROLE_SHORTFORM)
+    instructions = Text(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT)
     required = Boolean(required=False, default=False)
 
 
 class IncidentRoleUpdateRequest(serializers.Serializer):
     """Only the fields sent change."""
 
-    name = Text(required=False)
-    shortform = Text(required=False)
-    instructions = Text(required=False, allow_blank=True)
+    name = Text(max_length=limits.CONFIG_NAME, required=False)
+    shortform = Text(max_length=limits.ROLE_SHORTFORM, required=False)
+    instructions = Text(required=False, allow_blank=True, max_length=limits.CONFIG_TEXT)
     required = Boolean(required=False)
 
 
@@ -547,13 +549,13 @@ class IncidentRoleUpdateRequest(serializers.Serializer):
 
 class PostmortemCreateRequest(serializers.Serializer):
     content = Text(
-        required=False, allow_null=True, allow_blank=True, default=None,
+        required=False, allow_null=True, allow_blank=True, default=None, max_length=limits.POSTMORTEM,
         help_text="Markdown; omit to start from the post-mortem template.",
     )
 
 
 class PostmortemUpdateRequest(serializers.Serializer):
-    content = Text(allow_blank=True, help_text="Markdown; replaces the whole document.")
+    content = Text(allow_blank=True, max_length=limits.POSTMORTEM, help_text="Markdown; replaces the whole document.")
 
 
 class PostmortemSetStatusRequest(serializers.Serializer):
@@ -561,8 +563,8 @@ class PostmortemSetStatusRequest(serializers.Serializer):
 
 
 class FollowUpCreateRequest(serializers.Serializer):
-    title = Text(max_length=200)
-    description = Text(required=False, allow_blank=True, default="")
+    title = Text(max_length=limits.FOLLOW_UP_TITLE)
+    description = Text(required=False, allow_blank=True, default="", max_length=limits.FOLLOW_UP_DESCRIPTION)
     assignee_id = _member_field(source="assignee", required=False, allow_null=True, default=None)
     priority = EnumField(
         FollowUpPriority.choices, enum_name="FollowUpPriority", default=FollowUpPriority.MEDIUM
@@ -577,12 +579,12 @@ class FollowUpCreateRequest(serializers.Serializer):
 class FollowUpUpdateRequest(serializers.Serializer):
     """Only the fields sent change; ``assignee_id: null`` unassigns."""
 
-    title = Text(max_length=200, required=False)
-    description = Text(required=False, allow_blank=True)
+    title = Text(max_length=limits.FOLLOW_UP_TITLE, required=False)
+    description = Text(required=False, allow_blank=True, max_length=limits.FOLLOW_UP_DESCRIPTION)
     assignee_id = _member_field(source="assignee", required=False, allow_null=True)
     priority = EnumField(FollowUpPriority.choices, enum_name="FollowUpPriority", required=False)
 
 
 class FollowUpNotDoingRequest(serializers.Serializer):
-    reason = Text(required=False, allow_blank=True, default="")
+    reason = Text(required=False, allow_blank=True, default="", max_length=limits.REASON)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Max, Model, QuerySet
 
+from incidentio import limits
 from incidentio.errors import ServiceError
 from incidentio.models import (
     CONFIGURABLE_CATEGORIES,
@@ -22,14 +23,18 @@ def _clean_name(name: str, *, queryset: QuerySet, exclude: Model | None = None, 
     name = name.strip()
     if not name:
         raise ServiceError(f"Give the {what} a name.", field="name")
-    if len(name) > 60:
-        raise ServiceError("Keep the name under 60 characters.", field="name")
+    limits.check_length(name, limit=limits.CONFIG_NAME, field="name", what="the name")
     clash = queryset.filter(name__iexact=name)
     if exclude is not None:
         clash = clash.exclude(pk=exclude.pk)
     if clash.exists():
         raise ServiceError(f"There is already a {what} called “{name}”.", field="name")
     return name
+
+
+def _clean_text(text: str, *, field: str) -> str:
+    """A status's or severity's description, a role's instructions."""
+    return limits.check_length(text.strip(), limit=limits.CONFIG_TEXT, field=field, what=f"the {field}")
 
 
 def _next_rank(queryset: QuerySet) -> int:
@@ -77,7 +82,7 @@ def status_create(*, org: Organization, name: str, category: str, description: s
         org=org,
         name=_clean_name(name, queryset=statuses, what="status"),
         category=category,
-        description=description.strip(),
+        description=_clean_text(description, field="description"),
         milestone=_check_milestone(milestone, category),
         rank=_next_rank(statuses),
     )
@@ -87,7 +92,7 @@ def status_create(*, org: Organization, name: str, category: str, description: s
 def status_update(*, status: IncidentStatus, name: str, description: str = "", milestone: str | None = None) -> IncidentStatus:
     siblings = IncidentStatus.objects.filter(org_id=status.org_id)
     status.name = _clean_name(name, queryset=siblings, exclude=status, what="status")
-    status.description = description.strip()
+    status.description = _clean_text(description, field="description")
     if milestone is not None:
         if not status.is_configurable and milestone:
             raise ServiceError("Fixed statuses do not set timestamps.", field="milestone")
@@ -143,14 +148,14 @@ def severity_create(*, org: Organization, name: str, description: str = "") -> S
     return Severity.objects.create(
         org=org,
         name=_clean_name(name, queryset=severities, what="severity"),
-        description=description.strip(),
+        description=_clean_text(description, field="description"),
         rank=_next_rank(severities),
     )
 
 
 def severity_update(*, severity: Severity, name: str, description: str = "") -> Severity:
     severity.name = _clean_name(name, queryset=Severity.objects.filter(org_id=severity.org_id), exclude=severity, what="severity")
-    severity.description = description.strip()
+    severity.description = _clean_text(description, field="description")
     severity.save(update_fields=["name", "description"])
     return severity
 
@@ -188,8 +193,7 @@ def _clean_shortform(shortform: str, *, org_id: int, exclude: IncidentRole | Non
     shortform = shortform.strip().lower().replace(" ", "-")
     if not shortform:
         raise ServiceError("Give the role a short form, e.g. “comms”.", field="shortform")
-    if len(shortform) > 30:
-        raise ServiceError("Keep the short form under 30 characters.", field="shortform")
+    limits.check_length(shortform, limit=limits.ROLE_SHORTFORM, field="shortform", what="the short form")
     clash = IncidentRole.objects.filter(org_id=org_id, shortform=shortform)
     if exclude is not None:
         clash = clash.exclude(pk=exclude.pk)
@@ -205,7 +209,7 @@ def role_create(*, org: Organization, name: str, shortform: str, instructions: s
         org=org,
         name=_clean_name(name, queryset=roles, what="role"),
         shortform=_clean_shortform(shortform, org_id=org.pk),
-        instructions=instructions.strip(),
+        instructions=_clean_text(instructions, field="instructions"),
         required=required,
         kind=RoleKind.CUSTOM,
         rank=_next_rank(roles),
@@ -215,7 +219,7 @@ def role_create(*, org: Organization, name: str, shortform: str, instructions: s
 def role_update(*, role: IncidentRole, name: str, shortform: str, instructions: str = "", required: bool = False) -> IncidentRole:
     role.name = _clean_name(name, queryset=IncidentRole.objects.filter(org_id=role.org_id), exclude=role, what="role")
     role.shortform = _clean_shortform(shortform, org_id=role.org_id, exclude=role)
-    role.instructions = instructions.strip()
+    role.instructions = _clean_text(instructions, field="instructions")
     role.required = True if role.kind == RoleKind.LEAD else required
     role.save(update_fields=["name", "shortform", "instructions", "required"])
     return role

@@ -7,14 +7,13 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from incidentio import limits
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import Debrief, EventKind, Incident, Postmortem, PostmortemStatus
 from incidentio.services.incidents import lock_incident
 from incidentio.services.timeline import timeline_record
 from orgs.models import Membership
-
-MAX_POSTMORTEM_CHARS = 200_000
 
 POSTMORTEM_TEMPLATE = """## Summary
 
@@ -39,9 +38,7 @@ Key moments, from the incident's timeline.
 
 
 def _check_content(content: str) -> str:
-    if len(content) > MAX_POSTMORTEM_CHARS:
-        raise ServiceError(f"Keep the post-mortem under {MAX_POSTMORTEM_CHARS:,} characters.", field="content")
-    return content
+    return limits.check_length(content, limit=limits.POSTMORTEM, field="content", what="the post-mortem")
 
 
 @transaction.atomic
@@ -121,12 +118,15 @@ def debrief_schedule(
     outsiders = [a for a in attendees if a.pk not in member_ids]
     if outsiders:
         raise ServiceError(f"{outsiders[0].email} is not a member.", field="attendees")
+    location = limits.check_length(
+        location.strip(), limit=limits.DEBRIEF_LOCATION, field="location", what="the location"
+    )
     incident = lock_incident(incident)
     debrief = Debrief.objects.create(
         incident=incident,
         scheduled_at=scheduled_at,
         duration_minutes=duration_minutes,
-        location=location.strip(),
+        location=location,
         created_by=actor.user,
     )
     debrief.attendees.set(attendees)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from incidentio import limits
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import EventKind, FollowUp, FollowUpPriority, FollowUpStatus, Incident
@@ -22,9 +23,13 @@ def _check_title(title: str) -> str:
     title = title.strip()
     if not title:
         raise ServiceError("Give the follow-up a title.", field="title")
-    if len(title) > 200:
-        raise ServiceError("Keep the title under 200 characters.", field="title")
-    return title
+    return limits.check_length(title, limit=limits.FOLLOW_UP_TITLE, field="title", what="the title")
+
+
+def _check_description(description: str) -> str:
+    return limits.check_length(
+        description.strip(), limit=limits.FOLLOW_UP_DESCRIPTION, field="description", what="the description"
+    )
 
 
 def _check_priority(priority: str) -> str:
@@ -44,11 +49,12 @@ def follow_up_create(
     priority: str = FollowUpPriority.MEDIUM,
 ) -> FollowUp:
     title = _check_title(title)
+    description = _check_description(description)
     priority = _check_priority(priority)
     _check_assignee(incident, assignee)
     incident = lock_incident(incident)
     follow_up = FollowUp.objects.create(
-        incident=incident, title=title, description=description.strip(), assignee=assignee,
+        incident=incident, title=title, description=description, assignee=assignee,
         priority=priority, created_by=actor.user,
     )
     timeline_record(incident=incident, kind=EventKind.FOLLOW_UP_CREATED, actor=actor,
@@ -70,7 +76,7 @@ def follow_up_edit(
     if title is not UNSET:
         changes["title"] = _check_title(title)
     if description is not UNSET:
-        changes["description"] = description.strip()
+        changes["description"] = _check_description(description)
     if priority is not UNSET:
         changes["priority"] = _check_priority(priority)
     if assignee is not UNSET:
@@ -106,12 +112,13 @@ def follow_up_complete(*, follow_up: FollowUp, actor: Actor) -> FollowUp:
 
 @transaction.atomic
 def follow_up_not_doing(*, follow_up: FollowUp, actor: Actor, reason: str = "") -> FollowUp:
+    reason = limits.check_length((reason or "").strip(), limit=limits.REASON, field="reason", what="the reason")
     follow_up = _lock(follow_up)
     if follow_up.status == FollowUpStatus.NOT_DOING:
         return follow_up
     follow_up.status = FollowUpStatus.NOT_DOING
     follow_up.completed_at = None
-    follow_up.not_doing_reason = reason.strip()
+    follow_up.not_doing_reason = reason
     follow_up.save(update_fields=["status", "completed_at", "not_doing_reason"])
     text = f"Follow-up marked not doing: {follow_up.title}"
     if follow_up.not_doing_reason:

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from incidentio import limits
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import (
@@ -72,9 +73,19 @@ def _clean_incident_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise ServiceError("Give the incident a name.", field="name")
-    if len(name) > 200:
-        raise ServiceError("Keep the name under 200 characters.", field="name")
-    return name
+    return limits.check_length(name, limit=limits.INCIDENT_NAME, field="name", what="the name")
+
+
+def _clean_summary(summary: str) -> str:
+    summary = (summary or "").strip()
+    return limits.check_length(summary, limit=limits.INCIDENT_SUMMARY, field="summary", what="the summary")
+
+
+def _clean_reason(reason: str, *, missing: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(missing, field="reason")
+    return limits.check_length(reason, limit=limits.REASON, field="reason", what="the reason")
 
 
 def _role_of_kind(org: Organization, kind: str) -> IncidentRole | None:
@@ -121,6 +132,7 @@ def incident_declare(
 ) -> Incident:
     """Declare an incident, live at once or in triage, with the next reference."""
     name = _clean_incident_name(name)
+    summary = _clean_summary(summary)
     _check_same_org(org, severity, "severity", "severity")
     _check_member(org, lead, "lead")
     status = _status_of(org, StatusCategory.TRIAGE if triage else StatusCategory.LIVE)
@@ -136,7 +148,7 @@ def incident_declare(
         org=org,
         number=counter.last_number,
         name=name,
-        summary=summary.strip(),
+        summary=summary,
         status=status,
         severity=severity,
         created_by=actor.user,
@@ -178,9 +190,7 @@ def incident_accept(*, incident: Incident, actor: Actor) -> Incident:
 
 @transaction.atomic
 def incident_decline(*, incident: Incident, actor: Actor, reason: str) -> Incident:
-    reason = reason.strip()
-    if not reason:
-        raise ServiceError("Say why this is not an incident.", field="reason")
+    reason = _clean_reason(reason, missing="Say why this is not an incident.")
     incident = lock_incident(incident)
     _require_triage(incident)
     incident.status = _status_of(incident.org, StatusCategory.DECLINED)
@@ -217,9 +227,7 @@ def incident_merge(*, incident: Incident, actor: Actor, into: Incident) -> Incid
 @transaction.atomic
 def incident_cancel(*, incident: Incident, actor: Actor, reason: str) -> Incident:
     """Declared by mistake: leaves triage or live without a learning flow."""
-    reason = reason.strip()
-    if not reason:
-        raise ServiceError("Say why the incident is canceled.", field="reason")
+    reason = _clean_reason(reason, missing="Say why the incident is canceled.")
     incident = lock_incident(incident)
     if incident.status.category not in (StatusCategory.TRIAGE, StatusCategory.LIVE):
         raise ServiceError(f"{incident.reference} can no longer be canceled.")
@@ -259,6 +267,8 @@ def incident_edit(
     org = incident.org
     if name is not UNSET:
         name = _clean_incident_name(name)
+    if summary is not UNSET:
+        summary = _clean_summary(summary)
     if severity is not UNSET:
         _check_same_org(org, severity, "severity", "severity")
     if status is not UNSET:
@@ -277,8 +287,8 @@ def incident_edit(
         incident.save(update_fields=["name", "updated_at"])
         timeline_record(incident=incident, kind=EventKind.RENAMED, actor=actor,
                         text=f"Renamed from “{old}” to “{name}”", data={"from": old, "to": name})
-    if summary is not UNSET and summary.strip() != incident.summary:
-        incident.summary = summary.strip()
+    if summary is not UNSET and summary != incident.summary:
+        incident.summary = summary
         incident.save(update_fields=["summary", "updated_at"])
         timeline_record(incident=incident, kind=EventKind.SUMMARY_UPDATED, actor=actor, text=incident.summary)
     if severity is not UNSET and severity != incident.severity:
@@ -332,8 +342,7 @@ def incident_post_update(*, incident: Incident, actor: Actor, message: str) -> I
     message = message.strip()
     if not message:
         raise ServiceError("Write the update first.", field="message")
-    if len(message) > 20_000:
-        raise ServiceError("Keep an update under 20,000 characters.", field="message")
+    limits.check_length(message, limit=limits.UPDATE_MESSAGE, field="message", what="an update")
     incident = lock_incident(incident)
     timeline_record(incident=incident, kind=EventKind.UPDATE_POSTED, actor=actor, text=message)
     return incident

@@ -183,7 +183,5 @@ class FollowUpNotDoingView(_FollowUpAction):
 
     def perform(self, incident, form):
         reason = self.request.POST.get("reason", "")
-        if len(reason) > 5_000:
-            raise ServiceError("Keep the reason under 5,000 characters.", field="reason")
         follow_ups.follow_up_not_doing(follow_up=self.get_follow_up(incident), actor=self.actor, reason=reason)
         return incident

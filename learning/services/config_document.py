@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count
 
+from incidentio import limits
 from incidentio.errors import ServiceError
 from incidentio.models import Incident, IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
 from incidentio.services.configuration import status_create, status_delete, status_update
@@ -32,11 +33,6 @@ from learning.models import LearningTask, LifecycleRules, TaskKind, TaskTemplate
 from learning.selectors import flow_configuration
 from learning.services.configuration import rules_update, template_create, template_update
 from orgs.models import Organization
-
-STATUS_NAME_MAX = 60  # IncidentStatus.name
-TEMPLATE_TITLE_MAX = 200  # TaskTemplate.title
-TEXT_MAX = 20_000  # descriptions and instructions: generous, but bounded
-
 
 # --- Reading ----------------------------------------------------------------------------------
 
@@ -250,7 +246,7 @@ class _Validator:
         if data is None:
             return None
         existing = self.status_id(data.get("id"), _at(path, "id"))
-        name = self.text(data, "name", path, max_length=STATUS_NAME_MAX, blank=False)
+        name = self.text(data, "name", path, max_length=limits.CONFIG_NAME, blank=False)
         if name is not None:
             folded = name.casefold()
             if folded in self.seen_names:
@@ -261,7 +257,7 @@ class _Validator:
                 self.error(_at(path, "name"), f"“{other.name}” is already the name of a {other.category} status.",
                            "duplicate")
             self.seen_names.add(folded)
-        description = self.text(data, "description", path, max_length=TEXT_MAX, blank=True, default="")
+        description = self.text(data, "description", path, max_length=limits.CONFIG_TEXT, blank=True, default="")
         templates = []
         raw_templates = data.get("task_templates", _MISSING)
         if raw_templates is not _MISSING and not isinstance(raw_templates, list):
@@ -302,8 +298,8 @@ class _Validator:
         if data is None:
             return None
         existing = self.template_id(data.get("id"), _at(path, "id"))
-        title = self.text(data, "title", path, max_length=TEMPLATE_TITLE_MAX, blank=False)
-        instructions = self.text(data, "instructions", path, max_length=TEXT_MAX, blank=True, default="")
+        title = self.text(data, "title", path, max_length=limits.TASK_TITLE, blank=False)
+        instructions = self.text(data, "instructions", path, max_length=limits.CONFIG_TEXT, blank=True, default="")
         kind = data.get("kind")
         if "kind" in data and kind not in TaskKind.values:
             self.error(_at(path, "kind"), f"Choose one of: {', '.join(TaskKind.values)}.", "invalid_choice")

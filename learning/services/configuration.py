@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from incidentio import limits
 from incidentio.errors import ServiceError
 from incidentio.models import IncidentRole, IncidentStatus, Severity, StatusCategory
 from incidentio.services.configuration import move_among
 from learning.models import LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 
 
+def _clean_instructions(instructions: str) -> str:
+    return limits.check_length(
+        instructions.strip(), limit=limits.CONFIG_TEXT, field="instructions", what="the instructions"
+    )
+
+
 def _clean_template(org, *, status, title, kind, assignee_role, target_role) -> dict:
     title = (title or "").strip()
     if not title:
         raise ServiceError("Give the task a title.", field="title")
-    if len(title) > 200:
-        raise ServiceError("Keep the title under 200 characters.", field="title")
+    limits.check_length(title, limit=limits.TASK_TITLE, field="title", what="the title")
     if kind not in TaskKind.values:
         raise ServiceError(f"Unknown task kind “{kind}”.", field="kind")
     if status.org_id != org.pk or status.category != StatusCategory.LEARNING:
@@ -39,9 +45,9 @@ def template_create(
     fields = _clean_template(org, status=status, title=title, kind=kind, assignee_role=assignee_role,
                              target_role=target_role)
     siblings = TaskTemplate.objects.filter(status=status)
+    instructions = _clean_instructions(instructions)
     rank = (max(siblings.values_list("rank", flat=True), default=-1)) + 1
-    return TaskTemplate.objects.create(org=org, instructions=instructions.strip(), required=required, rank=rank,
-                                       **fields)
+    return TaskTemplate.objects.create(org=org, instructions=instructions, required=required, rank=rank, **fields)
 
 
 @transaction.atomic
@@ -51,9 +57,10 @@ def template_update(
 ) -> TaskTemplate:
     fields = _clean_template(template.org, status=template.status, title=title, kind=kind,
                              assignee_role=assignee_role, target_role=target_role)
+    instructions = _clean_instructions(instructions)
     for name, value in fields.items():
         setattr(template, name, value)
-    template.instructions = instructions.strip()
+    template.instructions = instructions
     template.required = required
     template.save()
     return template

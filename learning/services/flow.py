@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from incidentio import limits
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, StatusCategory, TimelineEvent
@@ -210,9 +211,7 @@ def clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Say why the learning flow is skipped; the reason is kept and shared.", field="opt_out_reason")
-    if len(reason) > 5_000:
-        raise ServiceError("Keep the reason under 5,000 characters.", field="opt_out_reason")
-    return reason
+    return limits.check_length(reason, limit=limits.REASON, field="opt_out_reason", what="the reason")
 
 
 def opt_out(incident: Incident, actor: Actor, reason: str, *, closing: bool) -> None:

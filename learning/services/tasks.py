@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from incidentio import limits
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import EventKind, LearningFlowState
@@ -49,9 +50,7 @@ def task_complete(*, task: LearningTask, actor: Actor) -> LearningTask:
 
 @transaction.atomic
 def task_not_doing(*, task: LearningTask, actor: Actor, reason: str = "") -> LearningTask:
-    reason = (reason or "").strip()
-    if len(reason) > 5_000:
-        raise ServiceError("Keep the reason under 5,000 characters.", field="reason")
+    reason = limits.check_length((reason or "").strip(), limit=limits.REASON, field="reason", what="the reason")
     task, incident = _locked(task)
     if task.state == TaskState.NOT_DOING:
         return task
