@@ -5,12 +5,13 @@ from allauth.core import context
 from django import forms
 from django.conf import settings
 
+from incidentio import limits
 from orgs.adapters import signup_invitation
 from orgs.models import RESERVED_SLUGS, Organization, Role, slug_validator, validate_single_line
 
 
 class OrganizationCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Organization name", validators=[validate_single_line])
+    name = forms.CharField(max_length=limits.ORG_NAME, label="Organization name", validators=[validate_single_line])
     slug = forms.CharField(
         max_length=50,
         label="URL",
@@ -28,7 +29,7 @@ class OrganizationCreateForm(forms.Form):
 
 
 class OrganizationRenameForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Organization name", validators=[validate_single_line])
+    name = forms.CharField(max_length=limits.ORG_NAME, label="Organization name", validators=[validate_single_line])
 
 
 class InvitationForm(forms.Form):
@@ -41,7 +42,7 @@ class RoleForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(max_length=150, required=False, label="Display name", validators=[validate_single_line])
+    name = forms.CharField(max_length=limits.USER_NAME, required=False, label="Display name", validators=[validate_single_line])
 
 
 class AddOrganizationForm(forms.Form):
