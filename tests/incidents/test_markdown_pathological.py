@@ -4,7 +4,8 @@ The inputs are the CommonMark pathological cases, 100 KB each: Python-Markdown
 took 10 s on 10,000 ``[`` and grew with the square of the length, so one
 stored summary made every view of its incident page that slow. The bound is
 CPU time (not wall time, so other processes on a shared CI core do not count)
-and generous: on the development machine the slowest case, ``[`` × 100,000,
+and generous (five times the slowest case here), so a slow CI core never
+flakes: on the development machine the slowest case, ``[`` × 100,000,
 takes about 0.9 s and most take under 0.2 s.
 """
 
@@ -24,7 +25,7 @@ from incidentio.services import documents
 from incidentio.services.incidents import incident_declare
 
 SIZE = 100_000
-BOUND_SECONDS = 2.0
+BOUND_SECONDS = 5.0  # the old parser: 97 s for 100 KB of "[a](", over 240 s for "["
 
 
 def _repeat(unit: str) -> str:
