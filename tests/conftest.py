@@ -13,21 +13,12 @@ import os
 import uuid
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from orgs.models import Role
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 REQUIRE_SERVICES = os.environ.get("INCIDENTIO_REQUIRE_SERVICES") == "1"
-
-#: For tests of what only exists on Postgres (plain SQL, prepared statements):
-#: the embedded SQLite mode has nothing of it to test. CI runs on Postgres,
-#: where a skip would fail the run.
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="Postgres only; the embedded SQLite mode reads through the ORM"
-)
-
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):

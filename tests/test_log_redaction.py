@@ -61,8 +61,8 @@ def test_gunicorn_logs_no_key_in_its_access_or_error_log(tmp_path):
         "SECURE_SSL_REDIRECT": "0",
         "EMAIL_CONSOLE": "1",
         "FIELD_ENCRYPTION_KEYS": "vMGQ1mKHxFNy1MbY4JUvmGPAYVbJq3xrRkN6B-Zr7Hw=",
-        # No tables: the pages fail, and the failure is logged with the path too.
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        # No database answers there: the pages fail, and the failure is logged with the path too.
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
     }
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(

@@ -16,7 +16,6 @@ import incidentio.urls
 from incidentio.actors import Actor
 from incidentio.api.bench import QUERY_HEADER
 from incidentio.services.incidents import incident_declare
-from tests.conftest import postgres_only
 
 pytestmark = pytest.mark.django_db
 CEILING = "/api/v2/bench/ceiling"
@@ -52,7 +51,6 @@ def test_the_ceiling_answers_a_page_of_25_incidents_to_a_key_only(bench_on, acme
     assert set(body["incidents"][0]) >= {"id", "reference", "incident_status", "severity", "roles", "permalink"}
 
 
-@postgres_only  # it reads Postgres's prepared statements
 def test_the_query_counter_reports_the_queries_a_request_ran(bench_on, acme, owner, api, api_key,
                                                              unprepared_connection):
     for number in range(3):

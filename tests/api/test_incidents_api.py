@@ -30,7 +30,6 @@ from incidentio.models import (
 from incidentio.services.incidents import incident_declare
 from orgs.models import ApiKeyRole, Membership
 from tests.api.conftest import assert_matches_schema, error_fields, errors_of
-from tests.conftest import postgres_only
 
 
 def status_named(org, name) -> IncidentStatus:
@@ -635,10 +634,6 @@ def test_concurrent_creates_with_one_key_declare_one_incident(acme, api, api_key
     incident, and the losers' reference numbers handed back (no INC-2 gap)."""
     import threading
 
-    from django.db import connection as main_connection
-
-    if main_connection.vendor != "postgresql":
-        pytest.skip("racing transactions need Postgres (SQLite serialises writers)")
     token = api_key(acme, ApiKeyRole.INCIDENT_EDITOR)
     barrier = threading.Barrier(6, timeout=30)
     results: list = []
@@ -681,7 +676,6 @@ def test_total_record_count_follows_new_incidents_and_filters(acme, owner, api, 
     assert triage["pagination_meta"]["total_record_count"] == 1
 
 
-@postgres_only  # the count's queries are Postgres SQL
 def test_total_record_count_is_right_across_the_settled_boundary(acme, api, api_key, django_assert_num_queries):
     """selectors.incident_count remembers the count of incidents numbered well below
     the counter and counts the newest live: numbers a failed declare skipped are

@@ -10,9 +10,6 @@ from django.db import OperationalError, connection, transaction
 from incidentio.actors import Actor
 from incidentio.db import _numbered, execute_hot
 from incidentio.services.incidents import incident_declare
-from tests.conftest import postgres_only
-
-pytestmark = postgres_only
 
 LIST = "/api/v2/incidents?page_size=2"
 

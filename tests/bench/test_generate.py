@@ -49,8 +49,6 @@ def _drop(settings: dict, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    if connection.vendor != "postgresql":
-        pytest.skip("the generator loads PostgreSQL with COPY; DATABASE_URL is not Postgres")
     name, settings = _bench_database()
     url = _url(settings, name)
     manifest_path = tmp_path_factory.mktemp("bench") / "manifest.json"

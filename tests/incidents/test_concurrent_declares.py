@@ -9,7 +9,7 @@ nothing). CI runs it on Postgres, where a skip fails the run.
 from __future__ import annotations
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
@@ -21,12 +21,6 @@ THREADS = 8
 DECLARES_PER_THREAD = 5
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks under concurrency need Postgres")
 
 
 class Abort(Exception):

@@ -30,12 +30,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WAIT = 30  # seconds; generous, only reached when something is already wrong
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks under concurrency need Postgres")
-
-
 def backend_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

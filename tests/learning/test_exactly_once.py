@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from django.db import connection
 
 from incidentio.actors import Actor
 from incidentio.models import (
@@ -41,12 +40,6 @@ from tests.concurrency import run_in_threads
 ROUNDS = 20
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks under concurrency need Postgres")
 
 
 @pytest.fixture(autouse=True)

@@ -60,8 +60,6 @@ def test_declare_acks_at_once_while_views_open_is_slow(slack, linked, queued_cel
 
 @pytest.mark.django_db(transaction=True)
 def test_same_command_four_times_two_concurrently_applies_once(slack, linked, acme, owner, declare):
-    if connection.vendor == "sqlite":
-        pytest.skip("concurrent requests need Postgres (SQLite serialises writers with table locks)")
     incident = declare(acme, owner)
     body = slack.command_body("update Exactly once", channel=incident.slack_channel_id)
     posts_before = len(slack.fake.calls_to("chat.postMessage"))

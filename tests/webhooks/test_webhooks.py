@@ -516,8 +516,6 @@ def test_a_job_for_a_deleted_endpoint_returns_quietly(acme, responder, receiver)
 
 @pytest.mark.django_db(transaction=True)
 def test_two_jobs_for_one_delivery_send_it_once(acme, responder, receiver):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks under concurrency need Postgres")
     _endpoint(acme, receiver)
     receiver.fail_first = 1
     _declare(acme, responder)
