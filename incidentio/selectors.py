@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, Window
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from incidentio import incident_detail_sql
@@ -33,7 +33,6 @@ from incidentio.models import (
     TimelineEvent,
 )
 from orgs.models import Membership, Organization, User
-from orgs.selectors import member_id_of
 
 logger = logging.getLogger("incidentio")
 
@@ -70,10 +69,6 @@ def filter_choices(
     ``status_list`` and ``severity_list`` order, in one query of rows: the
     incidents list's filters and the incident page's edit form, on every page.
     ``status_categories`` keeps the statuses of those categories only."""
-    if not on_postgres():  # the embedded SQLite mode
-        return ([(str(s.public_id), s.name) for s in status_list(org=org)
-                 if status_categories is None or s.category in status_categories],
-                [(str(s.public_id), s.name) for s in severity_list(org=org)])
     status, severity = IncidentStatus._meta.db_table, Severity._meta.db_table
     with connection.cursor() as cursor:
         execute_hot(
@@ -244,8 +239,6 @@ def incident_count(*, org: Organization) -> int:
     the newest, and counts the settled ones only when this process does not
     have them for that boundary yet.
     """
-    if not on_postgres():  # the embedded SQLite mode: demo-sized
-        return Incident.objects.filter(org=org).count()
     known_boundary, known_count = _settled_counts.get(org.pk, (-1, 0))
     with connection.cursor() as cursor:
         execute_hot(cursor, _COUNT_SQL, [org.pk, known_boundary, org.pk, SETTLED_BEHIND, org.pk])
@@ -334,18 +327,9 @@ def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> d
     holders: dict[int, list[dict]] = defaultdict(list)
     if not incident_ids:
         return holders
-    if on_postgres():
-        with connection.cursor() as cursor:
-            execute_hot(cursor, _ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
-            rows = cursor.fetchall()
-    else:  # the embedded SQLite mode
-        rows = (
-            IncidentRoleAssignment.objects.filter(incident_id__in=incident_ids)
-            .annotate(member_id=member_id_of(org, "user_id"))
-            .order_by("role__rank", "role__pk")
-            .values_list("incident_id", "role__public_id", "role__name", "role__shortform", "user__name",
-                         "user__email", "member_id")
-        )
+    with connection.cursor() as cursor:
+        execute_hot(cursor, _ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
+        rows = cursor.fetchall()
     for incident_id, *holder in rows:
         holders[incident_id].append(role_holder(*holder))
     return holders
@@ -423,48 +407,23 @@ OrgChoices = incident_detail_sql.OrgChoices
 
 def incident_detail(*, org: Organization, public_id) -> tuple[Incident, OrgChoices]:
     """The incident with what its page shows around it, and what the page's
-    forms offer from the org: one prepared statement on Postgres
-    (incidentio/incident_detail_sql.py), elsewhere a fixed number of ORM
-    queries. The org (already known) and the creator (not shown) are not read."""
-    if on_postgres():
-        try:
-            public_id = UUID(str(public_id))
-        except ValueError:
-            raise Http404("No such incident.") from None
-        found = incident_detail_sql.incident_detail(org, public_id)
-        if found is None:
-            raise Http404("No such incident.")
-        return found
-    queryset = (
-        Incident.objects.filter(org=org)
-        .select_related("status", "severity", "merged_into", "postmortem")
-        .prefetch_related(
-            Prefetch("role_assignments", queryset=IncidentRoleAssignment.objects.select_related("user")),
-            Prefetch("follow_ups", queryset=FollowUp.objects.select_related("assignee")),
-            Prefetch("debriefs", queryset=Debrief.objects.order_by("scheduled_at", "pk").prefetch_related(
-                Prefetch("attendees", queryset=User.objects.order_by("name", "email", "pk")))),
-        )
-    )
-    incident = _get(queryset, public_id, "incident")
-    incident.org = org
-    live_statuses, severities = filter_choices(org=org, status_categories={StatusCategory.LIVE})
-    return incident, OrgChoices(roles=list(role_list(org=org)), live_statuses=live_statuses, severities=severities,
-                                members=member_rows(org=org))
+    forms offer from the org: one prepared statement
+    (incidentio/incident_detail_sql.py). The org (already known) and the
+    creator (not shown) are not read."""
+    try:
+        public_id = UUID(str(public_id))
+    except ValueError:
+        raise Http404("No such incident.") from None
+    found = incident_detail_sql.incident_detail(org, public_id)
+    if found is None:
+        raise Http404("No such incident.")
+    return found
 
 
 def incident_timeline(*, incident: Incident, limit: int | None = TIMELINE_PAGE_EVENTS) -> IncidentTimeline:
     """The incident's newest ``limit`` events (all when ``None``), their actors
     named, and how many older ones there are: one query."""
-    if on_postgres():
-        rows, total = incident_detail_sql.timeline_page(incident.pk, limit)
-    else:  # the embedded SQLite mode
-        events = (
-            TimelineEvent.objects.filter(incident=incident).order_by("-occurred_at", "-pk")
-            .annotate(total=Window(Count("*"))).values_list(*TIMELINE_ROW, "total")
-        )
-        rows = list(events if limit is None else events[:limit])
-        total = rows[0][-1] if rows else 0
-        rows = [row[:-1] for row in rows]
+    rows, total = incident_detail_sql.timeline_page(incident.pk, limit)
     entries = [TimelineEntry.from_row(row) for row in reversed(rows)]
     return IncidentTimeline(events=entries, earlier_count=total - len(entries))
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
-from incidentio.db import execute_hot, model_columns, model_from_row, model_width, on_postgres
+from incidentio.db import execute_hot, model_columns, model_from_row, model_width
 from incidentio.models import IncidentStatus, StatusCategory
 from learning.models import LearningTask, LifecycleRules, TaskState, TaskTemplate
 from orgs.models import User
@@ -48,17 +48,9 @@ class StatusTasks:
 
 def incident_tasks(*, incident) -> list[StatusTasks]:
     """The incident's tasks grouped by learning status, in flow order, with
-    their status and assignee: one prepared statement on Postgres (the
-    incident page's; the ORM spent more building it than Postgres answering),
-    elsewhere the same through the ORM."""
-    if on_postgres():
-        tasks = _incident_tasks_sql(incident.pk)
-    else:
-        tasks = list(
-            LearningTask.objects.filter(incident=incident)
-            .select_related("assignee", "status")  # what the incident page shows
-            .order_by("status__rank", "status_id", "rank", "pk")
-        )
+    their status and assignee: one prepared statement (the incident page's;
+    the ORM spent more building it than Postgres answering)."""
+    tasks = _incident_tasks_sql(incident.pk)
     groups: dict[int, StatusTasks] = {}
     for task in tasks:
         group = groups.setdefault(

@@ -7,7 +7,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from incidentio.db import execute_hot, model_columns, model_from_row, on_postgres
+from incidentio.db import execute_hot, model_columns, model_from_row
 from orgs.models import Invitation, Membership, Organization, User, hash_invitation_token
 
 
@@ -19,16 +19,9 @@ def active_membership(*, org_slug: str, user_id: int) -> Membership | None:
     """The active user's membership of the org with that slug, with ``org`` and
     ``user`` loaded; every dashboard request asks (orgs/middleware.py).
 
-    One prepared statement on Postgres (incidentio/db.py): the ORM spent more
-    building this three-table query on each request than Postgres spends
-    answering it. Elsewhere (the embedded SQLite mode) through the ORM.
+    One prepared statement (incidentio/db.py): the ORM spent more building
+    this three-table query on each request than Postgres spends answering it.
     """
-    if not on_postgres():
-        return (
-            Membership.objects.select_related("org", "user")
-            .filter(org__slug=org_slug, user_id=user_id, user__is_active=True)
-            .first()
-        )
     with connection.cursor() as cursor:
         execute_hot(cursor, _ACTIVE_MEMBERSHIP_SQL, [org_slug, user_id])
         row = cursor.fetchone()

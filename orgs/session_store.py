@@ -5,7 +5,7 @@ Every dashboard request reads its session first. Through the ORM
 ≈ 0.3 ms of Python around a lookup by primary key that Postgres answers in a
 fraction of that (docs/performance.md). Here it runs through
 ``incidentio.db.execute_hot``. Writing, expiry and everything else stay
-Django's, and so does the read on SQLite (the embedded mode).
+Django's.
 
 Why not ``cached_db``: its ``load()`` writes the cache unguarded after a
 database read, so a Redis outage would turn every signed-in request into a
@@ -19,7 +19,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from incidentio.db import execute_hot, on_postgres
+from incidentio.db import execute_hot
 
 _SQL = f"""
 SELECT session_data, expire_date FROM {Session._meta.db_table}
@@ -29,8 +29,6 @@ WHERE session_key = %s AND expire_date > %s
 
 class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self):
-        if not on_postgres():
-            return super()._get_session_from_db()
         with connection.cursor() as cursor:
             execute_hot(cursor, _SQL, [self.session_key, timezone.now()])
             row = cursor.fetchone()

@@ -34,7 +34,10 @@ def _url(settings: dict, name: str) -> str:
     user = quote(settings.get("USER") or "")
     password = quote(settings.get("PASSWORD") or "")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    return f"postgres://{auth}{settings.get('HOST') or '127.0.0.1'}:{settings.get('PORT') or 5432}/{name}"
+    host = settings.get("HOST") or "127.0.0.1"
+    # A Unix socket folder (the embedded Postgres) is the host, percent-encoded, with no port.
+    netloc = quote(host, safe="") if host.startswith("/") else f"{host}:{settings.get('PORT') or 5432}"
+    return f"postgres://{auth}{netloc}/{name}"
 
 
 def _drop(settings: dict, name: str) -> None:

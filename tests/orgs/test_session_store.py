@@ -12,20 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orgs import session_store
 from orgs.session_store import SessionStore
-from tests.conftest import postgres_only
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["sql", "orm"])
-def read_path(request, monkeypatch):
-    if request.param == "sql" and connection.vendor != "postgresql":
-        pytest.skip("the plain-SQL read is Postgres only (the embedded SQLite mode reads through the ORM)")
-    if request.param == "orm":
-        monkeypatch.setattr(session_store, "on_postgres", lambda: False)
-    return request.param
 
 
 def _saved(data: dict) -> str:
@@ -35,7 +24,7 @@ def _saved(data: dict) -> str:
     return store.session_key
 
 
-def test_a_saved_session_loads_back_whole(read_path):
+def test_a_saved_session_loads_back_whole():
     key = _saved({"_org_sessions": {"acme": {"uid": 7, "hash": "abc"}}, "n": 1})
 
     store = SessionStore(key)
@@ -45,7 +34,7 @@ def test_a_saved_session_loads_back_whole(read_path):
 
 
 @pytest.mark.parametrize("key", ["expired", "unknown"])
-def test_an_expired_or_unknown_key_loads_empty_and_is_not_reused(read_path, key):
+def test_an_expired_or_unknown_key_loads_empty_and_is_not_reused(key):
     saved = _saved({"n": 1})
     Session.objects.filter(session_key=saved).update(expire_date=timezone.now() - timedelta(seconds=1))
     store = SessionStore(saved if key == "expired" else "x" * 32)
@@ -60,7 +49,6 @@ def test_an_expired_or_unknown_key_loads_empty_and_is_not_reused(read_path, key)
     assert Session.objects.get(session_key=store.session_key).get_decoded() == {"n": 2}
 
 
-@postgres_only
 def test_a_signed_in_page_reads_its_session_with_the_prepared_statement(acme, owner, signed_in):
     client = signed_in(owner, acme)
     client.get("/acme/incidents/")  # the statement is prepared on first use
