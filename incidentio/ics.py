@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.urls import reverse
@@ -22,7 +21,7 @@ def debrief_invite(debrief, *, incident) -> bytes:
     event = Event()
     # A stable UID lets calendars update the event when the invite is downloaded again.
     event.add("uid", f"debrief-{debrief.public_id}@incidentio")
-    event.add("dtstamp", datetime.now(dt_timezone.utc))
+    event.add("dtstamp", datetime.now(UTC))
     event.add("dtstart", debrief.scheduled_at)
     event.add("dtend", debrief.ends_at)
     event.add("summary", f"Debrief: {incident.reference} {incident.name}")

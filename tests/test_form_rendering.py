@@ -38,7 +38,7 @@ VALUES = [
     {"text": HOSTILE, "email": "x@example.com", "url": "https://example.com/?a=1&b=<2>", "number": 3,
      "password": HOSTILE, "hidden": HOSTILE, "day": dt.date(2026, 3, 7),
      "when": dt.datetime(2026, 3, 7, 14, 5), "time": dt.time(9, 30), "agree": True, "notes": HOSTILE + "\nline 2",
-     "safe": mark_safe("<i>already safe</i>"), "choice": "b"},  # noqa: S308 - a constant, the case under test
+     "safe": mark_safe("<i>already safe</i>"), "choice": "b"},  # safe: a constant, the case under test
     {"notes": "", "agree": False, "number": 0},
 ]
 

@@ -645,7 +645,7 @@ def test_concurrent_creates_with_one_key_declare_one_incident(acme, api, api_key
             barrier.wait()
             response = api(token).post("/api/v2/incidents", {"name": "Same", "idempotency_key": "once"})
             results.append((response.status_code, response.json()["incident"]["id"]))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:  # broad on purpose: reported below
             results.append(error)
         finally:
             thread_connection.close()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -153,7 +152,7 @@ def test_sharing_a_postmortem_is_recorded_once(incident, owner, as_owner, respon
 # --- Debriefs -------------------------------------------------------------------------------------
 
 
-WHEN = datetime(2030, 3, 4, 15, 30, tzinfo=dt_timezone.utc)
+WHEN = datetime(2030, 3, 4, 15, 30, tzinfo=UTC)
 
 
 def test_debrief_schedule_is_recorded(incident, owner, responder, as_owner):
