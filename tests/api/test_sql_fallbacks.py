@@ -87,7 +87,7 @@ def test_the_dashboard_lists_filters_and_roles_are_the_same_through_the_orm(acme
         for query in queries:
             response = client.get(f"/acme/incidents/{query}")
             assert response.status_code == 200, query
-            pages.append((response.context["rows"], response.context["selects"]))
+            pages.append((response.context["rows"], response.context["controls"]))
         return pages
 
     with_sql = shown()
