@@ -7,14 +7,15 @@ import html
 from functools import cached_property, lru_cache
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
 from django.utils.safestring import SafeString
 
 from incidentio import limits, selectors
+from incidentio.incident_filters import DASHBOARD_FILTERS
 from incidentio.models import (
     INCIDENT_TIMESTAMPS,
     FollowUpPriority,
-    LearningFlowState,
     PostmortemStatus,
     StatusCategory,
 )
@@ -288,41 +289,51 @@ class FollowUpForm(OrgForm):
 
 
 class IncidentFilterForm(OrgForm):
-    """The incidents list's filters (GET). Unknown values are refused, not ignored."""
+    """The incidents list's filters (GET), built from ``incident_filters.DASHBOARD_FILTERS``.
 
-    q = forms.CharField(required=False, max_length=200, label="Search")
-    category = forms.MultipleChoiceField(required=False, choices=StatusCategory.choices)
-    status = forms.MultipleChoiceField(required=False)
-    severity = forms.MultipleChoiceField(required=False)
-    learning_flow = forms.MultipleChoiceField(required=False, choices=LearningFlowState.choices)
-    # FastSelect: selects() renders the field's own widget, whose 200 members
-    # are already normalized (a new widget would normalize them again).
-    assignee = MemberChoiceField(required=False, widget=FastSelect)
+    An empty value is "Any"; any other value not among the choices is refused
+    by name, not ignored.
+    """
+
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["status"].choices, self.fields["severity"].choices = selectors.filter_choices(org=org)
-        self.fields["assignee"].choices = member_choices(org, blank="Anyone")
+        fields = {f.dashboard: f.values.form_field(label=f.label) for f in DASHBOARD_FILTERS}
+        self.fields = {**fields, "after": self.fields["after"]}
+        fields["status"].choices, fields["severity"].choices = selectors.filter_choices(org=org)
+        fields["assignee"].choices = member_choices(org, blank="Anyone")
 
     def clean_assignee(self):
         return self._member("assignee")
 
-    #: The filters the list offers as selects, and the label of their empty
-    #: option (the assignee's, "Anyone", is already among its choices).
-    SELECTS = {"category": "Any", "status": "Any", "severity": "Any", "learning_flow": "Any", "assignee": None}
+    def filters(self) -> selectors.IncidentFilters:
+        """The valid form's filters, as the list's query takes them."""
+        return selectors.IncidentFilters(**{
+            f.target: f.values.form_value(self.cleaned_data[f.dashboard]) for f in DASHBOARD_FILTERS
+        })
 
-    def selects(self) -> dict[str, SafeString]:
-        """Each filter's ``<select>``, by field name, rendered in Python.
+    def controls(self) -> list[tuple[str, str, SafeString, bool]]:
+        """``(name, label, HTML, is a select)`` of each control, in order,
+        rendered in Python.
 
         Through template loops the assignee's 200 members were a third of the
-        list's time. A select shows one value: the last the query string gave
-        (what ``request.GET[name]`` is), though the filter accepts several.
+        list's time. A control shows one value: the last the query string gave
+        (what ``request.GET[name]`` is), though a select's filter accepts several.
         """
-        rendered = {}
-        for name, blank in self.SELECTS.items():
-            field = self.fields[name]
-            widget = field.widget if blank is None else FastSelect(choices=[("", blank), *field.choices])
-            selected = self.data.getlist(name)[-1:]
-            rendered[name] = widget.render(name, selected, attrs={"id": f"id_{name}"})
+        rendered = []
+        for f in DASHBOARD_FILTERS:
+            widget = self.fields[f.dashboard].widget
+            if f.values.select and f.any_label is not None:
+                widget = FastSelect(choices=[("", f.any_label), *self.fields[f.dashboard].choices])
+            given = self.data.getlist(f.dashboard)[-1:] if self.is_bound else []
+            value = given if f.values.select else (given[0] if given else None)
+            html = widget.render(f.dashboard, value, attrs={"id": f"id_{f.dashboard}"})
+            rendered.append((f.dashboard, f.label, html, f.values.select))
         return rendered
+
+    def error_lines(self) -> list[str]:
+        """Each refused value's message, after the label of its control."""
+        labels = {f.dashboard: f.label for f in DASHBOARD_FILTERS}
+        return [f"{labels.get(name, name)}: {' '.join(errors)}" for name, errors in self.errors.items()
+                if name != NON_FIELD_ERRORS]

@@ -16,26 +16,22 @@ from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from incidentio import selectors
 from incidentio.api import serializers as s
 from incidentio.api.base import OrgApiView
 from incidentio.api.incident_rows import (
-    FILTER_CONDITIONS,
     incident_filtered_count,
     incident_page_rows,
     incident_rows,
     incidents_json,
 )
 from incidentio.api.pagination import PageParams, cursor_value, list_kind, page_of, paginate, pagination_meta
+from incidentio.incident_filters import API_FILTERS
 from incidentio.models import (
     Incident,
-    IncidentStatus,
-    LearningFlowState,
-    Severity,
-    StatusCategory,
     TimelineEvent,
 )
 from incidentio.services import incidents as svc
@@ -87,62 +83,29 @@ class IncidentApiView(OrgApiView):
 
 
 class IncidentListParams(PageParams):
-    """``GET /incidents`` query parameters; the names carry their operator."""
+    """``GET /incidents`` query parameters; the names carry their operator.
+    The filters are ``incident_filters.API_FILTERS``."""
 
     def get_fields(self):
         fields = super().get_fields()
-        fields.update({
-            "status_category[one_of]": s.OneOfField(child=serializers.ChoiceField(StatusCategory.choices),
-                                                    required=False),
-            "status[one_of]": s.OneOfField(child=serializers.UUIDField(), required=False),
-            "severity[gte]": serializers.UUIDField(required=False),
-            "created_at[gte]": serializers.DateTimeField(required=False),
-            "created_at[lte]": serializers.DateTimeField(required=False),
-            "learning_flow[one_of]": s.OneOfField(child=serializers.ChoiceField(LearningFlowState.choices),
-                                                  required=False),
-        })
+        fields.update({f.api: f.values.api_field() for f in API_FILTERS})
         return fields
 
     def validate(self, attrs):
         org = self.context["org"]
-        if "status[one_of]" in attrs:
-            wanted = set(attrs["status[one_of]"])
-            statuses = list(IncidentStatus.objects.filter(org=org, public_id__in=wanted))
-            if len(statuses) != len(wanted):
-                raise serializers.ValidationError({"status[one_of]": "Unknown status in this organization."})
-            attrs["status[one_of]"] = statuses
-        if "severity[gte]" in attrs:
-            severity = Severity.objects.filter(org=org, public_id=attrs["severity[gte]"]).first()
-            if severity is None:
-                raise serializers.ValidationError({"severity[gte]": "Unknown severity in this organization."})
-            attrs["severity[gte]"] = severity
+        for f in API_FILTERS:
+            if f.api in attrs:
+                attrs[f.api] = f.values.api_resolve(org, attrs[f.api], f.api)
         return attrs
 
     def active_filters(self) -> dict:
         """``{parameter: validated value}`` of the filters given ("?status[one_of]=" filters nothing out)."""
         return {
-            name: self.validated_data[name] for name in FILTER_CONDITIONS if self.validated_data.get(name) not in (None, [])
+            f.api: self.validated_data[f.api] for f in API_FILTERS if self.validated_data.get(f.api) not in (None, [])
         }
 
 
-def _one_of(name: str, choices: list[str]) -> OpenApiParameter:
-    return OpenApiParameter(
-        name, OpenApiTypes.STR, many=True, explode=True, style="form", enum=choices,
-        description="Any of these; repeat the parameter or separate values with commas.",
-    )
-
-
-INCIDENT_FILTERS = [
-    _one_of("status_category[one_of]", StatusCategory.values),
-    OpenApiParameter(
-        "status[one_of]", OpenApiTypes.UUID, many=True, explode=True, style="form",
-        description="Status ids; repeat the parameter or separate ids with commas.",
-    ),
-    OpenApiParameter("severity[gte]", OpenApiTypes.UUID, description="A severity id: that severity or higher."),
-    OpenApiParameter("created_at[gte]", OpenApiTypes.DATETIME, description="Reported at or after (ISO 8601)."),
-    OpenApiParameter("created_at[lte]", OpenApiTypes.DATETIME, description="Reported at or before (ISO 8601)."),
-    _one_of("learning_flow[one_of]", LearningFlowState.values),
-]
+INCIDENT_FILTERS = [f.values.api_parameter(f.api) for f in API_FILTERS]
 
 
 class IncidentListCreateView(IncidentApiView):

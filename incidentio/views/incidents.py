@@ -40,17 +40,9 @@ class IncidentListView(OrgView):
         if request.GET and not form.is_valid():
             page, status = selectors.IncidentPage([], None), 400
         else:
-            data = form.cleaned_data if request.GET else {}
-            assignee = data.get("assignee")
-            filters = selectors.IncidentFilters(
-                category=data.get("category") or [],
-                status=data.get("status") or [],
-                severity=data.get("severity") or [],
-                learning_flow=data.get("learning_flow") or [],
-                assignee_id=assignee.pk if assignee else None,
-                query=(data.get("q") or "").strip(),
-            )
-            page = selectors.incident_list(org=self.org, filters=filters, after=data.get("after"), page_size=PAGE_SIZE)
+            filters = form.filters() if request.GET else selectors.IncidentFilters()
+            after = form.cleaned_data.get("after") if request.GET else None
+            page = selectors.incident_list(org=self.org, filters=filters, after=after, page_size=PAGE_SIZE)
             status = 200
         next_query = None
         if page.next_after is not None:
@@ -62,7 +54,8 @@ class IncidentListView(OrgView):
         context = self.get_context_data(
             nav="incidents",
             form=form,
-            selects=form.selects(),
+            controls=form.controls(),
+            errors=form.error_lines(),
             rows=list_rows(page.incidents, url_prefix=incident_url_prefix(self.org)),
             page=page,
             next_query=next_query,

@@ -1,5 +1,5 @@
 """The incidents list's rows and filter selects, which are rendered in Python
-(views.incidents.list_rows, IncidentFilterForm.selects) rather than by template
+(views.incidents.list_rows, IncidentFilterForm.controls) rather than by template
 loops: they must show what the template showed, escaped."""
 
 from __future__ import annotations
