@@ -1,11 +1,10 @@
-"""Which database the hot paths run on, and how their plain SQL runs.
+"""How the hot reads' plain SQL runs.
 
 A few hot reads are plain Postgres SQL (docs/performance.md): ``ANY(array)``,
-``json_agg``, native UUID and timestamp columns. The embedded mode (``make
-run``) runs on SQLite, where those reads fall back to the ORM queries they
-replace; tests/test_sql_fallbacks.py holds both paths to the same output.
+``json_agg``, native UUID and timestamp columns. Postgres is the only
+database, so each has this one path.
 
-On Postgres they run as prepared statements (:func:`execute_hot`): the
+They run as prepared statements (:func:`execute_hot`): the
 planner's work for the incidents list's page (0.5 ms of its 1.5 ms round trip
 on the bench data) is done once per connection instead of on every request.
 """
@@ -22,10 +21,6 @@ from django.db.models import Model
 
 #: SQLSTATE invalid_sql_statement_name: ``EXECUTE`` of a statement the server does not have.
 _NO_SUCH_STATEMENT = "26000"
-
-
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 _PLACEHOLDER = re.compile(r"%%|%s")
@@ -69,7 +64,7 @@ def _prepared_names() -> set[str]:
 
 def execute_hot(cursor, sql: str, params: list) -> None:
     """``cursor.execute(sql, params)`` for a hot read with ``%s`` placeholders,
-    as a prepared statement on Postgres when ``DB_PREPARED_STATEMENTS`` is on.
+    as a prepared statement when ``DB_PREPARED_STATEMENTS`` is on.
 
     Each distinct SQL text is prepared once per connection under a name derived
     from it, then run with ``EXECUTE``; the parameters are still passed by
@@ -79,7 +74,7 @@ def execute_hot(cursor, sql: str, params: list) -> None:
     error propagates and the next attempt prepares afresh. Behind a
     transaction-pooling pgbouncer set ``DB_PREPARED_STATEMENTS=0``.
     """
-    if not (on_postgres() and settings.DB_PREPARED_STATEMENTS):
+    if not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(sql, params)
         return
     prepared = _prepared_names()

@@ -18,10 +18,6 @@ its live statuses and severities, its members. Each was a query of its own
 The timeline's newest events (``timeline_page``) are a second prepared
 statement, one row per event with its actor's name, and the count of all of
 them; the page renders them from plain rows, not instances.
-
-Postgres only: ``selectors.incident_detail`` and ``selectors.incident_timeline``
-read the same through the ORM elsewhere (the embedded SQLite mode), and
-tests/api/test_sql_fallbacks.py holds both paths to the same result.
 """
 
 from __future__ import annotations

@@ -5,9 +5,7 @@ busiest read and have a fixed shape: built through the ORM (twenty columns,
 two joins, filters, keyset, then a second query for the role holders) the page
 cost more Python than Postgres takes to run it (docs/performance.md). Here it
 is one prepared statement (incidentio/db.py); each list adds its own filter
-conditions. Postgres only: the embedded SQLite mode reads the same rows
-through the ORM (``incident_rows``, ``IncidentFilters.apply``), and
-tests/api/test_sql_fallbacks.py holds both paths to the same output.
+conditions.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from incidentio import incident_detail_sql
-from incidentio.db import execute_hot, on_postgres
+from incidentio.db import execute_hot
 from incidentio.incident_page_sql import page_rows
 from incidentio.models import (
     CATEGORY_ORDER,
@@ -148,25 +148,8 @@ class IncidentFilters:
     assignee_id: int | None = None
     query: str = ""
 
-    def apply(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-        if self.category:
-            queryset = queryset.filter(status__category__in=self.category)
-        if self.status:
-            queryset = queryset.filter(status__public_id__in=self.status)
-        if self.severity:
-            queryset = queryset.filter(severity__public_id__in=self.severity)
-        if self.learning_flow:
-            queryset = queryset.filter(learning_flow__in=self.learning_flow)
-        if self.assignee_id is not None:
-            queryset = queryset.filter(role_assignments__user_id=self.assignee_id).distinct()
-        if self.query:
-            match = REFERENCE_RE.match(self.query)
-            text = Q(name__icontains=self.query.strip())
-            queryset = queryset.filter(text | Q(number=int(match.group(1))) if match else text)
-        return queryset
-
     def sql(self) -> tuple[str, list]:
-        """What :meth:`apply` filters, as conditions of incidentio/incident_page_sql.py."""
+        """The filters as conditions of incidentio/incident_page_sql.py's page query."""
         where, params = [], []
         for values, condition in (
             (self.category, "s.category = ANY(%s)"),
@@ -282,20 +265,12 @@ def incident_list(
 ) -> IncidentPage:
     """Newest first, by keyset on the org's unique (org, number) index — never OFFSET.
 
-    A deep page costs what the first one does. One query on Postgres, role
-    holders included (incidentio/incident_page_sql.py); in the embedded
-    SQLite mode the same rows come through the ORM in two.
+    A deep page costs what the first one does. One query, role holders
+    included (incidentio/incident_page_sql.py).
     """
-    if on_postgres():
-        where, params = filters.sql()
-        rows = page_rows(org, fields=_LIST_FIELDS, where=where, params=params, before=after, limit=page_size + 1)
-        holders = role_holders_of_rows(rows)
-    else:
-        queryset = filters.apply(Incident.objects.filter(org=org))
-        if after is not None:
-            queryset = queryset.filter(number__lt=after)
-        rows = list(queryset.order_by("-number").values(*_LIST_FIELDS)[: page_size + 1])
-        holders = role_holders_by_incident(org=org, incident_ids=[row["id"] for row in rows[:page_size]])
+    where, params = filters.sql()
+    rows = page_rows(org, fields=_LIST_FIELDS, where=where, params=params, before=after, limit=page_size + 1)
+    holders = role_holders_of_rows(rows)
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     incidents = [

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from incidentio.db import on_postgres
 from incidentio.incident_page_sql import page_rows
 from incidentio.links import incident_url_prefix
 from incidentio.models import (
@@ -48,44 +47,30 @@ def incident_rows(queryset: QuerySet[Incident]) -> QuerySet:
 
 # --- The list's page in plain SQL (incidentio/incident_page_sql.py) -------------------------------
 
-#: API filter parameter → (its SQL condition, the same as an ORM lookup for the
-#: embedded SQLite mode, its value from the validated parameter).
+#: API filter parameter → (its SQL condition, its value from the validated parameter).
 FILTER_CONDITIONS = {
-    "status_category[one_of]": ("s.category = ANY(%s)", "status__category__in", list),
-    "status[one_of]": ("i.status_id = ANY(%s)", "status_id__in", lambda statuses: [status.pk for status in statuses]),
-    "severity[gte]": ("v.rank >= %s", "severity__rank__gte", lambda severity: severity.rank),
-    "created_at[gte]": ("i.reported_at >= %s", "reported_at__gte", lambda value: value),
-    "created_at[lte]": ("i.reported_at <= %s", "reported_at__lte", lambda value: value),
-    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", "learning_flow__in", list),
+    "status_category[one_of]": ("s.category = ANY(%s)", list),
+    "status[one_of]": ("i.status_id = ANY(%s)", lambda statuses: [status.pk for status in statuses]),
+    "severity[gte]": ("v.rank >= %s", lambda severity: severity.rank),
+    "created_at[gte]": ("i.reported_at >= %s", lambda value: value),
+    "created_at[lte]": ("i.reported_at <= %s", lambda value: value),
+    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", list),
 }
 
 
 def _where(filters: dict) -> tuple[str, list]:
     conditions, params = [], []
     for name, value in filters.items():
-        condition, _lookup, convert = FILTER_CONDITIONS[name]
+        condition, convert = FILTER_CONDITIONS[name]
         conditions.append(f" AND {condition}")
         params.append(convert(value))
     return "".join(conditions), params
-
-
-def _filtered(org, filters: dict) -> QuerySet[Incident]:
-    queryset = Incident.objects.filter(org=org)
-    for name, value in filters.items():
-        _condition, lookup, convert = FILTER_CONDITIONS[name]
-        queryset = queryset.filter(**{lookup: convert(value)})
-    return queryset
 
 
 def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) -> list[dict]:
     """Up to ``limit`` of the org's incidents matching ``filters`` (validated API
     filter values by parameter name), newest first, numbered below ``before``:
     rows as :func:`incident_rows` gives them, with their role holders."""
-    if not on_postgres():  # the embedded SQLite mode
-        queryset = _filtered(org, filters)
-        if before is not None:
-            queryset = queryset.filter(number__lt=before)
-        return list(incident_rows(queryset).order_by("-number")[:limit])
     where, params = _where(filters)
     return page_rows(org, fields=PAGE_FIELDS, where=where, params=params, before=before, limit=limit)
 
@@ -120,12 +105,10 @@ def incident_filtered_count(org, *, filters: dict) -> int:
     one with 100,000, read all of them to count 1,000 live ones (20–80 ms);
     planned for the org at hand the same count takes ≈ 0.3 ms, for about
     0.2 ms of planning (docs/performance.md)."""
-    if not on_postgres():  # the embedded SQLite mode
-        return _filtered(org, filters).count()
     where, params = [], []
     for name, value in filters.items():
         condition, count_params = COUNT_CONDITIONS[name]
-        _page_condition, _lookup, convert = FILTER_CONDITIONS[name]
+        _page_condition, convert = FILTER_CONDITIONS[name]
         where.append(f" AND {condition}")
         params += count_params(org.pk, convert(value))
     with connection.cursor() as cursor:

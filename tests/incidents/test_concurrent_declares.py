@@ -2,8 +2,7 @@
 
 The counter row lock is the only thing standing between two simultaneous
 declares and a duplicate INC-n, so this runs real threads on real
-connections against Postgres (SQLite serialises writers and would prove
-nothing). CI runs it on Postgres, where a skip fails the run.
+connections against Postgres.
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ and returns no row, so ``lock_incident`` raised Incident.DoesNotExist (a 500
 under load). This test makes that interleaving happen on purpose, on real
 connections: A changes the status and holds the row lock, B calls
 ``lock_incident`` and is seen waiting on the lock in Postgres, then A
-commits. SQLite has no row locks, so this runs on Postgres only; CI runs it
-on Postgres, where a skip fails the run.
+commits.
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ last two tasks are addressed at the same moment or the same event arrives
 twice." Only the incident row lock and the compare-and-set in
 ``learning_advance`` stand between two simultaneous changes and a double (or
 missing) advance, so these tests run real threads on real connections against
-Postgres; SQLite serialises writers and would prove nothing. CI runs them on
-Postgres, where a skip fails the run.
+Postgres.
 
 Celery is eager here: the advance runs in the committing thread's on-commit
 hook, so the threads also race the advance itself.
