@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 def csrf_failure(request, reason: str = ""):
     """A form posted with a stale CSRF token.
 
-    Every sign-in rotates the token (DESIGN §3), so a form left open in another
+    Every sign-in rotates the token (docs/multi-org-sessions.md), so a form left open in another
     tab goes stale when someone signs in to another org in this browser. Say so,
     and offer the page again, instead of Django's bare "CSRF verification failed".
     """

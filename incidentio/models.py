@@ -1,5 +1,5 @@
 """The incident core: lifecycle configuration, incidents, their timeline and
-the documents written about them (DESIGN §2).
+the documents written about them (docs/architecture.md).
 
 Every model here belongs to one Organization, directly or through its
 incident, and is addressed from outside by an opaque ``public_id``.

@@ -357,7 +357,7 @@ TIMELINE_LISTENERS: list[str] = [
     "webhooks.listeners.on_timeline_event",
 ]
 
-# --- Slack (DESIGN §5; docs/slack.md) -------------------------------------------
+# --- Slack (docs/slack.md) -------------------------------------------
 
 # Bolt verifies every inbound request with this; unset, /slack/events answers 401.
 SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")

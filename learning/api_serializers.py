@@ -22,7 +22,7 @@ from incidentio.models import Incident, IncidentStatus, StatusCategory
 from learning.models import TaskKind, TaskState, UnmatchedPolicy
 from orgs.models import Membership
 
-# --- Errors (DESIGN §4), for the schema: the API's one error schema -----------------------------
+# --- Errors (docs/api.md), for the schema: the API's one error schema -----------------------------
 
 error_responses = api_errors
 

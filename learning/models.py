@@ -1,4 +1,4 @@
-"""The learning flow (DESIGN §2): what happens after an incident is closed.
+"""The learning flow (docs/learning-flow.md): what happens after an incident is closed.
 
 An org's learning statuses are its ``learning``-category IncidentStatuses.
 Each has ordered TaskTemplates; when an incident enters the status, the

@@ -1,4 +1,4 @@
-"""Multi-organization browser sessions (DESIGN §3).
+"""Multi-organization browser sessions (docs/multi-org-sessions.md).
 
 One browser session holds, per organization slug, the identity that signed in
 for that org: ``{slug: {"uid": <user pk>, "hash": <session auth hash>}}``. A

@@ -1,5 +1,5 @@
 """The outbox: messages bound for Slack, written in the same transaction as the
-change they report, and delivered afterwards by Celery (DESIGN §5)."""
+change they report, and delivered afterwards by Celery (docs/slack.md)."""
 
 from __future__ import annotations
 

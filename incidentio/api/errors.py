@@ -1,4 +1,4 @@
-"""Every API error in one shape (DESIGN §4), with the request id that is also logged:
+"""Every API error in one shape (docs/api.md), with the request id that is also logged:
 
 ``{"type": "validation_error", "status": 422, "request_id": "...",
 "errors": [{"code": "...", "message": "...", "source": {"field": "..."}}]}``

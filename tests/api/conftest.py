@@ -77,7 +77,7 @@ def declare(acme, owner):
 
 
 def errors_of(response) -> list[dict]:
-    """The DESIGN §4 error body's errors, after checking the envelope."""
+    """The API error body (docs/api.md)'s errors, after checking the envelope."""
     body = response.json()
     assert body["status"] == response.status_code, body
     assert body["request_id"] == response["X-Request-Id"], body

@@ -1,4 +1,4 @@
-"""One browser, two organizations, two identities (DESIGN §3), clicked through in Chromium.
+"""One browser, two organizations, two identities (docs/multi-org-sessions.md), clicked through in Chromium.
 
 alice owns acme; bob owns globex only. In one browser alice signs in for acme,
 adds globex through the avatar menu as bob, uses both side by side in two tabs,

@@ -1,4 +1,4 @@
-"""The learning flow through a real Celery worker on Redis (DESIGN §2, §6).
+"""The learning flow through a real Celery worker on Redis (docs/learning-flow.md, docs/architecture.md).
 
 In production the advance is not run by the request that addressed the last
 task: the commit queues ``advance_incident`` on Redis and a worker process

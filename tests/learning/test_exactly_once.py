@@ -1,4 +1,4 @@
-"""Auto-advance happens exactly once, under real concurrency (DESIGN §2).
+"""Auto-advance happens exactly once, under real concurrency (docs/learning-flow.md).
 
 "When every task of the current learning status is completed or not doing,
 the incident moves to the next learning status … exactly once, even when the

@@ -1,4 +1,4 @@
-"""The learning flow's services (DESIGN §2 "The learning flow").
+"""The learning flow's services (docs/learning-flow.md).
 
 Each test calls the service the dashboard, the API and Slack all call, and
 asserts what a responder would notice: the incident's status, its tasks, its

@@ -8,7 +8,7 @@ templates and lifecycle rules, changes members' org roles, opts out from inside
 the flow, and delivers the same event and the same advance job twice — through
 the real services, and for some rules through the real entry points (the
 dashboard with a signed-in member, the API with a bearer key). After every
-step it checks the invariants of DESIGN §2 "The learning flow":
+step it checks the invariants of docs/learning-flow.md:
 
 - each incident is in one status, and its learning-flow state agrees with it;
   open tasks exist only in the current status of a running incident;

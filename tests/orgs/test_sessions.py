@@ -1,4 +1,4 @@
-"""Multi-organization sessions (DESIGN §3) through the real sign-in page."""
+"""Multi-organization sessions (docs/multi-org-sessions.md) through the real sign-in page."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def _raw(token, method: str, path: str, body: bytes, content_type="application/j
 
 def _assert_clear_api_error(response, *statuses):
     assert response.status_code in statuses, (response.status_code, response.content[:500])
-    errors = errors_of(response)  # the DESIGN §4 JSON envelope, with a request id
+    errors = errors_of(response)  # the API error envelope (docs/api.md), with a request id
     assert all(error.get("message") for error in errors), errors
 
 
