@@ -127,14 +127,18 @@ def run(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["run"] and len(argv) > 2 and argv[1] == "--":
-        return run(argv[2:])
-    if argv == ["stop"]:
-        stop()
-        return 0
-    if argv == ["url"]:
-        print(database_url())
-        return 0
+    try:
+        if argv[:1] == ["run"] and len(argv) > 2 and argv[1] == "--":
+            return run(argv[2:])
+        if argv == ["stop"]:
+            stop()
+            return 0
+        if argv == ["url"]:
+            print(database_url())
+            return 0
+    except ImproperlyConfigured as error:  # no wheel for this platform: say so in one sentence
+        print(error, file=sys.stderr)
+        return 1
     print("usage: python -m incidentio.embedded_postgres run -- COMMAND... | stop | url", file=sys.stderr)
     return 2
 
