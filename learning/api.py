@@ -30,21 +30,14 @@ from learning.services.config_document import (
     learning_flow_replace,
 )
 from orgs.models import ApiKeyRole
-from orgs.selectors import member_id_of
 
 TAG_TASKS = ["Learning tasks"]
 TAG_FLOW = ["Learning flow"]
 
 
-def _task_rows(org):
-    return LearningTask.objects.filter(org=org).select_related("incident", "status", "assignee").annotate(
-        assignee_member_id=member_id_of(org, "assignee_id")
-    )
-
-
 def _render_task(org, task: LearningTask) -> dict:
     # Re-read with its relations: one query, and any after-commit advance is visible.
-    return {"learning_task": s.LearningTaskOut(_task_rows(org).get(pk=task.pk)).data}
+    return {"learning_task": s.learning_task_json(s.learning_task_queryset(org).get(pk=task.pk))}
 
 
 class LearningTaskListView(OrgApiView):
@@ -67,12 +60,12 @@ class LearningTaskListView(OrgApiView):
             if param in params
         }
         page = paginate(
-            _task_rows(self.org).filter(**filters),
+            s.learning_task_queryset(self.org).filter(**filters),
             kind=list_kind("learning_tasks", request.query_params), key="id", descending=True,
             page_size=params["page_size"], after=params.get("after"),
         )
         return Response({
-            "learning_tasks": s.LearningTaskOut(page.rows, many=True).data,
+            "learning_tasks": [s.learning_task_json(task) for task in page.rows],
             "pagination_meta": pagination_meta(page),
         })
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,8 +20,9 @@ from incidentio import limits
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from incidentio.api.serializers import errors as api_errors
 from incidentio.models import Incident, IncidentStatus, StatusCategory
-from learning.models import TaskKind, TaskState, UnmatchedPolicy
+from learning.models import LearningTask, TaskKind, TaskState, UnmatchedPolicy
 from orgs.models import Membership
+from orgs.selectors import member_id_of
 
 # --- Errors (docs/api.md), for the schema: the API's one error schema -----------------------------
 
@@ -49,8 +51,10 @@ class TaskAssigneeOut(serializers.Serializer):
 
 
 class LearningTaskOut(serializers.Serializer):
-    """Renders a task with ``incident``, ``status`` and ``assignee`` loaded and
-    annotated with ``assignee_member_id`` (``orgs.selectors.member_id_of``)."""
+    """A learning task."""
+
+    # The task's one representation: the API and the webhooks' learning_task
+    # render it through learning_task_json, from learning_task_queryset.
 
     id = serializers.UUIDField(source="public_id")
     incident = IncidentRefOut()
@@ -76,6 +80,19 @@ class LearningTaskOut(serializers.Serializer):
             return None
         member_id = task.assignee_member_id
         return {"id": str(member_id) if member_id else None, "name": user.display_name, "email": user.email}
+
+
+def learning_task_queryset(org) -> QuerySet[LearningTask]:
+    """The tasks of ``org`` (an Organization or its pk) with what :func:`learning_task_json` renders, in one query."""
+    return LearningTask.objects.filter(org=org).select_related("incident", "status", "assignee").annotate(
+        assignee_member_id=member_id_of(org, "assignee_id")
+    )
+
+
+def learning_task_json(task: LearningTask) -> dict:
+    """A task from :func:`learning_task_queryset` as the API shows it; webhook
+    payloads embed the same (webhooks/listeners.py)."""
+    return LearningTaskOut(task).data
 
 
 class LearningTaskResponse(serializers.Serializer):

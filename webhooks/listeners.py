@@ -5,17 +5,20 @@
 deliveries it queues commit or roll back with that change. Which timeline
 kinds become which webhook event is decided by ``event_types_for``; the
 payload is a snapshot of the incident at the moment of the event.
+
+The incident and the learning task in a payload are the API's own
+representations (``incident_json``, ``learning_task_json``): one shape per
+resource, described by the OpenAPI schema (docs/webhooks.md).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
-from django.urls import reverse
-
-from incidentio.models import EventKind, Incident, IncidentStatus, StatusCategory, TimelineEvent
-from learning.models import LearningTask
+from incidentio.api.incident_rows import incident_json
+from incidentio.api.renderers import as_sent
+from incidentio.models import EventKind, IncidentStatus, StatusCategory, TimelineEvent
+from learning.api_serializers import learning_task_json, learning_task_queryset
 from orgs.models import Membership
 from webhooks.models import WebhookEventType
 from webhooks.services import deliveries_enqueue, subscribed_endpoints
@@ -71,12 +74,15 @@ def on_timeline_event(event: TimelineEvent) -> None:
     endpoints = subscribed_endpoints(org_id=event.incident.org_id)
     if not endpoints:
         return
+    incident = None  # read once, for the first event sent
     for event_type in event_types_for(event):
         if not any(e.subscribes_to(event_type) for e in endpoints):
             continue
         # Derived from the timeline event: the same fact always has the same id.
         event_id = uuid.uuid5(event.public_id, event_type)
-        payload = build_payload(event, event_type, event_id)
+        if incident is None:
+            incident = as_sent(incident_json(event.incident))
+        payload = build_payload(event, event_type, event_id, incident=incident)
         deliveries_enqueue(endpoints=endpoints, event_type=event_type, event_id=event_id, payload=payload)
 
 
@@ -97,62 +103,24 @@ def _user(org_id: int, user) -> dict | None:
     return {"id": str(member_id) if member_id else None, "name": user.display_name, "email": user.email}
 
 
-def incident_payload(incident: Incident) -> dict:
-    status, severity = incident.status, incident.severity
-    path = reverse("incident_detail", kwargs={"org_slug": incident.org.slug, "incident_id": incident.public_id})
-    return {
-        "id": str(incident.public_id),
-        "reference": incident.reference,
-        "name": incident.name,
-        "summary": incident.summary,
-        "incident_status": {"id": str(status.public_id), "name": status.name, "category": status.category},
-        "severity": (
-            {"id": str(severity.public_id), "name": severity.name, "rank": severity.rank} if severity else None
-        ),
-        "learning_flow": incident.learning_flow,
-        "opt_out_reason": incident.opt_out_reason,
-        "reported_at": _ts(incident.reported_at),
-        "accepted_at": _ts(incident.accepted_at),
-        "resolved_at": _ts(incident.resolved_at),
-        "closed_at": _ts(incident.closed_at),
-        "permalink": settings.SITE_URL.rstrip("/") + path,
-    }
-
-
-def task_payload(task: LearningTask) -> dict:
-    return {
-        "id": str(task.public_id),
-        "title": task.title,
-        "kind": task.kind,
-        "required": task.required,
-        "state": task.state,
-        "not_doing_reason": task.not_doing_reason,
-        "learning_status": {"id": str(task.status.public_id), "name": task.status.name},
-        "assignee": _user(task.org_id, task.assignee),
-        "addressed_at": _ts(task.addressed_at),
-        "completed_automatically": task.completed_automatically,
-    }
-
-
-def build_payload(event: TimelineEvent, event_type: str, event_id: uuid.UUID) -> dict:
-    incident = event.incident
+def build_payload(event: TimelineEvent, event_type: str, event_id: uuid.UUID, *, incident: dict) -> dict:
+    """The event's payload around ``incident``, the incident as the API shows it (as sent)."""
     change = {"kind": event.kind, "description": event.text}
     # Only the plain facts of the event: never the internal ids some events keep.
     change.update({k: v for k, v in event.data.items() if k in ("from", "to", "reason") and isinstance(v, str)})
+    org_id = event.incident.org_id
     data = {
-        "incident": incident_payload(incident),
+        "incident": incident,
         "change": change,
         "actor": {
             "kind": event.actor_kind,
             "name": event.actor_name,
-            "user": _user(incident.org_id, event.actor_user),
+            "user": _user(org_id, event.actor_user),
         },
     }
     if event_type == E.LEARNING_TASK_UPDATED:
-        task = (
-            LearningTask.objects.select_related("status", "assignee")
-            .filter(incident=incident, public_id=event.data.get("task_id"))
-            .first()
-        )
-        data["learning_task"] = task_payload(task) if task else None
+        task = learning_task_queryset(org_id).filter(
+            incident_id=event.incident_id, public_id=event.data.get("task_id")
+        ).first()
+        data["learning_task"] = as_sent(learning_task_json(task)) if task else None
     return {"id": str(event_id), "type": event_type, "created_at": _ts(event.occurred_at), "data": data}

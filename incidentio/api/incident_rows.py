@@ -1,11 +1,16 @@
-"""Incidents as API JSON, read as rows (``values()``) rather than model instances.
+"""The incident's one JSON representation, read as rows (``values()``) rather than model instances.
+
+:func:`incidents_json` is the only code that writes an incident as JSON: the
+API's list and detail and every webhook payload (webhooks/listeners.py, through
+:func:`incident_json`) send what it builds. The OpenAPI schema describes it
+(:class:`~incidentio.api.serializers.IncidentSerializer`, a description only);
+tests/api/test_representations.py validates what the API and a real webhook
+delivery send against that schema, unknown keys refused, for every shape an
+incident takes.
 
 The incidents list is the API's busiest read. Through model instances and
 DRF's per-field serializers a page of 25 cost ~11 ms of Python on top of its
-SQL; from rows it is a fraction of that (docs/performance.md). The JSON is
-exactly what :class:`~incidentio.api.serializers.IncidentSerializer`
-describes in the schema: tests/api/test_incident_representation.py compares
-the two for every shape an incident takes.
+SQL; from rows it is a fraction of that (docs/performance.md).
 
 The list reads a page in one query of plain SQL (:func:`incident_page_rows`),
 role holders included; one incident is read through the ORM
@@ -43,6 +48,14 @@ PAGE_FIELDS = tuple(dict.fromkeys(ROW_FIELDS))
 def incident_rows(queryset: QuerySet[Incident]) -> QuerySet:
     """``queryset`` as rows carrying everything :func:`incidents_json` renders."""
     return queryset.values(*PAGE_FIELDS)
+
+
+def incident_json(incident: Incident) -> dict:
+    """``incident`` as ``GET /incidents/{id}`` shows it, re-read from the database
+    (two queries): what webhook payloads embed. Values as :func:`incidents_json`
+    leaves them; ``renderers.as_sent`` turns them into the API's strings."""
+    row = incident_rows(Incident.objects.filter(pk=incident.pk)).get()
+    return incidents_json(incident.org, [row])[0]
 
 
 # --- The list's page in plain SQL (incidentio/incident_page_sql.py) -------------------------------
@@ -118,7 +131,9 @@ def incident_filtered_count(org, *, filters: dict) -> int:
 
 
 def incidents_json(org, rows: list[dict]) -> list[dict]:
-    """Rows from :func:`incident_page_rows` carry their role holders; others
+    """The incidents' representation (the schema's ``Incident``), in the rows' order.
+
+    Rows from :func:`incident_page_rows` carry their role holders; others
     (:func:`incident_rows`) have them read in one more query.
 
     Timestamps and ids stay ``datetime`` and ``UUID``: the API's renderer

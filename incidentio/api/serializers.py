@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
@@ -250,17 +247,20 @@ class UserSerializer(serializers.Serializer):
 # --- Output: incidents ---------------------------------------------------------------------
 
 
+# The incident is never rendered through these fields: incidentio/api/incident_rows.py
+# (incidents_json) builds its JSON from rows, for the list's speed
+# (docs/performance.md), and the API and the webhooks send that. These
+# serializers only describe it for the schema, which is why they have no
+# ``source``s or method fields; tests/api/test_representations.py validates
+# the JSON the API and a webhook delivery send against this description,
+# unknown and missing keys included, so neither can change alone.
+
+
 class RoleAssignmentSerializer(serializers.Serializer):
     """Who holds one of the incident's roles."""
 
-    # Rendered from an IncidentRoleAssignment annotated with ``member_id``.
-
     role = IncidentRoleRefSerializer()
-    user = serializers.SerializerMethodField()
-
-    @extend_schema_field(UserSerializer)
-    def get_user(self, obj) -> dict | None:
-        return user_ref(obj.user, obj.member_id)
+    user = UserSerializer(read_only=True)
 
 
 IncidentTimestampsSerializer = type(
@@ -271,38 +271,24 @@ IncidentTimestampsSerializer = type(
 
 
 class IncidentSerializer(serializers.Serializer):
-    """An incident.
+    """An incident."""
 
-    The API renders incidents with :mod:`incidentio.api.incident_rows`, from
-    rows rather than through these fields (much faster, docs/performance.md);
-    these fields are the schema, and DRF's rendering from them is what
-    tests/api/test_incident_representation.py holds the rows' JSON to.
-    """
-
-    # DRF rendering needs context["org"] and an incident with status, severity
-    # and role_assignments annotated with member_id.
-
-    id = serializers.UUIDField(source="public_id")
+    id = serializers.UUIDField()
     reference = serializers.CharField(help_text="e.g. INC-12; also accepted wherever an incident id is.")
     name = serializers.CharField()
     summary = serializers.CharField()
-    incident_status = IncidentStatusRefSerializer(source="status")
+    incident_status = IncidentStatusRefSerializer()
     severity = SeverityRefSerializer(allow_null=True)
     learning_flow = EnumField(LearningFlowState.choices, enum_name="LearningFlowState")
     opt_out_reason = serializers.CharField(help_text="Why the learning flow was skipped; empty unless opted out.")
-    roles = RoleAssignmentSerializer(source="role_assignments.all", many=True)
-    created_at = serializers.DateTimeField(source="reported_at")
+    roles = RoleAssignmentSerializer(many=True)
+    created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     accepted_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
-    timestamps = IncidentTimestampsSerializer(source="*")
-    permalink = serializers.SerializerMethodField(help_text="The incident's page in the dashboard.")
-
-    @extend_schema_field(OpenApiTypes.URI)
-    def get_permalink(self, obj) -> str:
-        path = reverse("incident_detail", kwargs={"org_slug": self.context["org"].slug, "incident_id": obj.public_id})
-        return settings.SITE_URL.rstrip("/") + path
+    timestamps = IncidentTimestampsSerializer()
+    permalink = serializers.URLField(read_only=True, help_text="The incident's page in the dashboard.")
 
 
 class TimelineActorSerializer(serializers.Serializer):

@@ -155,6 +155,11 @@ def incident_declare(
         reported_at=now,
         accepted_at=None if triage else now,
     )
+    # The reporter is part of the declaration (no event of its own): assigned
+    # before the event, so the incident.created webhook shows them.
+    reporter_role = _role_of_kind(org, RoleKind.REPORTER)
+    if reporter_role is not None and actor.user is not None:
+        IncidentRoleAssignment.objects.create(incident=incident, role=reporter_role, user=actor.user)
     timeline_record(
         incident=incident,
         kind=EventKind.DECLARED,
@@ -163,9 +168,6 @@ def incident_declare(
         data={"status": status.name, "severity": severity.name if severity else None},
         occurred_at=now,
     )
-    reporter_role = _role_of_kind(org, RoleKind.REPORTER)
-    if reporter_role is not None and actor.user is not None:
-        IncidentRoleAssignment.objects.create(incident=incident, role=reporter_role, user=actor.user)
     if lead is not None:
         lead_role = _role_of_kind(org, RoleKind.LEAD)
         if lead_role is not None:
