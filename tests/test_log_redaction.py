@@ -73,7 +73,7 @@ def test_gunicorn_logs_no_key_in_its_access_or_error_log(tmp_path):
 
     def get(path, **headers):
         try:
-            with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers), timeout=10):
+            with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers), timeout=60):
                 pass
         except urllib.error.HTTPError:
             pass
