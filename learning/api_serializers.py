@@ -9,9 +9,9 @@ services in ``learning/services/``.
 
 from __future__ import annotations
 
-import re
 import uuid
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,6 +19,7 @@ from incidentio import limits
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from incidentio.api.serializers import errors as api_errors
 from incidentio.models import Incident, IncidentStatus, StatusCategory
+from incidentio.selectors import incident_lookup
 from learning.models import TaskKind, TaskState, UnmatchedPolicy
 from orgs.models import Membership
 
@@ -92,18 +93,11 @@ class LearningTaskListResponse(serializers.Serializer):
     pagination_meta = PaginationMetaOut()
 
 
-_REFERENCE = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
-
-
 def org_incident(org, value: str) -> Incident | None:
     """The org's incident by id or by reference (INC-12), as wherever an incident id is taken."""
-    incidents = Incident.objects.filter(org=org)
-    reference = _REFERENCE.match(value)
-    if reference:
-        return incidents.filter(number=int(reference.group(1))).first()
     try:
-        return incidents.filter(public_id=uuid.UUID(value)).first()
-    except ValueError:
+        return incident_lookup(org=org, key=value)
+    except Http404:
         return None
 
 
