@@ -17,7 +17,6 @@ from django.http import Http404
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import Incident
-from orgs.models import Role
 from slackbot.formatting import escape, link
 from slackbot.people import SlackMember, member_for_slack_user
 
@@ -89,7 +88,7 @@ def member_or_refuse(workspace, slack_user_id: str, *, write: bool) -> SlackMemb
     member = member_for_slack_user(workspace, slack_user_id)
     if member is None:
         raise Refusal(unmapped_text(workspace, slack_user_id))
-    if write and not member.membership.has_role(Role.RESPONDER):
+    if write and not member.membership.may_write:
         raise Refusal(
             f"Your role in {escape(workspace.org.name)} ({member.membership.get_role_display()}) doesn't allow "
             "this: you're not allowed to change incidents. Nothing was changed."
