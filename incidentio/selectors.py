@@ -32,17 +32,20 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
+from incidentio.references import parse_reference
 from orgs.models import Membership, Organization, User
 
 logger = logging.getLogger("incidentio")
 
-REFERENCE_RE = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.IGNORECASE)
-
 
 def _get(queryset: QuerySet, public_id, what: str):
     """One object of the org, or the same 404 for "missing" and "not yours"."""
+    return _get_where(queryset, what, public_id=public_id)
+
+
+def _get_where(queryset: QuerySet, what: str, **lookup):
     try:
-        return queryset.get(public_id=public_id)
+        return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
         # A malformed id is as missing as an unknown one.
         raise Http404(f"No such {what}.") from None
@@ -125,16 +128,38 @@ def role_get(*, org: Organization, public_id) -> IncidentRole:
 # --- Incidents -----------------------------------------------------------------------------
 
 
-def incident_get(*, org: Organization, public_id) -> Incident:
-    queryset = Incident.objects.filter(org=org).select_related("status", "severity", "org", "merged_into")
-    return _get(queryset, public_id, "incident")
+# The one way every surface (dashboard, API, Slack) fetches an org's incident by
+# a key it was given: through the org, in one query, and the same Http404
+# ("No such incident.") for a missing incident, another org's and a malformed
+# key. A surface adapts the 404 to its own answer (the API's 404 JSON, Slack's
+# ephemeral "not found", a form error), it does not look incidents up itself.
 
 
-def incident_by_reference(*, org: Organization, reference: str) -> Incident | None:
-    match = REFERENCE_RE.match(reference or "")
-    if not match:
-        return None
-    return Incident.objects.filter(org=org, number=int(match.group(1))).select_related("status").first()
+def _incidents(org: Organization, queryset: QuerySet | None) -> QuerySet:
+    if queryset is None:
+        queryset = Incident.objects.select_related("status", "severity", "org", "merged_into")
+    return queryset.filter(org=org)  # whatever the caller passed
+
+
+def incident_get(*, org: Organization, public_id, queryset: QuerySet | None = None) -> Incident:
+    """The org's incident by public id (a dashboard URL, a Slack button or modal)."""
+    return _get(_incidents(org, queryset), public_id, "incident")
+
+
+def incident_get_by_reference(*, org: Organization, reference: str, queryset: QuerySet | None = None) -> Incident:
+    """The org's incident by reference (``INC-12``; ``incidentio.references``)."""
+    number = parse_reference(reference)
+    if number is None:
+        raise Http404("No such incident.")
+    return _get_where(_incidents(org, queryset), "incident", number=number)
+
+
+def incident_lookup(*, org: Organization, key: str, queryset: QuerySet | None = None) -> Incident:
+    """The org's incident by public id or by reference, wherever both are taken
+    (the API's ``incident_id``). ``queryset`` reads it another way (e.g. as a row)."""
+    if parse_reference(key) is not None:
+        return incident_get_by_reference(org=org, reference=key, queryset=queryset)
+    return incident_get(org=org, public_id=key, queryset=queryset)
 
 
 @dataclass
@@ -168,9 +193,9 @@ class IncidentFilters:
         if self.query:
             # As Django's icontains: the text's own % and _ match themselves.
             pattern = "%" + re.sub(r"([\\%_])", r"\\\1", self.query.strip()) + "%"
-            match = REFERENCE_RE.match(self.query)
-            where.append("(i.name ILIKE %s OR i.number = %s)" if match else "i.name ILIKE %s")
-            params.extend([pattern, int(match.group(1))] if match else [pattern])
+            number = parse_reference(self.query)
+            where.append("i.name ILIKE %s" if number is None else "(i.name ILIKE %s OR i.number = %s)")
+            params.extend([pattern] if number is None else [pattern, number])
         return "".join(f" AND {condition}" for condition in where), params
 
 

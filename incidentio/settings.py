@@ -379,11 +379,11 @@ ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
 
-# Benchmarks only (bench/, docs/performance.md): the ceiling endpoint and the
-# X-Bench-Queries counter. Never on in a deployment.
+# Benchmarks only (bench/endpoints.py, docs/performance.md): the ceiling endpoint
+# and the X-Bench-Queries counter. Never on in a deployment.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 if BENCH_ENDPOINTS:
-    MIDDLEWARE.insert(0, "incidentio.api.bench.QueryCountMiddleware")
+    MIDDLEWARE.insert(0, "bench.endpoints.QueryCountMiddleware")
 
 # --- Production hardening --------------------------------------------------------
 

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
@@ -36,3 +37,7 @@ urlpatterns = [
     # Org pages last: the slug is a catch-all first segment (reserved words are refused).
     path("<slug:org_slug>/", include("orgs.urls")),
 ]
+if settings.BENCH_ENDPOINTS:
+    # Benchmarks only (bench/endpoints.py): ahead of the API's catch-all 404.
+    # Imported only when on: the product never loads bench/.
+    urlpatterns.insert(0, path("api/v2/", include("bench.endpoints")))

@@ -9,10 +9,10 @@ services in ``learning/services/``.
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,6 +20,7 @@ from incidentio import limits
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from incidentio.api.serializers import errors as api_errors
 from incidentio.models import Incident, IncidentStatus, StatusCategory
+from incidentio.selectors import incident_lookup
 from learning.models import LearningTask, TaskKind, TaskState, UnmatchedPolicy
 from orgs.models import Membership
 from orgs.selectors import member_id_of
@@ -109,18 +110,11 @@ class LearningTaskListResponse(serializers.Serializer):
     pagination_meta = PaginationMetaOut()
 
 
-_REFERENCE = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
-
-
 def org_incident(org, value: str) -> Incident | None:
     """The org's incident by id or by reference (INC-12), as wherever an incident id is taken."""
-    incidents = Incident.objects.filter(org=org)
-    reference = _REFERENCE.match(value)
-    if reference:
-        return incidents.filter(number=int(reference.group(1))).first()
     try:
-        return incidents.filter(public_id=uuid.UUID(value)).first()
-    except ValueError:
+        return incident_lookup(org=org, key=value)
+    except Http404:
         return None
 
 

@@ -121,6 +121,12 @@ class Role(models.TextChoices):
 
 ROLE_RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
+#: The least role that may write: declare and change incidents, their documents
+#: and learning tasks. The one rule for members, on the dashboard
+#: (``incidentio.views.base``) and in Slack (``slackbot.listeners.common``); an
+#: API key is another kind of actor, with ``ApiKeyRole``s (``ApiKey.may_write``).
+WRITER_ROLE = Role.RESPONDER
+
 
 class Membership(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -146,8 +152,12 @@ class Membership(models.Model):
         return self.has_role(Role.ADMIN)
 
     @property
-    def can_respond(self) -> bool:
-        return self.has_role(Role.RESPONDER)
+    def may_write(self) -> bool:
+        """May change incidents (``WRITER_ROLE``); viewers only read."""
+        return self.has_role(WRITER_ROLE)
+
+    #: The name templates use for ``may_write``.
+    can_respond = may_write
 
 
 def hash_invitation_token(token: str) -> str:
@@ -238,3 +248,9 @@ class ApiKey(models.Model):
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    @property
+    def may_write(self) -> bool:
+        """May change incidents and learning tasks: what a member's ``may_write``
+        is for a key (``incidentio.api.permissions.KeyRoles``' default write role)."""
+        return self.has_role(ApiKeyRole.INCIDENT_EDITOR)

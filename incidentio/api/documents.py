@@ -11,9 +11,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from incidentio import selectors
 from incidentio.api import serializers as s
 from incidentio.api.base import OrgApiView
-from incidentio.api.incidents import INCIDENT_ID, incident_lookup
+from incidentio.api.incidents import INCIDENT_ID
 from incidentio.api.pagination import PageParams, paginate, pagination_meta
 from incidentio.models import FollowUp, Incident, Postmortem
 from incidentio.services import documents as doc_svc
@@ -24,7 +25,7 @@ from incidentio.services import follow_ups as follow_up_svc
 
 class PostmortemApiView(OrgApiView):
     def get_incident(self, incident_id: str) -> Incident:
-        return incident_lookup(self.org, incident_id)
+        return selectors.incident_lookup(org=self.org, key=incident_id)
 
     def get_postmortem(self, incident_id: str) -> Postmortem:
         """The incident's post-mortem; no incident and no post-mortem are both 404."""
@@ -121,7 +122,7 @@ class FollowUpListCreateView(FollowUpApiView):
                    responses={200: s.FollowUpListResponse, **s.errors(404, 422)},
                    description="The incident's follow-ups, oldest first.")
     def get(self, request, incident_id):
-        incident = incident_lookup(self.org, incident_id)
+        incident = selectors.incident_lookup(org=self.org, key=incident_id)
         params = self.validated(PageParams, request.query_params)
         page = paginate(
             follow_up_queryset(self.org).filter(incident=incident), kind=f"follow_ups:{incident.public_id}",
@@ -136,7 +137,7 @@ class FollowUpListCreateView(FollowUpApiView):
                    description="201 when created; 200 with the same follow-up when this idempotency_key "
                    "was used before on this incident.")
     def post(self, request, incident_id):
-        incident = incident_lookup(self.org, incident_id)
+        incident = selectors.incident_lookup(org=self.org, key=incident_id)
         data = self.validated(s.FollowUpCreateRequest, request.data)
         key = data.pop("idempotency_key", None)
         if key is not None:

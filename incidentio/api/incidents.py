@@ -1,18 +1,14 @@
 """API resources: incidents, their lifecycle actions and their timeline.
 
 Every view resolves the incident through the key's organization
-(:func:`incident_lookup`), parses the body with its own serializer and calls
+(``selectors.incident_lookup``: by id or reference, one 404 for missing and
+another org's), parses the body with its own serializer and calls
 one service; the services hold every rule.
 """
 
 from __future__ import annotations
 
-import re
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -37,28 +33,10 @@ from incidentio.models import (
 from incidentio.services import incidents as svc
 from orgs.models import ApiKeyRole
 
-_REFERENCE = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
-
 INCIDENT_ID = OpenApiParameter(
     "incident_id", OpenApiTypes.STR, OpenApiParameter.PATH,
     description="The incident's id, or its reference such as INC-12.",
 )
-
-
-def incident_lookup(org, incident_id: str, queryset: QuerySet[Incident] | None = None) -> Incident:
-    """The org's incident by id or by reference (``INC-12``).
-
-    Another org's incident, a missing one and a malformed id are the same 404.
-    """
-    if queryset is None:
-        queryset = Incident.objects.filter(org=org).select_related("status", "severity")
-    match = _REFERENCE.match(incident_id)
-    try:
-        if match:
-            return queryset.get(number=int(match.group(1)))
-        return queryset.get(public_id=incident_id)
-    except (Incident.DoesNotExist, DjangoValidationError, ValueError, TypeError):
-        raise Http404("No such incident.") from None
 
 
 def created_with(org, idempotency_key: str) -> Incident | None:
@@ -68,14 +46,14 @@ def created_with(org, idempotency_key: str) -> Incident | None:
 
 class IncidentApiView(OrgApiView):
     def get_incident(self, incident_id: str) -> Incident:
-        return incident_lookup(self.org, incident_id)
+        return selectors.incident_lookup(org=self.org, key=incident_id)
 
     def render(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
         """Re-read the incident with everything it shows, and render it."""
         return self.render_lookup(str(incident.public_id), code)
 
     def render_lookup(self, incident_id: str, code: int = status.HTTP_200_OK) -> Response:
-        row = incident_lookup(self.org, incident_id, incident_rows(Incident.objects.filter(org=self.org)))
+        row = selectors.incident_lookup(org=self.org, key=incident_id, queryset=incident_rows(Incident.objects))
         return Response({"incident": incidents_json(self.org, [row])[0]}, status=code)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from orgs.models import ApiKey, ApiKeyRole
+from orgs.models import ApiKey
 
 
 class KeyRoles(BasePermission):
-    """A view sets ``write_role`` (and optionally ``read_role``)."""
+    """A view may set ``write_role`` (default: ``ApiKey.may_write``) and ``read_role``."""
 
     message = "This API key's roles do not allow this."
 
@@ -19,5 +19,5 @@ class KeyRoles(BasePermission):
         if request.method in SAFE_METHODS:
             role = getattr(view, "read_role", None)
             return bool(key.roles) if role is None else key.has_role(role)
-        role = getattr(view, "write_role", ApiKeyRole.INCIDENT_EDITOR)
-        return key.has_role(role)
+        role = getattr(view, "write_role", None)
+        return key.may_write if role is None else key.has_role(role)

@@ -2,7 +2,6 @@
 
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
-from django.conf import settings
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularYAMLAPIView
 from rest_framework.exceptions import NotFound
@@ -49,8 +48,4 @@ urlpatterns = [
     *documents.urlpatterns,
     *learning_api.urlpatterns,
 ]
-if settings.BENCH_ENDPOINTS:
-    from incidentio.api import bench
-
-    urlpatterns += bench.urlpatterns
 urlpatterns.append(re_path(r"^.*$", NotFoundView.as_view(), name="not_found"))

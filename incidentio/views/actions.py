@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 
 from incidentio import selectors
 from incidentio.errors import ServiceError
@@ -71,9 +72,10 @@ class MergeView(IncidentActionView):
     success_message = "Incident merged."
 
     def perform(self, incident, form):
-        into = selectors.incident_by_reference(org=self.org, reference=form.cleaned_data["into"])
-        if into is None:
-            raise ServiceError(f"No incident {form.cleaned_data['into']} in {self.org.name}.", field="into")
+        try:
+            into = selectors.incident_get_by_reference(org=self.org, reference=form.cleaned_data["into"])
+        except Http404:
+            raise ServiceError(f"No incident {form.cleaned_data['into']} in {self.org.name}.", field="into") from None
         return svc.incident_merge(incident=incident, actor=self.actor, into=into)
 
 

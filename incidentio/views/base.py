@@ -9,7 +9,7 @@ from django.urls import reverse
 from incidentio import selectors
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
-from orgs.models import Role
+from orgs.models import WRITER_ROLE
 from orgs.views.base import OrgView
 
 
@@ -19,7 +19,7 @@ class IncidentView(OrgView):
     ``get_incident`` resolves the id through the org: another org's id is a 404.
     """
 
-    required_role_to_write = Role.RESPONDER
+    required_role_to_write = WRITER_ROLE
 
     def get_incident(self):
         return selectors.incident_get(org=self.org, public_id=self.kwargs["incident_id"])
@@ -43,7 +43,7 @@ class IncidentActionView(IncidentView):
     """
 
     http_method_names = ["post"]
-    required_role = Role.RESPONDER
+    required_role = WRITER_ROLE
     form_class = None
     success_message = ""
 

@@ -61,7 +61,7 @@ class PostmortemView(IncidentView):
             preview=preview,
             unsaved=unsaved,
             statuses=PostmortemStatus.choices,
-            can_act=self.membership.can_respond,
+            can_act=self.membership.may_write,
         )
         return render(self.request, "incidents/postmortem.html", context, status=status)
 

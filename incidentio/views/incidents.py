@@ -28,7 +28,7 @@ from incidentio.timeline_html import full_datetime, render_timeline
 from incidentio.views.base import IncidentView
 from learning.selectors import incident_tasks
 from learning.services.rules import decide
-from orgs.models import Role
+from orgs.models import WRITER_ROLE
 from orgs.views.base import OrgView
 
 PAGE_SIZE = 25
@@ -96,7 +96,7 @@ def list_rows(incidents: list[selectors.IncidentListItem], *, url_prefix: str) -
 
 
 class DeclareView(OrgView):
-    required_role = Role.RESPONDER
+    required_role = WRITER_ROLE
 
     def get(self, request, org_slug):
         return self.render(request, DeclareForm(org=self.org, initial={"lead": request.user.pk}))
@@ -160,7 +160,7 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         debriefs=list(incident.debriefs.all()),
         postmortem=postmortem,
         timestamps=timestamps,
-        can_act=view.membership.can_respond,
+        can_act=view.membership.may_write,
         edit_form=EditForm(org=org, choices=(choices.live_statuses, choices.severities), initial={
             "status": str(incident.status.public_id),
             "severity": str(incident.severity.public_id) if incident.severity else "",

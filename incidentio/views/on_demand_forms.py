@@ -23,7 +23,7 @@ from django.utils.cache import patch_vary_headers
 from incidentio.incident_forms import DebriefForm, DetailsForm, FollowUpForm, TimestampsForm
 from incidentio.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.views.base import IncidentView
-from orgs.models import Role
+from orgs.models import WRITER_ROLE
 
 FRAGMENT_HEADER = "X-Fragment"
 
@@ -59,7 +59,7 @@ class IncidentFormView(IncidentView):
     actions are; another org's incident is a 404."""
 
     http_method_names = ["get", "head"]
-    required_role = Role.RESPONDER
+    required_role = WRITER_ROLE
 
     def get(self, request, org_slug, incident_id, form_name):
         spec = ON_DEMAND_FORMS.get(form_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from incidentio import selectors
 from incidentio.errors import ServiceError
 from incidentio.models import Incident
 from incidentio.services.incidents import incident_close
@@ -17,6 +18,7 @@ from slackbot.listeners.common import (
     after_commit,
     dig,
     error_reply,
+    found_or_refuse,
     member_or_refuse,
     parse_public_id,
     respond_later,
@@ -36,15 +38,9 @@ def register(app) -> None:
 
 
 def _incident(workspace, public_id) -> Incident:
-    public_id = parse_public_id(public_id)
     # Not an id, or not one of this org's incidents: the same answer as a deleted one.
-    incident = (
-        Incident.objects.select_related("status", "org").filter(org=workspace.org, public_id=public_id).first()
-        if public_id else None
-    )
-    if incident is None:
-        raise Refusal(INCIDENT_GONE)
-    return incident
+    return found_or_refuse(selectors.incident_get, INCIDENT_GONE,
+                           org=workspace.org, public_id=parse_public_id(public_id))
 
 
 def _button_value(body) -> str:

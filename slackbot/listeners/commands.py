@@ -7,6 +7,7 @@ response; modals are opened by a Celery task with the command's trigger id.
 
 from __future__ import annotations
 
+from incidentio import selectors
 from incidentio.errors import ServiceError
 from incidentio.models import IncidentRole, RoleKind, Severity
 from incidentio.services.incidents import incident_assign_role, incident_close, incident_edit, incident_post_update
@@ -22,7 +23,7 @@ from slackbot.listeners.common import (
     actor_for,
     after_commit,
     error_reply,
-    incident_by_reference,
+    found_or_refuse,
     incident_in_channel,
     member_or_refuse,
     mentioned_user,
@@ -79,12 +80,13 @@ class Command:
     def incident(self, *, usage_rest: str = ""):
         """The incident: named first in the arguments, or the channel's."""
         first, _, remainder = self.rest.partition(" ")
-        named = incident_by_reference(self.org, first) if first.upper().startswith("INC-") else None
-        if named is not None:
+        # Only a word starting "INC-" names one here: a bare number is a task's (`/inc done 2`).
+        if first.upper().startswith("INC-"):
+            named = found_or_refuse(selectors.incident_get_by_reference,
+                                    f"There is no {escape(first.upper())} in {escape(self.org.name)}.",
+                                    org=self.org, reference=first)
             self.rest = remainder.strip()
             return named
-        if first.upper().startswith("INC-"):
-            raise Refusal(f"There is no {escape(first.upper())} in {escape(self.org.name)}.")
         channel_id = self.body.get("channel_id")
         found = incident_in_channel(self.org, channel_id if isinstance(channel_id, str) else None)
         if found is None:

@@ -12,16 +12,14 @@ import re
 import uuid
 
 from django.db import transaction
+from django.http import Http404
 
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
 from incidentio.models import Incident
-from orgs.models import Role
 from slackbot.formatting import escape, link
 from slackbot.people import SlackMember, member_for_slack_user
 
-# Nine digits at most: a longer number is no incident and would overflow the column.
-REFERENCE = re.compile(r"^(?:INC-)?(\d{1,9})$", re.IGNORECASE)
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 MALFORMED = "Slack sent this without what it needs (it may be out of date): nothing was changed. Try again."
 
@@ -90,7 +88,7 @@ def member_or_refuse(workspace, slack_user_id: str, *, write: bool) -> SlackMemb
     member = member_for_slack_user(workspace, slack_user_id)
     if member is None:
         raise Refusal(unmapped_text(workspace, slack_user_id))
-    if write and not member.membership.has_role(Role.RESPONDER):
+    if write and not member.membership.may_write:
         raise Refusal(
             f"Your role in {escape(workspace.org.name)} ({member.membership.get_role_display()}) doesn't allow "
             "this: you're not allowed to change incidents. Nothing was changed."
@@ -105,11 +103,14 @@ def actor_for(member: SlackMember, slack_name: str = "") -> Actor:
     )
 
 
-def incident_by_reference(org, reference: str) -> Incident | None:
-    match = REFERENCE.match((reference or "").strip())
-    if not match:
-        return None
-    return Incident.objects.select_related("status", "severity", "org").filter(org=org, number=int(match[1])).first()
+def found_or_refuse(get, refusal: str, **key):
+    """``get(**key)``, one of the selectors every surface fetches an org's
+    object with (``incidentio.selectors.incident_get``…); its one 404 for a
+    missing object, another org's and a malformed id becomes ``refusal``."""
+    try:
+        return get(**key)
+    except Http404:
+        raise Refusal(refusal) from None
 
 
 def incident_in_channel(org, channel_id: str | None) -> Incident | None:

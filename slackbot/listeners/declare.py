@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.http import Http404
+
+from incidentio import selectors
 from incidentio.errors import ServiceError
-from incidentio.models import Severity
 from incidentio.services.incidents import incident_declare
 from slackbot import blocks as kit
 from slackbot.listeners.common import Refusal, actor_for, dig, member_or_refuse, parse_public_id, slack_user_of
@@ -37,9 +39,9 @@ def submit(ack, body, view, context):
     severity = None
     severity_id = _value(values, "severity")
     if severity_id:
-        public_id = parse_public_id(severity_id)
-        severity = Severity.objects.filter(org=workspace.org, public_id=public_id).first() if public_id else None
-        if severity is None:  # not an id, deleted meanwhile, or another org's
+        try:
+            severity = selectors.severity_get(org=workspace.org, public_id=parse_public_id(severity_id))
+        except Http404:  # not an id, deleted meanwhile, or another org's
             ack(response_action="errors", errors={"severity": UNKNOWN_SEVERITY})
             return
     try:

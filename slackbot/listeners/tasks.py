@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from incidentio.errors import ServiceError
 from learning.models import LearningTask
+from learning.selectors import task_get
 from learning.services.tasks import task_assign, task_complete, task_not_doing
 from slackbot import blocks as kit
 from slackbot.formatting import SLACK_USER_ID, escape, mention
@@ -14,6 +15,7 @@ from slackbot.listeners.common import (
     actor_for,
     dig,
     error_reply,
+    found_or_refuse,
     member_or_refuse,
     parse_public_id,
     respond_later,
@@ -33,15 +35,8 @@ def register(app) -> None:
 def _task(workspace, action: dict) -> LearningTask:
     block_id = action.get("block_id")
     raw = action.get("value") or (block_id.removeprefix("task:") if isinstance(block_id, str) else None)
-    public_id = parse_public_id(raw)
     # Not an id, or not one of this org's tasks: the same answer as a deleted task.
-    task = (
-        LearningTask.objects.select_related("incident").filter(org=workspace.org, public_id=public_id).first()
-        if public_id else None
-    )
-    if task is None:
-        raise Refusal(TASK_GONE)
-    return task
+    return found_or_refuse(task_get, TASK_GONE, org=workspace.org, public_id=parse_public_id(raw))
 
 
 def _act(ack, body, context, change):

@@ -1,10 +1,13 @@
-"""The benchmark-only ceiling endpoint and query counter (incidentio/api/bench.py):
+"""The benchmark-only ceiling endpoint and query counter (bench/endpoints.py):
 unreachable unless BENCH_ENDPOINTS is on; when on, behind the same API-key
 authentication as every API view, and the counter reports what ran."""
 
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 
 import pytest
 from django.db import connection
@@ -13,8 +16,8 @@ from django.urls import clear_url_caches
 
 import incidentio.api.urls
 import incidentio.urls
+from bench.endpoints import QUERY_HEADER
 from incidentio.actors import Actor
-from incidentio.api.bench import QUERY_HEADER
 from incidentio.services.incidents import incident_declare
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +33,7 @@ def _reload_urls():
 @pytest.fixture
 def bench_on(settings):
     settings.BENCH_ENDPOINTS = True
-    settings.MIDDLEWARE = ["incidentio.api.bench.QueryCountMiddleware", *settings.MIDDLEWARE]
+    settings.MIDDLEWARE = ["bench.endpoints.QueryCountMiddleware", *settings.MIDDLEWARE]
     _reload_urls()
     yield
     settings.BENCH_ENDPOINTS = False
@@ -63,3 +66,19 @@ def test_the_query_counter_reports_the_queries_a_request_ran(bench_on, acme, own
     assert int(response[QUERY_HEADER]) == len(ran) > 0
     assert len(ran) < len(captured)  # on a fresh connection the PREPAREs ran, and were not counted
     assert QUERY_HEADER not in client.get("/api/v2/incidents")
+
+
+def test_the_product_never_imports_bench_when_off():
+    """bench/ is no part of the product: with the setting off, loading the
+    settings, every URL and the WSGI app imports nothing from it."""
+    code = (
+        "import sys, django; from django.conf import settings; django.setup(); "
+        "from django.urls import get_resolver; get_resolver().url_patterns; "
+        "import incidentio.wsgi; "
+        "loaded = sorted(m for m in sys.modules if m == 'bench' or m.startswith('bench.')); "
+        "assert not loaded, loaded"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "incidentio.settings"}
+    env.pop("BENCH_ENDPOINTS", None)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

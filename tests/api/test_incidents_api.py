@@ -95,12 +95,13 @@ def test_incident_json_has_the_documented_shape(reader, declare, acme, owner, re
 def test_an_incident_is_found_by_its_reference(reader, declare):
     declare("First")
     second = declare("Second")
-    for reference in ("INC-2", "inc-2"):
+    # The one rule (incidentio/references.py), as the dashboard and Slack read references.
+    for reference in ("INC-2", "inc-2", "inc2", "2", "%20INC-2%20"):
         assert get_ok(reader, f"/api/v2/incidents/{reference}")["incident"]["id"] == str(second.public_id)
 
 
 @pytest.mark.parametrize("incident_id", ["INC-99", "2", "not-an-id", "6f1c1f8e-0000-4000-8000-000000000000",
-                                         "INC-99999999999"])
+                                         "INC-99999999999", "INC-1x", "INC--1", "IN-1"])
 def test_an_unknown_or_malformed_incident_id_is_404(reader, declare, incident_id):
     declare()
     response = reader.get(f"/api/v2/incidents/{incident_id}")

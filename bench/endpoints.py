@@ -1,6 +1,8 @@
-"""Benchmark-only endpoints and instrumentation (``BENCH_ENDPOINTS=1``; bench/).
+"""Benchmark-only endpoints and instrumentation (``BENCH_ENDPOINTS=1``).
 
-Never routed or installed unless the setting is on, so production cannot reach them.
+Not part of the product: ``incidentio/urls.py`` includes these routes and
+``incidentio/settings.py`` installs the middleware only when the setting is on,
+so nothing imports this module otherwise and production cannot reach them.
 
 - ``GET /api/v2/bench/ceiling``: a constant JSON body shaped like a page of 25
   incidents, through the same middleware, API-key authentication, permission
@@ -62,6 +64,7 @@ class CeilingView(OrgApiView):
         return Response(CEILING_BODY)
 
 
+#: Under ``/api/v2/`` (``incidentio/urls.py``), so the API's middleware applies as to every API view.
 urlpatterns = [path("bench/ceiling", CeilingView.as_view(), name="bench_ceiling")]
 
 
