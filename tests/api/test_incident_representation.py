@@ -14,7 +14,8 @@ from incidentio.api.incident_rows import incident_rows, incidents_json
 from incidentio.api.renderers import FastJSONRenderer
 from incidentio.api.serializers import IncidentSerializer
 from incidentio.models import Incident, IncidentRole, IncidentRoleAssignment, Severity
-from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
+from incidentio.services.incidents import incident_assign_role, incident_declare
+from learning.services.flow import incident_close
 from orgs.models import Membership
 from orgs.selectors import member_id_of
 

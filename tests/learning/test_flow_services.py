@@ -42,7 +42,7 @@ from incidentio.services.documents import (
     postmortem_share,
 )
 from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
+from incidentio.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskKind, TaskState, TaskTemplate, UnmatchedPolicy
 from learning.services.configuration import (
     rules_update,
@@ -50,7 +50,7 @@ from learning.services.configuration import (
     template_delete,
     template_update,
 )
-from learning.services.flow import learning_advance, learning_opt_out
+from learning.services.flow import incident_close, learning_advance, learning_opt_out
 from learning.services.tasks import task_assign, task_complete, task_not_doing, task_reopen
 from learning.tasks import repair_stuck_incidents
 from slackbot.models import OutboxMessage

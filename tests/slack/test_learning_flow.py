@@ -8,8 +8,8 @@ import pytest
 
 from incidentio.actors import Actor
 from incidentio.models import EventKind, LearningFlowState, Severity, StatusCategory, TimelineEvent
-from incidentio.services.incidents import incident_close
 from learning.models import LearningTask, TaskState
+from learning.services.flow import incident_close
 from learning.services.tasks import task_complete
 from slackbot import blocks as kit
 from slackbot.models import OutboxMessage, SlackMessage
