@@ -10,8 +10,11 @@ from datetime import timedelta
 from django.utils import timezone
 
 from incidentio.actors import Actor
-from incidentio.models import Incident, IncidentStatus, Severity
+from incidentio.models import Incident, IncidentStatus, LearningFlowState, Severity
 from incidentio.services import documents, follow_ups, incidents
+from learning.models import LearningTask, TaskState
+from learning.services.flow import LearningFlowChoice, incident_close, learning_advance
+from learning.services.tasks import task_complete
 
 DEMO_POSTMORTEM = """## Summary
 
@@ -75,13 +78,9 @@ def _backdate(incident: Incident, *, hours_ago: float, lasted_hours: float) -> N
 
 def _finish_learning_flow(incident: Incident, actor: Actor) -> None:
     """Work through every learning status the way a team would."""
-    from learning.models import LearningTask, TaskState
-    from learning.services.flow import learning_advance
-    from learning.services.tasks import task_complete
-
     for _ in range(10):
         incident.refresh_from_db()
-        if incident.learning_flow != "running":
+        if incident.learning_flow != LearningFlowState.RUNNING:
             return
         for task in LearningTask.objects.filter(incident=incident, status=incident.status, state=TaskState.OUTSTANDING):
             task_complete(task=task, actor=actor)
@@ -105,7 +104,7 @@ def seed_demo_incidents(*, org, people: list) -> int:
     )
     incidents.incident_post_update(incident=inc, actor=them, message="A noisy tenant saturated the webhook workers.")
     incidents.incident_edit(incident=inc, actor=them, status=_status(org, "Monitoring"))
-    incidents.incident_close(incident=inc, actor=them, learning_flow="run")
+    incident_close(incident=inc, actor=them, learning_flow=LearningFlowChoice.RUN)
     _finish_learning_flow(inc, them)
     inc.refresh_from_db()
     _backdate(inc, hours_ago=24 * 9, lasted_hours=30)
@@ -114,8 +113,8 @@ def seed_demo_incidents(*, org, people: list) -> int:
     # Closed without the learning flow, with the reason on record.
     inc = incidents.incident_declare(org=org, actor=me, name="Status page certificate expiry warning",
                                      severity=_severity(org, "Minor"), lead=lead_person)
-    incidents.incident_close(incident=inc, actor=me, learning_flow="opt_out",
-                             opt_out_reason="Renewed automatically an hour later; no customer impact.")
+    incident_close(incident=inc, actor=me, learning_flow=LearningFlowChoice.OPT_OUT,
+                   opt_out_reason="Renewed automatically an hour later; no customer impact.")
     inc.refresh_from_db()
     _backdate(inc, hours_ago=24 * 4, lasted_hours=1)
     created += 1
@@ -136,7 +135,7 @@ def seed_demo_incidents(*, org, people: list) -> int:
     follow_ups.follow_up_create(incident=inc, actor=them, title="Alert on 5xx ratio, not count", priority="medium")
     documents.debrief_schedule(incident=inc, actor=me, scheduled_at=now + timedelta(days=2), duration_minutes=45,
                                location="https://meet.example.com/checkout-debrief", attendees=people)
-    incidents.incident_close(incident=inc, actor=me)  # Critical: the rules start the learning flow
+    incident_close(incident=inc, actor=me)  # Critical: the rules start the learning flow
     inc.refresh_from_db()
     _backdate(inc, hours_ago=70, lasted_hours=3.5)
     created += 1

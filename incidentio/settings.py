@@ -348,12 +348,16 @@ ORG_SETUP_STEPS: list[str] = [
     "incidentio.services.setup.seed_incident_defaults",
     "learning.setup.seed_learning_defaults",
 ]
-# Called with every new timeline event, in its transaction.
-TIMELINE_LISTENERS: list[str] = [
+# Called with every new timeline event, in its transaction: every reaction
+# first, then every notifier (the contract is in incidentio/services/timeline.py).
+# Reactions change state and may record events of their own.
+TIMELINE_REACTIONS: list[str] = [
+    # Completes learning tasks whose work the event did (docs/learning-flow.md).
     "learning.services.autocomplete.on_timeline_event",
-    # After autocomplete, so task messages are re-rendered with its changes.
+]
+# Notifiers only queue outbound work, each in its own table: their order is free.
+TIMELINE_NOTIFIERS: list[str] = [
     "slackbot.listeners.timeline.on_timeline_event",
-    # Queues webhook deliveries in the event's transaction (docs/webhooks.md).
     "webhooks.listeners.on_timeline_event",
 ]
 

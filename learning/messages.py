@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from slackbot.formatting import escape
 
+#: Outbox kinds the learning flow queues. The Slack transport renders task
+#: messages (``TASKS_POSTED``, ``TASK_ASSIGNED``) from the database at delivery.
+TASKS_POSTED = "learning.tasks_posted"
+TASK_ASSIGNED = "learning.task_assigned"
+FLOW_COMPLETED = "learning.completed"
+FLOW_OPTED_OUT = "learning.opted_out"
+
 
 def tasks_posted(incident, status, tasks) -> tuple[str, list]:
     lines = [f"*{incident.reference} {escape(incident.name)}* is now *{escape(status.name)}*. Tasks:"]

@@ -143,3 +143,19 @@ class LearningTask(models.Model):
     @property
     def is_automatic(self) -> bool:
         return self.kind in AUTOMATIC_KINDS
+
+
+class LearningStatusVisit(models.Model):
+    """A learning status an incident has entered. The flow never moves an
+    incident into a status it has been in (``learning.services.flow``), also
+    after an admin reorders the statuses; the unique pair makes that a rule of
+    the table."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="learning_visits")
+    status = models.ForeignKey(IncidentStatus, on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "status"], name="learning_visit_once_per_status"),
+        ]

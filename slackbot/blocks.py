@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 
+from incidentio.models import LearningFlowState
+from learning.models import TaskState
 from slackbot.formatting import escape, mention
 
 TASK_DONE = "task_done"
@@ -26,7 +28,7 @@ REASON_BLOCK = "reason"
 REASON_INPUT = "reason_input"
 
 _PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
-_STATE_MARK = {"outstanding": "⬜", "completed": "✅", "not_doing": "⏭️"}
+_STATE_MARK = {TaskState.OUTSTANDING: "⬜", TaskState.COMPLETED: "✅", TaskState.NOT_DOING: "⏭️"}
 
 
 def _mrkdwn(text: str) -> dict:
@@ -53,9 +55,9 @@ def task_lines(task, number: int, slack_ids: dict) -> str:
     if not task.required:
         line += " _(optional)_"
     details = [f"Assignee: {who(task.assignee, slack_ids)}"]
-    if task.state == "completed":
+    if task.state == TaskState.COMPLETED:
         details.append("completed automatically" if task.completed_automatically else "done")
-    elif task.state == "not_doing":
+    elif task.state == TaskState.NOT_DOING:
         details.append("not doing" + (f": {escape(task.not_doing_reason)}" if task.not_doing_reason else ""))
     instructions = (task.instructions or "").strip()
     if instructions:
@@ -94,7 +96,7 @@ def task_message(incident, status, tasks, *, slack_ids: dict, current: bool, foo
         body = task_lines(task, number, slack_ids)
         text_lines.append(body.split("\n")[0])
         blocks.append(_mrkdwn(body))
-        if current and task.state == "outstanding":
+        if current and task.state == TaskState.OUTSTANDING:
             blocks.append(task_actions(task, slack_ids))
     if footer:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
@@ -107,7 +109,7 @@ def task_dm(incident, tasks, *, slack_ids: dict) -> tuple[str, list]:
     blocks = [_mrkdwn(head)]
     for number, task in enumerate(tasks, start=1):
         blocks.append(_mrkdwn(task_lines(task, number, slack_ids)))
-        if task.state == "outstanding":
+        if task.state == TaskState.OUTSTANDING:
             blocks.append(task_actions(task, slack_ids))
     return head + " " + ", ".join(escape(t.title) for t in tasks), blocks
 
@@ -209,7 +211,7 @@ def status_text(incident, *, lead: str, tasks=None) -> str:
         f"*{incident.reference} {escape(incident.name)}*",
         f"Status: {escape(incident.status.name)} · Severity: {severity} · Lead: {lead}",
     ]
-    if incident.learning_flow != "not_entered":
+    if incident.learning_flow != LearningFlowState.NOT_ENTERED:
         lines.append(f"Learning flow: {incident.get_learning_flow_display()}")
     if incident.summary:
         lines.append(escape(incident.summary))

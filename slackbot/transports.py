@@ -30,6 +30,9 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.text import slugify
 
+from incidentio.models import EventKind, IncidentStatus, LearningFlowState, TimelineEvent
+from learning import messages as learning_messages
+from learning.models import LearningTask, TaskState
 from slackbot import blocks as kit
 from slackbot.client import DEFAULT_TIMEOUT, workspace_client
 from slackbot.errors import (
@@ -44,9 +47,10 @@ from slackbot.formatting import escape, unescape
 
 logger = logging.getLogger("incidentio.slack")
 
-TASKS_POSTED = "learning.tasks_posted"
+TASKS_POSTED = learning_messages.TASKS_POSTED
+TASK_ASSIGNED = learning_messages.TASK_ASSIGNED
+#: Queued by ``slackbot.listeners.timeline`` whenever a learning task changes.
 TASKS_UPDATED = "learning.tasks_updated"
-TASK_ASSIGNED = "learning.task_assigned"
 #: Message metadata on every post: which outbox message it is, so a post whose
 #: outcome was lost can be found in the channel's history.
 OUTBOX_EVENT_TYPE = "incidentio_outbox"
@@ -309,8 +313,6 @@ class SlackTransport:
 
     def _link_timeline(self, message, permalink: str) -> None:
         """Timeline items posted to Slack link to the message ("Slack message →")."""
-        from incidentio.models import EventKind, TimelineEvent
-
         if not permalink or message.incident_id is None:
             return
         event = None
@@ -319,8 +321,8 @@ class SlackTransport:
         else:
             kinds = {
                 TASKS_POSTED: [EventKind.LEARNING_FLOW_ENTERED, EventKind.LEARNING_STATUS_CHANGED],
-                "learning.opted_out": [EventKind.LEARNING_FLOW_OPTED_OUT],
-                "learning.completed": [EventKind.LEARNING_FLOW_COMPLETED],
+                learning_messages.FLOW_OPTED_OUT: [EventKind.LEARNING_FLOW_OPTED_OUT],
+                learning_messages.FLOW_COMPLETED: [EventKind.LEARNING_FLOW_COMPLETED],
             }.get(message.kind)
             if kinds:
                 event = (
@@ -334,21 +336,18 @@ class SlackTransport:
     # --- task messages -------------------------------------------------------------------
 
     def _render_tasks(self, incident, status_id: int):
-        from incidentio.models import IncidentStatus
-        from learning.models import LearningTask
-
         incident.refresh_from_db(fields=["status", "learning_flow"])
         status = IncidentStatus.objects.get(pk=status_id, org_id=incident.org_id)
         tasks = list(LearningTask.objects.filter(incident=incident, status=status).select_related("assignee"))
         slack_ids = _slack_ids(incident.org, [t.assignee_id for t in tasks])
-        current = incident.learning_flow == "running" and incident.status_id == status.pk
+        current = incident.learning_flow == LearningFlowState.RUNNING and incident.status_id == status.pk
         footer = ""
         if not current:
-            if incident.learning_flow == "opted_out":
+            if incident.learning_flow == LearningFlowState.OPTED_OUT:
                 footer = "The learning flow was opted out of; the incident is closed."
-            elif incident.learning_flow == "completed":
+            elif incident.learning_flow == LearningFlowState.COMPLETED:
                 footer = "The learning flow is complete and the incident is closed."
-            elif incident.learning_flow == "running":
+            elif incident.learning_flow == LearningFlowState.RUNNING:
                 footer = f"Moved on to {escape(incident.status.name)}."
         return kit.task_message(incident, status, tasks, slack_ids=slack_ids, current=current, footer=footer)
 
@@ -433,10 +432,8 @@ class SlackTransport:
 
     def _render_dm_tasks(self, incident, user, task_ids):
         """The DM shows the tasks it is about (still theirs and outstanding)."""
-        from learning.models import LearningTask
-
         tasks = LearningTask.objects.filter(
-            incident=incident, status_id=incident.status_id, assignee=user, state="outstanding"
+            incident=incident, status_id=incident.status_id, assignee=user, state=TaskState.OUTSTANDING
         ).select_related("assignee")
         if task_ids:
             tasks = tasks.filter(public_id__in=task_ids)
@@ -453,13 +450,10 @@ def _slack_ids(org, user_ids) -> dict:
 
 
 def _status_id_of(message) -> int:
-    """The learning status a task message shows: in ``data``, or (for messages
-    queued by the learning flow) the last part of the dedupe key
-    ``learning.tasks_posted:<incident pk>:<status pk>``."""
+    """The learning status a task message shows: ``data["status_id"]``, put
+    there by the learning flow when it queued the message."""
     if message.data.get("status_id"):
         return int(message.data["status_id"])
-    if message.dedupe_key:
-        return int(message.dedupe_key.rsplit(":", 1)[1])
     return message.incident.status_id
 
 

@@ -1,6 +1,6 @@
 """Timeline events → webhook events.
 
-``on_timeline_event`` is a timeline listener (``settings.TIMELINE_LISTENERS``):
+``on_timeline_event`` is a timeline listener (``settings.TIMELINE_NOTIFIERS``):
 ``timeline_record`` calls it in the transaction of the change, so the
 deliveries it queues commit or roll back with that change. Which timeline
 kinds become which webhook event is decided by ``event_types_for``; the

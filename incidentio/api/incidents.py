@@ -31,6 +31,7 @@ from incidentio.models import (
     TimelineEvent,
 )
 from incidentio.services import incidents as svc
+from learning.services.flow import LearningFlowChoice, incident_close
 from orgs.models import ApiKeyRole
 
 INCIDENT_ID = OpenApiParameter(
@@ -174,13 +175,13 @@ class IncidentCloseView(IncidentApiView):
     def post(self, request, incident_id):
         incident = self.get_incident(incident_id)
         data = self.validated(s.IncidentCloseRequest, request.data)
-        if data["learning_flow"] == svc.LearningFlowChoice.OPT_OUT and not self.key.has_role(
+        if data["learning_flow"] == LearningFlowChoice.OPT_OUT and not self.key.has_role(
             ApiKeyRole.POST_INCIDENT_FLOW_OPT_OUT
         ):
             raise exceptions.PermissionDenied(
                 "Opting out of the learning flow needs an API key with the post_incident_flow_opt_out role."
             )
-        incident = svc.incident_close(
+        incident = incident_close(
             incident=incident, actor=self.actor, learning_flow=data["learning_flow"],
             opt_out_reason=data["opt_out_reason"],
         )

@@ -1,4 +1,10 @@
-"""Declaring an incident and moving it through its lifecycle."""
+"""Declaring an incident and moving it through its lifecycle.
+
+Closing a live incident is the learning flow's decision (run it, opt out, or
+the lifecycle rules): ``learning.services.flow.incident_close``. This module
+knows nothing of the learning flow; its lock (``lock_incident``) and timeline
+are what the flow builds on.
+"""
 
 from __future__ import annotations
 
@@ -375,58 +381,3 @@ def incident_update_timestamps(*, incident: Incident, actor: Actor, values: dict
                     text="; ".join(lines),
                     data={f: v.isoformat() if v else None for f, v in changed.items()})
     return incident
-
-
-class LearningFlowChoice:
-    RUN = "run"
-    OPT_OUT = "opt_out"
-    VALUES = (RUN, OPT_OUT)
-
-
-@transaction.atomic
-def incident_close(
-    *,
-    incident: Incident,
-    actor: Actor,
-    learning_flow: str | None = None,
-    opt_out_reason: str = "",
-) -> Incident:
-    """Close a live incident: the one closing service for dashboard, API and Slack.
-
-    The org's lifecycle rules decide whether the learning flow is offered:
-    a *required* flow runs unless the closer opts out with a reason; *ask*
-    needs ``learning_flow`` ("run" or "opt_out" with a reason); *never*
-    closes straight to Closed. "Incident closed" is on the timeline either way.
-    """
-    from learning.services import flow
-    from learning.services.rules import FlowDecision, decide
-
-    if learning_flow is not None and learning_flow not in LearningFlowChoice.VALUES:
-        raise ServiceError("Choose “run” or “opt_out” for the learning flow.", field="learning_flow")
-    if learning_flow == LearningFlowChoice.OPT_OUT:
-        flow.clean_reason(opt_out_reason)
-    incident = lock_incident(incident)
-    if not incident.is_live:
-        raise ServiceError(f"{incident.reference} is {incident.status.name.lower()}, not live; it cannot be closed.")
-
-    decision = decide(incident)
-    if decision == FlowDecision.NEVER:
-        _close_straight(incident, actor)
-    elif learning_flow == LearningFlowChoice.OPT_OUT:
-        flow.opt_out(incident, actor, opt_out_reason, closing=True)
-    elif learning_flow == LearningFlowChoice.RUN or decision == FlowDecision.REQUIRED:
-        flow.enter(incident, actor)
-    else:
-        raise ServiceError(
-            "Choose whether to run the learning flow, or close without it and say why.", field="learning_flow"
-        )
-    return incident
-
-
-def _close_straight(incident: Incident, actor: Actor) -> None:
-    now = timezone.now()
-    incident.status = _status_of(incident.org, StatusCategory.CLOSED)
-    incident.resolved_at = incident.resolved_at or now
-    incident.closed_at = now
-    incident.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
-    timeline_record(incident=incident, kind=EventKind.CLOSED, actor=actor, text="Incident closed")

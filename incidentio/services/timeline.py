@@ -33,13 +33,25 @@ def timeline_record(
     if occurred_at is not None:
         fields["occurred_at"] = occurred_at
     event = TimelineEvent.objects.create(**fields)
-    for listener in _listeners():
+    reactions, notifiers = _listeners()
+    for listener in (*reactions, *notifiers):
         listener(event)
     return event
 
 
 @cache
-def _listeners():
-    """Subsystems that react to timeline events in the same transaction
-    (``settings.TIMELINE_LISTENERS``), e.g. the learning flow's auto-completion."""
-    return [import_string(path) for path in settings.TIMELINE_LISTENERS]
+def _listeners() -> tuple[list, list]:
+    """Other apps' listeners, called with each event in its transaction, in two
+    phases. Every *reaction* (``settings.TIMELINE_REACTIONS``: the learning
+    flow completing tasks) runs before any *notifier*
+    (``settings.TIMELINE_NOTIFIERS``: Slack messages, webhook deliveries), so
+    a notifier sees the state after every reaction to the event; a reaction
+    that records an event of its own has that one notified first. Notifiers
+    only queue outbound work and do not depend on one another's order.
+
+    Named in settings, not imported: the incident core does not depend on the
+    apps that listen to it."""
+    return (
+        [import_string(path) for path in settings.TIMELINE_REACTIONS],
+        [import_string(path) for path in settings.TIMELINE_NOTIFIERS],
+    )

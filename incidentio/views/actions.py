@@ -17,9 +17,10 @@ from incidentio.incident_forms import (
     TimestampsForm,
     UpdateForm,
 )
-from incidentio.models import INCIDENT_TIMESTAMPS
+from incidentio.models import INCIDENT_TIMESTAMPS, LearningFlowState
 from incidentio.services import incidents as svc
 from incidentio.views.base import IncidentActionView
+from learning.services.flow import incident_close
 
 
 class EditStatusSeverityView(IncidentActionView):
@@ -83,13 +84,13 @@ class CloseView(IncidentActionView):
     form_class = CloseForm
 
     def perform(self, incident, form):
-        incident = svc.incident_close(
+        incident = incident_close(
             incident=incident,
             actor=self.actor,
             learning_flow=form.cleaned_data["learning_flow"] or None,
             opt_out_reason=form.cleaned_data["opt_out_reason"],
         )
-        if incident.learning_flow == "running":
+        if incident.learning_flow == LearningFlowState.RUNNING:
             messages.success(self.request, f"Incident closed. The learning flow starts with {incident.status.name}.")
         else:
             messages.success(self.request, "Incident closed.")

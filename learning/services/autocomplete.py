@@ -68,7 +68,8 @@ def _kind_for(event) -> str | None:
 
 
 def on_timeline_event(event) -> None:
-    """A timeline listener (settings.TIMELINE_LISTENERS); runs in the event's transaction.
+    """A timeline reaction (settings.TIMELINE_REACTIONS); runs in the event's transaction,
+    before any notifier (Slack, webhooks).
 
     The service that wrote the event holds the incident row lock.
     """

@@ -1,4 +1,8 @@
-"""Entering the learning flow, advancing through it exactly once, opting out.
+"""The learning flow's state machine, in one place: closing an incident (into
+the flow or not), entering, advancing exactly once, opting out, and the repair
+sweep that advances incidents whose advance job was lost.
+
+``Incident.learning_flow`` (``LearningFlowState``) only changes here.
 
 Exactly-once advance: every change that can finish a status holds the incident
 row lock (``lock_incident``) while it writes, and the advance itself is a
@@ -11,18 +15,32 @@ running twice all end in one advance, one timeline event and one message.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from incidentio import limits
 from incidentio.actors import Actor
 from incidentio.errors import ServiceError
-from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, StatusCategory, TimelineEvent
+from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, StatusCategory
 from incidentio.services.incidents import lock_incident
 from incidentio.services.timeline import timeline_record
 from learning import messages
-from learning.models import LearningTask, TaskState, TaskTemplate
+from learning.messages import FLOW_COMPLETED, FLOW_OPTED_OUT, TASK_ASSIGNED, TASKS_POSTED
+from learning.models import LearningStatusVisit, LearningTask, TaskState, TaskTemplate
 from learning.services.autocomplete import already_done
+from learning.services.rules import FlowDecision, decide
 from slackbot.outbox import outbox_enqueue
+
+#: How many stuck incidents one repair sweep advances at most.
+REPAIR_BATCH = 500
+
+
+class LearningFlowChoice:
+    """What whoever closes an incident chose for its learning flow."""
+
+    RUN = "run"
+    OPT_OUT = "opt_out"
+    VALUES = (RUN, OPT_OUT)
 
 
 def learning_statuses(org_id: int) -> list[IncidentStatus]:
@@ -30,7 +48,10 @@ def learning_statuses(org_id: int) -> list[IncidentStatus]:
 
 
 def _closed_status(org_id: int) -> IncidentStatus:
-    return IncidentStatus.objects.filter(org_id=org_id, category=StatusCategory.CLOSED).order_by("rank", "pk").first()
+    status = IncidentStatus.objects.filter(org_id=org_id, category=StatusCategory.CLOSED).order_by("rank", "pk").first()
+    if status is None:
+        raise ServiceError(f"This organization has no {StatusCategory.CLOSED} status configured.")
+    return status
 
 
 def _role_holder(incident: Incident, role):
@@ -71,9 +92,10 @@ def _post_tasks(incident: Incident, status: IncidentStatus, tasks: list[Learning
     text, blocks = messages.tasks_posted(incident, status, tasks)
     # The dedupe key names the incident *and* the status: a repeated advance
     # into the same status cannot queue the message twice.
+    # ``data`` names the status the message shows: the transport renders it at delivery.
     outbox_enqueue(
-        org=incident.org, incident=incident, kind="learning.tasks_posted", text=text, blocks=blocks,
-        dedupe_key=f"learning.tasks_posted:{incident.pk}:{status.pk}",
+        org=incident.org, incident=incident, kind=TASKS_POSTED, text=text, blocks=blocks,
+        dedupe_key=f"{TASKS_POSTED}:{incident.pk}:{status.pk}", data={"status_id": status.pk},
     )
     # One DM per person with all of their new tasks, not one per task.
     by_assignee: dict[int, list[LearningTask]] = {}
@@ -88,7 +110,7 @@ def notify_assignee(tasks: LearningTask | list[LearningTask], incident: Incident
     """Tell the assignee of ``tasks`` (one person) that they are theirs now."""
     tasks = tasks if isinstance(tasks, list) else [tasks]
     outbox_enqueue(
-        org=incident.org, incident=incident, kind="learning.task_assigned",
+        org=incident.org, incident=incident, kind=TASK_ASSIGNED,
         text=messages.tasks_assigned(tasks, incident), destination=f"dm:{tasks[0].assignee_id}",
         data={"task_ids": [str(task.public_id) for task in tasks]},
     )
@@ -113,14 +135,20 @@ def schedule_advance_if_finished(incident: Incident) -> None:
     transaction.on_commit(lambda: advance_incident.delay(incident_id, status_id), robust=True)
 
 
-def enter(incident: Incident, actor: Actor) -> None:
+def _move_to_learning_status(incident: Incident, status: IncidentStatus, *, fields: list[str]) -> None:
+    """Put the (locked) incident in ``status`` and remember it was there (see ``_visited``)."""
+    incident.status = status
+    incident.save(update_fields=["status", *fields, "updated_at"])
+    LearningStatusVisit.objects.create(incident=incident, status=status)
+
+
+def _enter(incident: Incident, actor: Actor) -> None:
     """Move a (locked) live incident into its first learning status."""
     first = learning_statuses(incident.org_id)[0]
     now = timezone.now()
-    incident.status = first
     incident.learning_flow = LearningFlowState.RUNNING
     incident.resolved_at = incident.resolved_at or now
-    incident.save(update_fields=["status", "learning_flow", "resolved_at", "updated_at"])
+    _move_to_learning_status(incident, first, fields=["learning_flow", "resolved_at"])
     timeline_record(incident=incident, kind=EventKind.CLOSED, actor=actor, text="Incident closed", occurred_at=now)
     tasks = create_tasks(incident, first)
     timeline_record(
@@ -138,17 +166,16 @@ def _finish_outstanding(incident: Incident, reason: str) -> None:
     )
 
 
-def _visited_learning_statuses(incident: Incident) -> set[str]:
-    """Public ids of the learning statuses the incident has been in, from its timeline.
+def _visited(incident: Incident) -> set[int]:
+    """Ids of the learning statuses the incident has been in.
 
     An admin may reorder the statuses while incidents are in the flow; an
     incident never goes back into a status it has already been through (it
-    would get a second set of tasks and leave that status twice).
+    would get a second set of tasks and leave that status twice). A status
+    without templates leaves no tasks behind, so the visits are kept as rows
+    (``LearningStatusVisit``, unique per incident and status).
     """
-    events = TimelineEvent.objects.filter(
-        incident=incident, kind__in=[EventKind.LEARNING_FLOW_ENTERED, EventKind.LEARNING_STATUS_CHANGED]
-    ).values_list("data", flat=True)
-    return {data.get("status_id") or data.get("to_id") for data in events} - {None}
+    return set(LearningStatusVisit.objects.filter(incident=incident).values_list("status_id", flat=True))
 
 
 @transaction.atomic
@@ -176,12 +203,11 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
     )
     statuses = learning_statuses(incident.org_id)
     current = incident.status
-    visited = _visited_learning_statuses(incident)
-    later = [s for s in statuses if (s.rank, s.pk) > (current.rank, current.pk) and str(s.public_id) not in visited]
+    visited = _visited(incident)
+    later = [s for s in statuses if (s.rank, s.pk) > (current.rank, current.pk) and s.pk not in visited]
     if later:
         following = later[0]
-        incident.status = following
-        incident.save(update_fields=["status", "updated_at"])
+        _move_to_learning_status(incident, following, fields=[])
         tasks = create_tasks(incident, following)
         timeline_record(
             incident=incident, kind=EventKind.LEARNING_STATUS_CHANGED, actor=system,
@@ -201,8 +227,8 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
         data={"from": current.name},
     )
     outbox_enqueue(
-        org=incident.org, incident=incident, kind="learning.completed", text=messages.flow_completed(incident),
-        dedupe_key=f"learning.completed:{incident.pk}",
+        org=incident.org, incident=incident, kind=FLOW_COMPLETED, text=messages.flow_completed(incident),
+        dedupe_key=f"{FLOW_COMPLETED}:{incident.pk}",
     )
     return True
 
@@ -214,7 +240,7 @@ def clean_reason(reason: str) -> str:
     return limits.check_length(reason, limit=limits.REASON, field="opt_out_reason", what="the reason")
 
 
-def opt_out(incident: Incident, actor: Actor, reason: str, *, closing: bool) -> None:
+def _opt_out(incident: Incident, actor: Actor, reason: str, *, closing: bool) -> None:
     """Close a locked incident without (the rest of) the learning flow."""
     reason = clean_reason(reason)
     now = timezone.now()
@@ -238,8 +264,8 @@ def opt_out(incident: Incident, actor: Actor, reason: str, *, closing: bool) -> 
     )
     who = actor.user.display_name if actor.user else actor.label or "someone"
     outbox_enqueue(
-        org=incident.org, incident=incident, kind="learning.opted_out", text=messages.opted_out(incident, reason, who),
-        dedupe_key=f"learning.opted_out:{incident.pk}",
+        org=incident.org, incident=incident, kind=FLOW_OPTED_OUT, text=messages.opted_out(incident, reason, who),
+        dedupe_key=f"{FLOW_OPTED_OUT}:{incident.pk}",
     )
 
 
@@ -250,5 +276,75 @@ def learning_opt_out(*, incident: Incident, actor: Actor, reason: str) -> Incide
     incident = lock_incident(incident)
     if incident.learning_flow != LearningFlowState.RUNNING:
         raise ServiceError(f"{incident.reference} is not in the learning flow.")
-    opt_out(incident, actor, reason, closing=False)
+    _opt_out(incident, actor, reason, closing=False)
     return incident
+
+
+# --- Closing: the one entry point for dashboard, API and Slack ----------------------------
+
+
+@transaction.atomic
+def incident_close(
+    *,
+    incident: Incident,
+    actor: Actor,
+    learning_flow: str | None = None,
+    opt_out_reason: str = "",
+) -> Incident:
+    """Close a live incident: the one closing service for dashboard, API and Slack.
+
+    The org's lifecycle rules (``rules.decide``) say whether the learning flow
+    is offered: a *required* flow runs unless the closer opts out with a
+    reason; *ask* needs ``learning_flow`` (``LearningFlowChoice``: "run", or
+    "opt_out" with a reason); *never* closes straight to Closed. "Incident
+    closed" is on the timeline either way.
+    """
+    if learning_flow is not None and learning_flow not in LearningFlowChoice.VALUES:
+        raise ServiceError("Choose “run” or “opt_out” for the learning flow.", field="learning_flow")
+    if learning_flow == LearningFlowChoice.OPT_OUT:
+        clean_reason(opt_out_reason)
+    incident = lock_incident(incident)
+    if not incident.is_live:
+        raise ServiceError(f"{incident.reference} is {incident.status.name.lower()}, not live; it cannot be closed.")
+
+    decision = decide(incident)
+    if decision == FlowDecision.NEVER:
+        _close_straight(incident, actor)
+    elif learning_flow == LearningFlowChoice.OPT_OUT:
+        _opt_out(incident, actor, opt_out_reason, closing=True)
+    elif learning_flow == LearningFlowChoice.RUN or decision == FlowDecision.REQUIRED:
+        _enter(incident, actor)
+    else:
+        raise ServiceError(
+            "Choose whether to run the learning flow, or close without it and say why.", field="learning_flow"
+        )
+    return incident
+
+
+def _close_straight(incident: Incident, actor: Actor) -> None:
+    """Close a (locked) live incident where the flow is not offered: it stays ``not_entered``."""
+    now = timezone.now()
+    incident.status = _closed_status(incident.org_id)
+    incident.resolved_at = incident.resolved_at or now
+    incident.closed_at = now
+    incident.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+    timeline_record(incident=incident, kind=EventKind.CLOSED, actor=actor, text="Incident closed")
+
+
+# --- Repair --------------------------------------------------------------------------------
+
+
+def learning_repair_stuck() -> int:
+    """Advance running incidents whose current status is finished but which did
+    not move (their advance job was lost, e.g. Redis down at commit). Returns
+    how many moved; the advance itself is the same compare-and-set."""
+    outstanding = LearningTask.objects.filter(
+        incident=OuterRef("pk"), status=OuterRef("status"), required=True, state=TaskState.OUTSTANDING
+    )
+    stuck = (
+        Incident.objects.filter(learning_flow=LearningFlowState.RUNNING)
+        .annotate(blocked=Exists(outstanding))
+        .filter(blocked=False)
+        .values_list("pk", "status_id")[:REPAIR_BATCH]
+    )
+    return sum(learning_advance(incident_id=pk, from_status_id=status_id) for pk, status_id in stuck)

@@ -8,8 +8,7 @@ import json
 from incidentio import selectors
 from incidentio.errors import ServiceError
 from incidentio.models import Incident
-from incidentio.services.incidents import incident_close
-from learning.services.flow import learning_opt_out
+from learning.services.flow import LearningFlowChoice, incident_close, learning_opt_out
 from slackbot import blocks as kit
 from slackbot.listeners.common import (
     MALFORMED,
@@ -57,7 +56,7 @@ def run_flow(ack, body, context):
         member = member_or_refuse(workspace, slack_user_of(body), write=True)
         incident = _incident(workspace, _button_value(body))
         incident_close(incident=incident, actor=actor_for(member, dig(body, "user", "name") or ""),
-                       learning_flow="run")
+                       learning_flow=LearningFlowChoice.RUN)
     except (Refusal, ServiceError) as error:
         respond_later(body, error_reply(error))
         return
@@ -108,7 +107,7 @@ def submit_reason(ack, body, view, context):
         if meta.get("mode") == "opt_out":
             learning_opt_out(incident=incident, actor=actor, reason=reason)
         else:
-            incident_close(incident=incident, actor=actor, learning_flow="opt_out", opt_out_reason=reason)
+            incident_close(incident=incident, actor=actor, learning_flow=LearningFlowChoice.OPT_OUT, opt_out_reason=reason)
     except (Refusal, ServiceError) as error:
         # Shown in the modal, under the reason, as plain text.
         ack(response_action="errors", errors={kit.REASON_BLOCK: str(error)[:MODAL_ERROR_LENGTH]})

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from incidentio import selectors
 from incidentio.errors import ServiceError
-from incidentio.models import IncidentRole, RoleKind, Severity
-from incidentio.services.incidents import incident_assign_role, incident_close, incident_edit, incident_post_update
+from incidentio.models import IncidentRole, LearningFlowState, RoleKind, Severity
+from incidentio.services.incidents import incident_assign_role, incident_edit, incident_post_update
 from learning.models import LearningTask
-from learning.services.flow import learning_opt_out
+from learning.services.flow import incident_close, learning_opt_out
 from learning.services.rules import FlowDecision, decide
 from learning.services.tasks import task_assign, task_complete, task_not_doing
 from slackbot import blocks as kit
@@ -203,7 +203,7 @@ def _tasks(command):
     if not tasks:
         return f"{incident.reference} has no learning tasks right now."
     slack_ids = known_slack_ids(command.org, [t.assignee_id for t in tasks])
-    running = incident.learning_flow == "running"
+    running = incident.learning_flow == LearningFlowState.RUNNING
     return kit.task_message(incident, incident.status, tasks, slack_ids=slack_ids, current=running)
 
 

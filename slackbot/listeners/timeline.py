@@ -1,4 +1,4 @@
-"""A timeline listener (``settings.TIMELINE_LISTENERS``): what Slack hears about.
+"""A timeline notifier (``settings.TIMELINE_NOTIFIERS``): what Slack hears about.
 
 Runs inside the transaction of the change that wrote the event, so the outbox
 rows it writes commit (or roll back) with it. Only orgs with a connected

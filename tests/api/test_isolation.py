@@ -28,8 +28,9 @@ from incidentio.api.base import OrgApiView
 from incidentio.models import IncidentRole, IncidentStatus, RoleKind, Severity
 from incidentio.services.documents import postmortem_create
 from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask
+from learning.services.flow import incident_close
 from orgs.models import ApiKeyRole
 from tests.api.conftest import ALL_ROLES, errors_of, openapi_schema
 

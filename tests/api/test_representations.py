@@ -28,7 +28,6 @@ from incidentio.services.follow_ups import follow_up_complete, follow_up_create,
 from incidentio.services.incidents import (
     incident_assign_role,
     incident_cancel,
-    incident_close,
     incident_declare,
     incident_decline,
     incident_edit,
@@ -36,6 +35,7 @@ from incidentio.services.incidents import (
     incident_update_timestamps,
 )
 from learning.models import LearningTask, TaskKind, TaskState
+from learning.services.flow import incident_close
 from learning.services.tasks import task_assign, task_complete, task_not_doing
 from orgs.models import Membership
 from tests.webhooks.receiver import Receiver

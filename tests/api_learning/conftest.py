@@ -15,8 +15,9 @@ from django.test import Client
 
 from incidentio.actors import Actor
 from incidentio.models import Incident, Severity
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask
+from learning.services.flow import incident_close
 from orgs.models import ApiKeyRole
 from orgs.services import api_key_create
 

@@ -52,9 +52,10 @@ from incidentio.actors import Actor
 from incidentio.models import IncidentRole, IncidentStatus, Severity, StatusCategory
 from incidentio.services.documents import postmortem_create
 from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask
 from learning.services.config_document import learning_flow_document
+from learning.services.flow import incident_close
 from learning.services.tasks import task_complete
 from orgs.models import ApiKeyRole, Membership
 from orgs.services import api_key_create

@@ -35,11 +35,11 @@ from incidentio.selectors import TIMELINE_PAGE_EVENTS
 from incidentio.services import documents, follow_ups
 from incidentio.services.incidents import (
     incident_assign_role,
-    incident_close,
     incident_declare,
     incident_edit,
     incident_post_update,
 )
+from learning.services.flow import incident_close
 
 pytestmark = pytest.mark.django_db
 

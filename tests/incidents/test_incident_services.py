@@ -32,7 +32,6 @@ from incidentio.services.incidents import (
     incident_accept,
     incident_assign_role,
     incident_cancel,
-    incident_close,
     incident_declare,
     incident_decline,
     incident_edit,
@@ -42,6 +41,7 @@ from incidentio.services.incidents import (
 )
 from learning.models import UnmatchedPolicy
 from learning.services.configuration import rules_update
+from learning.services.flow import incident_close
 
 # --- Helpers ------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from incidentio.services import incidents as incident_svc
 from learning.models import LearningTask, TaskTemplate
 from learning.services import configuration as learning_config
 from learning.services import flow, tasks
+from learning.services.flow import incident_close
 from orgs import services as org_svc
 from orgs.models import ApiKey, ApiKeyRole, Organization, User
 
@@ -59,7 +60,7 @@ class World:
         self.postmortem = documents.postmortem_create(incident=self.live, actor=self.actor)
         self.follow_up = follow_ups.follow_up_create(incident=self.live, actor=self.actor, title="Add an alert")
         self.learning = incident_svc.incident_declare(org=acme, actor=self.actor, name="Learning")
-        incident_svc.incident_close(incident=self.learning, actor=self.actor, learning_flow="run")
+        incident_close(incident=self.learning, actor=self.actor, learning_flow="run")
         self.task = LearningTask.objects.filter(incident=self.learning).first()
         self.learning_status = IncidentStatus.objects.filter(org=acme, category=StatusCategory.LEARNING).first()
         self.status = IncidentStatus.objects.filter(org=acme, category=StatusCategory.LIVE).first()
@@ -83,7 +84,7 @@ CASES = [
         incident=w.live, actor=w.actor, reason=over(limits.REASON))),
     ("update-message", "message", lambda w: incident_svc.incident_post_update(
         incident=w.live, actor=w.actor, message=over(limits.UPDATE_MESSAGE))),
-    ("close-opt-out-reason", "opt_out_reason", lambda w: incident_svc.incident_close(
+    ("close-opt-out-reason", "opt_out_reason", lambda w: incident_close(
         incident=w.live, actor=w.actor, learning_flow="opt_out", opt_out_reason=over(limits.REASON))),
     ("learning-opt-out-reason", "opt_out_reason", lambda w: flow.learning_opt_out(
         incident=w.learning, actor=w.actor, reason=over(limits.REASON))),

@@ -36,8 +36,9 @@ from incidentio.models import (
     Severity,
     TimelineEvent,
 )
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask, TaskState
+from learning.services.flow import incident_close
 from learning.services.tasks import task_complete
 from slackbot.models import OutboxMessage, OutboxState
 from slackbot.tasks import deliver_outbox_message

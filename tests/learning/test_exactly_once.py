@@ -29,8 +29,9 @@ from incidentio.models import (
 )
 from incidentio.services.documents import postmortem_create, postmortem_share
 from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask, TaskKind, TaskState
+from learning.services.flow import incident_close
 from learning.services.tasks import task_complete
 from learning.tasks import advance_incident
 from slackbot.models import OutboxMessage

@@ -42,7 +42,7 @@ from incidentio.services.documents import (
     postmortem_share,
 )
 from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
+from incidentio.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskKind, TaskState, TaskTemplate, UnmatchedPolicy
 from learning.services.configuration import (
     rules_update,
@@ -50,7 +50,7 @@ from learning.services.configuration import (
     template_delete,
     template_update,
 )
-from learning.services.flow import learning_advance, learning_opt_out
+from learning.services.flow import incident_close, learning_advance, learning_opt_out
 from learning.services.tasks import task_assign, task_complete, task_not_doing, task_reopen
 from learning.tasks import repair_stuck_incidents
 from slackbot.models import OutboxMessage
@@ -879,3 +879,24 @@ def test_reordering_statuses_mid_flow_never_sends_an_incident_back(acme, in_revi
     assert moves == [("Documenting", "Reviewing")]
     [completed] = events(incident, EventKind.LEARNING_FLOW_COMPLETED)
     assert completed.data["from"] == "Reviewing"
+
+
+def test_a_status_without_tasks_is_not_entered_again_after_a_reorder(acme, owner, as_owner, commit):
+    """A status without templates leaves no tasks behind; the incident has still
+    been in it (``LearningStatusVisit``), so moving it after the current status
+    does not send the incident back into it."""
+    from incidentio.services.configuration import status_create, status_move
+
+    empty = status_create(org=acme, name="Gathering", category=StatusCategory.LEARNING)
+    status_move(status=empty, direction="up")
+    status_move(status=empty, direction="up")  # Gathering, Documenting, Reviewing
+    incident = commit(incident_close, incident=declare(acme, owner), actor=as_owner, learning_flow="run")
+    assert fresh(incident).status.name == "Documenting"  # nothing to do in Gathering: moved on at once
+
+    status_move(status=empty, direction="down")  # Documenting, Gathering, Reviewing
+    address_all(incident, "Documenting", as_owner, commit)
+
+    assert fresh(incident).status.name == "Reviewing"
+    moves = [(e.data["from"], e.data["to"]) for e in events(incident, EventKind.LEARNING_STATUS_CHANGED)]
+    assert moves == [("Gathering", "Documenting"), ("Documenting", "Reviewing")]
+    assert outbox(incident, "learning.tasks_posted")[0].data == {"status_id": empty.pk}

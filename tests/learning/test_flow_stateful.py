@@ -92,10 +92,10 @@ from incidentio.services.documents import (
     postmortem_share,
 )
 from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
+from incidentio.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskKind, TaskState, TaskTemplate, UnmatchedPolicy
 from learning.services import configuration
-from learning.services.flow import learning_opt_out, learning_statuses
+from learning.services.flow import incident_close, learning_opt_out, learning_statuses
 from learning.services.rules import FlowDecision, decide
 from learning.services.tasks import task_assign, task_complete, task_not_doing, task_reopen
 from learning.tasks import advance_incident, repair_stuck_incidents

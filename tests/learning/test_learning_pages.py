@@ -6,8 +6,9 @@ import pytest
 
 from incidentio.actors import Actor
 from incidentio.models import EventKind, LearningFlowState, Severity
-from incidentio.services.incidents import incident_assign_role, incident_close, incident_declare
+from incidentio.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskState
+from learning.services.flow import incident_close
 from slackbot.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db

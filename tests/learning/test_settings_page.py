@@ -14,9 +14,10 @@ import pytest
 from incidentio.actors import Actor
 from incidentio.models import IncidentRole, IncidentStatus, Severity, StatusCategory
 from incidentio.services import configuration as core_configuration
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask, LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 from learning.services import configuration
+from learning.services.flow import incident_close
 
 pytestmark = pytest.mark.django_db
 

@@ -30,8 +30,9 @@ from incidentio.actors import Actor
 from incidentio.models import Debrief, FollowUp, Incident, Postmortem, TimelineEvent
 from incidentio.services.documents import debrief_schedule, postmortem_create
 from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask
+from learning.services.flow import incident_close
 from orgs.models import ApiKey, Invitation, Membership, Role
 from orgs.services import api_key_create, invitation_create
 from slackbot.links import make_link_token

@@ -28,8 +28,8 @@ from slack_bolt.response import BoltResponse
 
 from incidentio.actors import Actor
 from incidentio.models import Incident, IncidentRoleAssignment, Severity, TimelineEvent
-from incidentio.services.incidents import incident_close
 from learning.models import LearningTask
+from learning.services.flow import incident_close
 from slackbot import blocks as kit
 from slackbot.app import build_app
 from slackbot.listeners.commands import SUBCOMMANDS

@@ -8,8 +8,8 @@ import pytest
 
 from incidentio.actors import Actor
 from incidentio.models import EventKind, LearningFlowState, Severity, StatusCategory, TimelineEvent
-from incidentio.services.incidents import incident_close
 from learning.models import LearningTask, TaskState
+from learning.services.flow import incident_close
 from learning.services.tasks import task_complete
 from slackbot import blocks as kit
 from slackbot.models import OutboxMessage, SlackMessage
@@ -183,3 +183,10 @@ def test_optout_command_needs_a_reason(slack, in_flow):
     assert in_flow.learning_flow == LearningFlowState.OPTED_OUT
     assert in_flow.opt_out_reason == "Nothing more to learn"
     assert "Nothing more to learn" in slack.fake.calls_to("chat.postMessage")[-1].params["text"]
+
+
+def test_the_task_message_names_its_learning_status_in_the_outbox_row(in_flow):
+    """The transport renders a task message for the status in ``data``; it no
+    longer parses it out of the dedupe key."""
+    [queued] = OutboxMessage.objects.filter(incident=in_flow, kind="learning.tasks_posted")
+    assert queued.data == {"status_id": in_flow.status_id}

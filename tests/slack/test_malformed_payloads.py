@@ -20,8 +20,8 @@ import pytest
 
 from incidentio.actors import Actor
 from incidentio.models import Incident, Severity, TimelineEvent
-from incidentio.services.incidents import incident_close
 from learning.models import LearningTask
+from learning.services.flow import incident_close
 from slackbot import blocks as kit
 from slackbot.listeners.close import INCIDENT_GONE
 from slackbot.listeners.common import MALFORMED

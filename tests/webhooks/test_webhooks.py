@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from incidentio.actors import Actor
 from incidentio.models import Incident, Severity
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask, TaskKind
-from learning.services.flow import learning_opt_out
+from learning.services.flow import incident_close, learning_opt_out
 from tests.stored import stored_value
 from tests.webhooks.receiver import Receiver
 from webhooks import services, signing
