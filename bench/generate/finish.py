@@ -19,7 +19,7 @@ COUNTED = [
     "incidentio_incidentstatus", "incidentio_severity", "incidentio_incidentrole", "incidentio_incidentcounter",
     "learning_tasktemplate", "learning_lifecyclerules", "slackbot_slackworkspace", "slackbot_slackuserlink",
     "incidentio_incident", "incidentio_incidentroleassignment", "incidentio_timelineevent", "learning_learningtask",
-    "incidentio_postmortem", "incidentio_followup", "slackbot_slackmessage",
+    "incidentio_postmortem", "incidentio_followup", "slackbot_slackmessage", "learning_learningstatusvisit",
 ]
 
 
@@ -45,6 +45,16 @@ def reset_sequences_and_counters() -> None:
         cursor.execute(
             "UPDATE incidentio_incidentcounter AS c SET last_number = coalesce("
             "(SELECT max(number) FROM incidentio_incident AS i WHERE i.org_id = c.org_id), 0)"
+        )
+        # The learning statuses each incident went through, as the flow records them
+        # (learning.LearningStatusVisit), from the timeline events that entered them.
+        cursor.execute(
+            "INSERT INTO learning_learningstatusvisit (incident_id, status_id, entered_at) "
+            "SELECT e.incident_id, s.id, e.occurred_at FROM incidentio_timelineevent e "
+            "JOIN incidentio_incident i ON i.id = e.incident_id "
+            "JOIN incidentio_incidentstatus s ON s.org_id = i.org_id "
+            "AND s.public_id::text = coalesce(e.data->>'status_id', e.data->>'to_id') "
+            "WHERE e.kind IN ('learning_flow_entered', 'learning_status_changed') ON CONFLICT DO NOTHING"
         )
 
 

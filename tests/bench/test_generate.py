@@ -162,3 +162,7 @@ def test_the_learning_flow_state_is_what_the_services_would_leave(generated):
                ("merged", "not_entered"), ("canceled", "not_entered")}
     assert pairs <= allowed
     assert {("learning", "running"), ("closed", "completed"), ("closed", "opted_out")} <= pairs
+    # Every incident in a learning status has visited it, as the flow records it.
+    assert _one(db, "SELECT count(*) FROM incidentio_incident i JOIN incidentio_incidentstatus s ON s.id = i.status_id "
+                    "WHERE s.category = 'learning' AND NOT EXISTS (SELECT 1 FROM learning_learningstatusvisit v "
+                    "WHERE v.incident_id = i.id AND v.status_id = i.status_id)") == 0
