@@ -12,39 +12,21 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, IncidentStatus, LearningFlowState, Severity
-from incidentio.services.incidents import incident_declare, incident_edit
 from orgs.models import Role
 from tests.browser.test_incident_browser import EMAIL, sign_in
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.incidents.filter_world import declare_four_incidents
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def acme_incidents():
-    """INC-1 Checkout is slow (Investigating, Minor, Rita reported it);
-    INC-2 Search glitch (Triage); INC-3 Checkout is down (Fixing, Critical, Rita leads);
-    INC-4 Payments timeouts (Documenting, Major, learning flow running)."""
+    """Acme's four incidents (tests/incidents/filter_world.py): Rita is the responder, Olga the owner."""
     acme = OrganizationFactory(slug="acme", name="Acme Inc.")
     rita = MembershipFactory(org=acme, role=Role.RESPONDER, user=UserFactory(email=EMAIL, name="Rita Responder")).user
     olga = MembershipFactory(org=acme, role=Role.OWNER, user=UserFactory(email="olga@acme.test", name="Olga")).user
-    by_rita, by_olga = Actor.for_user(rita), Actor.for_user(olga)
-
-    def severity(name):
-        return Severity.objects.get(org=acme, name=name)
-
-    def status(name):
-        return IncidentStatus.objects.get(org=acme, name=name)
-
-    incident_declare(org=acme, actor=by_rita, name="Checkout is slow", severity=severity("Minor"))
-    incident_declare(org=acme, actor=by_olga, name="Search glitch", triage=True)
-    down = incident_declare(org=acme, actor=by_olga, name="Checkout is down", severity=severity("Critical"), lead=rita)
-    incident_edit(incident=down, actor=by_olga, status=status("Fixing"))
-    payments = incident_declare(org=acme, actor=by_olga, name="Payments timeouts", severity=severity("Major"))
-    Incident.objects.filter(pk=payments.pk).update(status=status("Documenting"), learning_flow=LearningFlowState.RUNNING)
-
+    declare_four_incidents(acme, owner=olga, responder=rita)
 
 def listed(page: Page) -> list[str]:
     return page.get_by_test_id("incident-list").locator("td.ref").all_inner_texts()

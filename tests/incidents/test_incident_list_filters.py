@@ -13,7 +13,8 @@ import pytest
 
 from incidentio.actors import Actor
 from incidentio.models import Incident, IncidentStatus, LearningFlowState, Severity
-from incidentio.services.incidents import incident_declare, incident_edit
+from incidentio.services.incidents import incident_declare
+from tests.incidents.filter_world import declare_four_incidents
 
 pytestmark = pytest.mark.django_db
 
@@ -29,14 +30,8 @@ def form(**chosen) -> dict[str, str]:
 
 @pytest.fixture
 def world(acme, globex, owner, responder, outsider):
-    """Acme's four incidents, and one of Globex's that must never show.
-
-    INC-1 "Checkout is slow"   Investigating (live), Minor, reported by the responder
-    INC-2 "Search glitch"      Triage, no severity, reported by the owner
-    INC-3 "Checkout is down"   Fixing (live), Critical, reported by the owner, led by the responder
-    INC-4 "Payments timeouts"  Documenting (learning), Major, learning flow running, by the owner
-    """
-    by_owner, by_responder = Actor.for_user(owner), Actor.for_user(responder)
+    """Acme's four incidents (tests/incidents/filter_world.py), and one of Globex's that must never show."""
+    declare_four_incidents(acme, owner=owner, responder=responder)
 
     def severity(name):
         return Severity.objects.get(org=acme, name=name)
@@ -44,15 +39,6 @@ def world(acme, globex, owner, responder, outsider):
     def status(name):
         return IncidentStatus.objects.get(org=acme, name=name)
 
-    incident_declare(org=acme, actor=by_responder, name="Checkout is slow", severity=severity("Minor"))
-    incident_declare(org=acme, actor=by_owner, name="Search glitch", triage=True)
-    down = incident_declare(org=acme, actor=by_owner, name="Checkout is down", severity=severity("Critical"),
-                            lead=responder)
-    incident_edit(incident=down, actor=by_owner, status=status("Fixing"))
-    payments = incident_declare(org=acme, actor=by_owner, name="Payments timeouts", severity=severity("Major"))
-    Incident.objects.filter(pk=payments.pk).update(
-        status=status("Documenting"), learning_flow=LearningFlowState.RUNNING
-    )
     # Globex: a matching name, its own Critical and a running flow, led by its own member.
     theirs = incident_declare(org=globex, actor=Actor.for_user(outsider), name="Checkout is down",
                               severity=Severity.objects.get(org=globex, name="Critical"))
