@@ -21,13 +21,13 @@ from orgs.models import User
 NOBODY = "— Nobody —"
 
 
-def member_options(rows) -> list[tuple[int, str]]:
+def member_options(rows) -> list[tuple[str, str]]:
     """``(id, "Name (e-mail)")`` of member rows (``selectors.member_rows``), as
-    every select of members shows them."""
-    return [(pk, f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows]
+    every select of members shows them (``incidents/_member_options.html``)."""
+    return [(str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows]
 
 
-def member_choices(org, blank: str | None = NOBODY) -> list[tuple[int | str, str]]:
+def member_choices(org, blank: str | None = NOBODY) -> list[tuple[str, str]]:
     """The org's members as select choices, after a ``blank`` choice unless it is None."""
     choices = member_options(selectors.member_rows(org=org))
     return choices if blank is None else [("", blank), *choices]
