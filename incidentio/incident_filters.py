@@ -42,8 +42,22 @@ def chosen(values: list[str]) -> list[str]:
     return [value for value in values if value not in ("", None)]
 
 
+class FilterSelect(forms.Select):
+    """One ``<select>`` for a filter that takes several values: the query string
+    may repeat the parameter (``?status=a&status=b``), and the select shows
+    the last of them, as ``request.GET[name]`` reads it."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def format_value(self, value):
+        return super().format_value(value[-1:] if isinstance(value, (list, tuple)) else value)
+
+
 class AnyMultipleChoiceField(forms.MultipleChoiceField):
     """A filter select: ``?category=`` (the "Any" option) chooses nothing."""
+
+    widget = FilterSelect
 
     def to_python(self, value):
         return chosen(super().to_python(value))
@@ -143,12 +157,7 @@ class Member(Values):
     """One member of the org (a user id), holding any role on the incident."""
 
     def form_field(self, *, label):
-        from incidentio.incident_forms import MemberChoiceField  # the forms build their fields from FILTERS
-        from incidentio.widgets import FastSelect
-
-        # FastSelect: the form renders the field's own widget, whose 200
-        # members are already normalized (a new widget would normalize them again).
-        return MemberChoiceField(required=False, label=label, widget=FastSelect)
+        return forms.ChoiceField(required=False, label=label)  # choices: IncidentFilterForm, per org
 
     def form_value(self, value):
         return value.pk if value is not None else None  # the form cleans it to the member (a User)

@@ -3,13 +3,9 @@ the rules themselves live in the services."""
 
 from __future__ import annotations
 
-import html
-from functools import cached_property, lru_cache
-
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404
-from django.utils.safestring import SafeString
 
 from incidentio import limits, selectors
 from incidentio.incident_filters import DASHBOARD_FILTERS
@@ -19,94 +15,22 @@ from incidentio.models import (
     PostmortemStatus,
     StatusCategory,
 )
-from incidentio.widgets import EscapedChoices, FastSelect, FastSelectMultiple, OptionList, escape_choices
 from orgs.models import User
-
-
-class MemberRows(list):
-    """The org's members as ``(id, name, email)`` rows, with their select
-    choices built and escaped once however many selects of the page show them."""
-
-    @cached_property
-    def _choices_and_escaped(self) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-        return _member_choices_of(tuple(self))
-
-    @property
-    def choices(self) -> tuple[tuple[str, str], ...]:
-        return self._choices_and_escaped[0]
-
-    @property
-    def escaped(self) -> tuple[tuple[str, str], ...]:
-        return self._choices_and_escaped[1]
-
-    @property
-    def options(self) -> OptionList:
-        """The ``<option>``s of a "— Nobody —" select of these members, for
-        the incident page's role and task selects (``|selecting``)."""
-        return self._choices_and_escaped[2]
-
 
 #: The empty choice of a member select.
 NOBODY = "— Nobody —"
 
 
-@lru_cache(maxsize=32)
-def _member_choices_of(rows: tuple[tuple[int, str, str], ...]):
-    """``(choices, escaped choices, option list)`` of these member rows. Keyed
-    by the rows themselves, as read on this request, so it is never stale: an
-    org whose members did not change since its last page skips building and
-    escaping 200 labels (≈ 0.3 ms a page). Tuples: the result is shared. 32
-    lists: each holds its rows, labels and options (≈ 0.6 KB a member), and
-    an org's superseded lists only leave as newer ones arrive."""
-    choices = tuple((str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows)
-    escaped = tuple(escape_choices(choices))
-    options = OptionList(_after_blank(NOBODY, choices, escaped))
-    return choices, escaped, options
+def member_options(rows) -> list[tuple[str, str]]:
+    """``(id, "Name (e-mail)")`` of member rows (``selectors.member_rows``), as
+    every select of members shows them (``incidents/_member_options.html``)."""
+    return [(str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows]
 
 
-def org_members(org) -> MemberRows:
-    """The org's members (``selectors.member_rows``) with their select choices."""
-    return MemberRows(selectors.member_rows(org=org))
-
-
-def member_choices(org, blank: str | None = NOBODY, members: list[tuple[int, str, str]] | None = None):
-    """The members as select choices, after a ``blank`` choice unless it is None.
-    ``members`` (from ``org_members``) lets the forms of one page share one
-    query and one escaping of the members."""
-    if not isinstance(members, MemberRows):
-        members = MemberRows(org_members(org) if members is None else members)
-    if blank is None:
-        return EscapedChoices(members.choices, members.escaped)
-    return _after_blank(blank, members.choices, members.escaped)
-
-
-def _after_blank(blank: str, choices, escaped) -> EscapedChoices:
-    """``choices`` (with their ``escaped`` form) after an empty choice labelled ``blank``."""
-    return EscapedChoices([("", blank), *choices], [("", html.escape(blank)), *escaped])
-
-
-class MemberChoicesMixin:
-    """For a select of the org's members. Their choices come from
-    ``member_choices`` as flat ``(value, label)`` strings, so assigning them
-    skips Django's ``normalize_choices``, which runs twice per assignment (field
-    and widget): 0.45 ms for 200 members, on every member select of a page."""
-
-    @property
-    def choices(self):
-        return self._choices
-
-    @choices.setter
-    def choices(self, value):
-        # EscapedChoices stay themselves: the widget renders their escaped form.
-        self._choices = self.widget._choices = value if isinstance(value, EscapedChoices) else list(value)
-
-
-class MemberChoiceField(MemberChoicesMixin, forms.ChoiceField):
-    pass
-
-
-class MemberMultipleChoiceField(MemberChoicesMixin, forms.MultipleChoiceField):
-    pass
+def member_choices(org, blank: str | None = NOBODY) -> list[tuple[str, str]]:
+    """The org's members as select choices, after a ``blank`` choice unless it is None."""
+    choices = member_options(selectors.member_rows(org=org))
+    return choices if blank is None else [("", blank), *choices]
 
 
 class OrgForm(forms.Form):
@@ -136,7 +60,7 @@ class DeclareForm(OrgForm):
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
                               help_text="Markdown. What we know so far.")
     severity = forms.ChoiceField(required=False)
-    lead = MemberChoiceField(required=False, label="Incident lead")
+    lead = forms.ChoiceField(required=False, label="Incident lead")
     triage = forms.BooleanField(required=False, label="Start in triage (not yet confirmed)")
 
     def __init__(self, *args, org, **kwargs):
@@ -158,8 +82,8 @@ class DeclareForm(OrgForm):
 class EditForm(OrgForm):
     """Status and severity of a live incident, from the incident page."""
 
-    status = forms.ChoiceField(required=False, widget=FastSelect)
-    severity = forms.ChoiceField(required=False, widget=FastSelect)
+    status = forms.ChoiceField(required=False)
+    severity = forms.ChoiceField(required=False)
 
     def __init__(self, *args, org, choices: tuple[list, list] | None = None, **kwargs):
         """``choices``: the live statuses' and the severities' ``(public id,
@@ -215,11 +139,11 @@ class MergeForm(forms.Form):
 
 class AssignRoleForm(OrgForm):
     role = forms.UUIDField()
-    user = MemberChoiceField(required=False, widget=FastSelect)
+    user = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, org, members: list[tuple[int, str, str]] | None = None, **kwargs):
+    def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["user"].choices = member_choices(org, members=members)
+        self.fields["user"].choices = member_choices(org)
 
     def clean_role(self):
         try:
@@ -260,11 +184,11 @@ class DebriefForm(OrgForm):
     )
     duration_minutes = forms.IntegerField(min_value=5, max_value=480, initial=60, label="Minutes")
     location = forms.CharField(max_length=limits.DEBRIEF_LOCATION, required=False, help_text="A room or a video-call link.")
-    attendees = MemberMultipleChoiceField(required=False, widget=FastSelectMultiple)
+    attendees = forms.MultipleChoiceField(required=False)
 
-    def __init__(self, *args, org, members: list[tuple[int, str, str]] | None = None, **kwargs):
+    def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["attendees"].choices = member_choices(org, blank=None, members=members)
+        self.fields["attendees"].choices = member_choices(org, blank=None)
 
     def clean_attendees(self):
         ids = self.cleaned_data.get("attendees") or []
@@ -277,12 +201,12 @@ class DebriefForm(OrgForm):
 class FollowUpForm(OrgForm):
     title = forms.CharField(max_length=limits.FOLLOW_UP_TITLE)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    assignee = MemberChoiceField(required=False, widget=FastSelect)
-    priority = forms.ChoiceField(choices=FollowUpPriority.choices, initial=FollowUpPriority.MEDIUM, widget=FastSelect)
+    assignee = forms.ChoiceField(required=False)
+    priority = forms.ChoiceField(choices=FollowUpPriority.choices, initial=FollowUpPriority.MEDIUM)
 
-    def __init__(self, *args, org, members: list[tuple[int, str, str]] | None = None, **kwargs):
+    def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
-        self.fields["assignee"].choices = member_choices(org, blank="— Unassigned —", members=members)
+        self.fields["assignee"].choices = member_choices(org, blank="— Unassigned —")
 
     def clean_assignee(self):
         return self._member("assignee")
@@ -303,6 +227,9 @@ class IncidentFilterForm(OrgForm):
         self.fields = {**fields, "after": self.fields["after"]}
         fields["status"].choices, fields["severity"].choices = selectors.filter_choices(org=org)
         fields["assignee"].choices = member_choices(org, blank="Anyone")
+        for f in DASHBOARD_FILTERS:
+            if f.values.select and f.any_label is not None:
+                fields[f.dashboard].choices = [("", f.any_label), *fields[f.dashboard].choices]
 
     def clean_assignee(self):
         return self._member("assignee")
@@ -312,25 +239,6 @@ class IncidentFilterForm(OrgForm):
         return selectors.IncidentFilters(**{
             f.target: f.values.form_value(self.cleaned_data[f.dashboard]) for f in DASHBOARD_FILTERS
         })
-
-    def controls(self) -> list[tuple[str, str, SafeString, bool]]:
-        """``(name, label, HTML, is a select)`` of each control, in order,
-        rendered in Python.
-
-        Through template loops the assignee's 200 members were a third of the
-        list's time. A control shows one value: the last the query string gave
-        (what ``request.GET[name]`` is), though a select's filter accepts several.
-        """
-        rendered = []
-        for f in DASHBOARD_FILTERS:
-            widget = self.fields[f.dashboard].widget
-            if f.values.select and f.any_label is not None:
-                widget = FastSelect(choices=[("", f.any_label), *self.fields[f.dashboard].choices])
-            given = self.data.getlist(f.dashboard)[-1:] if self.is_bound else []
-            value = given if f.values.select else (given[0] if given else None)
-            html = widget.render(f.dashboard, value, attrs={"id": f"id_{f.dashboard}"})
-            rendered.append((f.dashboard, f.label, html, f.values.select))
-        return rendered
 
     def error_lines(self) -> list[str]:
         """Each refused value's message, after the label of its control."""

@@ -182,6 +182,10 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: Bumped by every write of one of its timeline events (``TimelineEvent.save``):
+    #: the incident page caches its rendered timeline under this version, so a
+    #: new or changed event is a new key and nothing is ever invalidated.
+    timeline_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     #: The API client's key for the request that created it: a retried create
     #: with the same key returns this incident instead of declaring another.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
@@ -290,6 +294,11 @@ class EventKind(models.TextChoices):
     TASK_ASSIGNED = "task_assigned", "Task assigned"
 
 
+EVENT_KIND_LABELS = dict(EventKind.choices)
+#: Events whose text is markdown written by a person.
+MARKDOWN_EVENT_KINDS = frozenset({EventKind.UPDATE_POSTED, EventKind.SUMMARY_UPDATED})
+
+
 class TimelineEvent(models.Model):
     """Append-only: rows are created by services and never updated or deleted."""
 
@@ -319,9 +328,15 @@ class TimelineEvent(models.Model):
         return f"{self.get_kind_display()} ({self.incident_id})"
 
     def save(self, *args, **kwargs):
+        """Also moves the incident's ``timeline_version`` on, in the same
+        transaction and after the event's own write: a page that reads the new
+        version then reads the event too. Every event comes through here
+        (``services.timeline.timeline_record``, and Slack's permalink, the one
+        update); ``bulk_create`` does not, so it is for tests and bench data."""
         if self.pk is not None and not kwargs.pop("allow_update", False):
             raise ValueError("Timeline events are append-only.")
         super().save(*args, **kwargs)
+        Incident.objects.filter(pk=self.incident_id).update(timeline_version=models.F("timeline_version") + 1)
 
     @property
     def actor_name(self) -> str:

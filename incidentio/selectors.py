@@ -20,6 +20,8 @@ from incidentio.db import execute_hot
 from incidentio.incident_page_sql import page_rows
 from incidentio.models import (
     CATEGORY_ORDER,
+    EVENT_KIND_LABELS,
+    MARKDOWN_EVENT_KINDS,
     Debrief,
     FollowUp,
     Incident,
@@ -382,6 +384,15 @@ class TimelineEntry:
     occurred_at: datetime
     slack_permalink: str
     actor_name: str
+
+    @property
+    def kind_label(self) -> str:
+        return EVENT_KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def is_markdown(self) -> bool:
+        """Its text is markdown written by a person (an update, a summary)."""
+        return self.kind in MARKDOWN_EVENT_KINDS
 
     @classmethod
     def from_row(cls, row) -> TimelineEntry:

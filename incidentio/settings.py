@@ -112,8 +112,6 @@ TEMPLATES = [
         },
     },
 ]
-# Plain inputs and textareas rendered in Python, the rest by Django's templates.
-FORM_RENDERER = "incidentio.form_rendering.FastFormRenderer"
 
 # --- Data stores -----------------------------------------------------------
 

@@ -8,7 +8,7 @@ from django.core import signing
 from django.shortcuts import render
 
 from incidentio import limits
-from incidentio.incident_forms import MemberChoiceField, OrgForm, member_choices
+from incidentio.incident_forms import OrgForm, member_choices
 from incidentio.links import incident_url_prefix
 from incidentio.views.base import IncidentActionView
 from learning import selectors
@@ -55,7 +55,7 @@ class TaskReopenView(_TaskAction):
 
 
 class AssignTaskForm(OrgForm):
-    assignee = MemberChoiceField(required=False)
+    assignee = forms.ChoiceField(required=False)
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)

@@ -156,9 +156,6 @@ class Membership(models.Model):
         """May change incidents (``WRITER_ROLE``); viewers only read."""
         return self.has_role(WRITER_ROLE)
 
-    #: The name templates use for ``may_write``.
-    can_respond = may_write
-
 
 def hash_invitation_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

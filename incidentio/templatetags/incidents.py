@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from html import escape
 
 from django import template
-from django.utils.safestring import mark_safe
 
 from incidentio.markdown import render_markdown
 from incidentio.templatetags.links import link
@@ -32,14 +30,7 @@ def duration(value: timedelta | None) -> str:
     return f"{mins}m" if mins else "<1m"
 
 
-@register.filter
-def selecting(options, value):
-    """``{{ member_options|selecting:task.assignee_id }}``: the options of an
-    ``OptionList`` with ``value`` selected (none when it is empty)."""
-    return options.render(value or None)
-
-
-@register.simple_tag(takes_context=True)
+@register.inclusion_tag("incidents/_on_demand_form.html", takes_context=True)
 def on_demand_form(context, form_name: str):
     """``{% on_demand_form "follow-up" %}``: the ``<details>`` that fetches one of
     the incident page's forms when opened (incidentio/views/on_demand_forms.py),
@@ -47,9 +38,4 @@ def on_demand_form(context, form_name: str):
     from incidentio.views.on_demand_forms import ON_DEMAND_FORMS
 
     url = link("incident_form", context["org"].slug, context["incident"].public_id, form_name)
-    name = escape(form_name)
-    return mark_safe(  # safe: the URL is reversed from ids, the rest escaped
-        f'<details class="inline-edit" data-form-url="{escape(url)}" data-testid="form-{name}">'
-        f"<summary>{escape(ON_DEMAND_FORMS[form_name].title)}</summary>"
-        f'<div data-form-slot><a class="small" href="{escape(url)}">Open the form</a></div></details>'
-    )
+    return {"url": url, "name": form_name, "title": ON_DEMAND_FORMS[form_name].title}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from html import escape
+import hashlib
+import logging
+from functools import cache
 
+from django.core.cache import cache as fragment_cache
 from django.shortcuts import redirect, render
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
 from incidentio import selectors
 from incidentio.actors import Actor
@@ -17,21 +19,28 @@ from incidentio.incident_forms import (
     DeclareForm,
     EditForm,
     IncidentFilterForm,
-    MemberRows,
     MergeForm,
     UpdateForm,
+    member_options,
 )
 from incidentio.links import incident_url_prefix
-from incidentio.models import INCIDENT_TIMESTAMPS
+from incidentio.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.services import incidents as incident_services
-from incidentio.timeline_html import full_datetime, render_timeline
 from incidentio.views.base import IncidentView
 from learning.selectors import incident_tasks
 from learning.services.rules import decide
 from orgs.models import WRITER_ROLE
 from orgs.views.base import OrgView
 
+logger = logging.getLogger("incidentio")
+
 PAGE_SIZE = 25
+#: How long a rendered timeline stays cached. Its key changes with every event
+#: (``Incident.timeline_version``), so this only bounds what the key cannot
+#: see (a person renamed since, an event label changed by a deploy) and the
+#: memory superseded versions hold.
+TIMELINE_CACHE_SECONDS = 60 * 60
+TIMELINE_TEMPLATE = "incidents/_timeline.html"
 
 
 class IncidentListView(OrgView):
@@ -54,45 +63,16 @@ class IncidentListView(OrgView):
         context = self.get_context_data(
             nav="incidents",
             form=form,
-            controls=form.controls(),
             errors=form.error_lines(),
-            rows=list_rows(page.incidents, url_prefix=incident_url_prefix(self.org)),
+            members=form.fields["assignee"].choices[1:],  # after "Anyone"
+            incidents=page.incidents,
+            url_prefix=incident_url_prefix(self.org),
             page=page,
             next_query=next_query,
             first_query=first_query.urlencode(),
             is_first_page=not request.GET.get("after"),
         )
         return render(request, "incidents/list.html", context, status=status)
-
-
-def list_rows(incidents: list[selectors.IncidentListItem], *, url_prefix: str) -> list[SafeString]:
-    """The list's ``<tr>``s, rendered in Python.
-
-    Through the template a row cost ~120 µs (``|timesince``, ``|date``, an
-    include for the pills, a loop over the roles, every variable resolved
-    and escaped by its node); here it is ~40 µs, most of it ``timesince``.
-    Every value is escaped with ``html.escape``, which is what Django's
-    ``escape`` calls. The pills are the markup of incidents/_badges.html.
-    """
-    now = timezone.now()  # one "now" for the page, as its rows were read together
-    rows = []
-    for incident in incidents:
-        url = f"{url_prefix}{incident.public_id}/"
-        severity = (
-            f'\n<span class="sev-pill sev-{incident.severity_rank}">{escape(incident.severity_name)}</span>'
-            if incident.severity_name else ""
-        )
-        roles = "<br>".join(f"{escape(role)}: {escape(person)}" for role, person in incident.roles) or "—"
-        rows.append(mark_safe(  # safe: every value is escaped above or here
-            f'<tr><td class="ref"><a href="{url}">{incident.reference}</a></td>'
-            f'<td><a class="incident-name" href="{url}">{escape(incident.name)}</a></td>'
-            f'<td><span class="status-pill cat-{escape(incident.status_category)}">{escape(incident.status_name)}</span>'
-            f"{severity}</td>"
-            f'<td class="muted small">{roles}</td>'
-            f'<td class="muted small" title="{timezone.localtime(incident.reported_at).isoformat()}">'  # as |date:'c'
-            f"{escape(timesince(incident.reported_at, now))} ago</td></tr>"
-        ))
-    return rows
 
 
 class DeclareView(OrgView):
@@ -126,25 +106,11 @@ class DeclareView(OrgView):
 
 
 def render_incident_page(view: IncidentView, public_id, *, status: int = 200, error: str | None = None):
-    """The incident page; actions that fail re-render it with their error.
-
-    The timeline shows its newest ``TIMELINE_PAGE_EVENTS`` events and says how
-    many earlier ones there are; ``?timeline=all`` shows every event.
-    """
+    """The incident page; actions that fail re-render it with their error."""
     org = view.org
     incident, choices = selectors.incident_detail(org=org, public_id=public_id)
-    members = MemberRows(choices.members)
-    full_timeline = view.request.GET.get("timeline") == "all"
-    timeline = selectors.incident_timeline(
-        incident=incident, limit=None if full_timeline else selectors.TIMELINE_PAGE_EVENTS,
-    )
     assignments = {a.role_id: a for a in incident.role_assignments.all()}
     roles = [(role, assignments.get(role.pk)) for role in choices.roles]
-    # (label, the time as shown, or None): |date in the template's loop cost 40 µs a timestamp.
-    timestamps = []
-    for field, label in INCIDENT_TIMESTAMPS:
-        value = getattr(incident, field)
-        timestamps.append((label, full_datetime(value) if value else None))
     postmortem = getattr(incident, "postmortem", None)
     context = view.get_context_data(
         close_decision=decide(incident).value if incident.is_live else None,
@@ -153,13 +119,11 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         incident=incident,
         error=error,
         roles=roles,
-        timeline=timeline.events,
-        timeline_html=render_timeline(reversed(timeline.events)),
-        earlier_event_count=timeline.earlier_count,
+        timeline=timeline_fragment(incident, full=view.request.GET.get("timeline") == "all"),
         follow_ups=list(incident.follow_ups.all()),
         debriefs=list(incident.debriefs.all()),
         postmortem=postmortem,
-        timestamps=timestamps,
+        timestamps=[(label, getattr(incident, field)) for field, label in INCIDENT_TIMESTAMPS],
         can_act=view.membership.may_write,
         edit_form=EditForm(org=org, choices=(choices.live_statuses, choices.severities), initial={
             "status": str(incident.status.public_id),
@@ -167,9 +131,55 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         }),
         update_form=UpdateForm(),
         merge_form=MergeForm(),
-        member_options=members.options,
+        members=member_options(choices.members),
     )
     return render(view.request, "incidents/detail.html", context, status=status)
+
+
+def timeline_fragment(incident: Incident, *, full: bool) -> str:
+    """The incident's timeline as ``incidents/_timeline.html`` renders it: its
+    newest ``TIMELINE_PAGE_EVENTS`` events and how many earlier ones there
+    are, or with ``full`` every event.
+
+    Cached in the Django cache under the incident's ``timeline_version``, which
+    every event write moves on: a new event is a new key, so nothing is ever
+    invalidated, and a page whose key is cached runs neither the timeline's
+    query nor its template. ``incident`` must have been read before the events
+    (it is, by ``incident_detail``): a version read earlier than the events
+    can only label a newer timeline, never an older one. With the cache
+    unavailable the timeline is rendered uncached, as the API's rate limit
+    counts nothing then, rather than failing the page.
+    """
+    key = ":".join((
+        "incident-timeline", str(incident.public_id), str(incident.timeline_version), "all" if full else "newest",
+        timezone.get_current_timezone_name(), _timeline_template_digest(),
+    ))
+    try:
+        html = fragment_cache.get(key)
+    except Exception:
+        logger.warning("Timeline of %s rendered uncached: the cache is unavailable", incident.public_id, exc_info=True)
+        return _render_timeline(incident, full=full)
+    if html is None:
+        html = _render_timeline(incident, full=full)
+        try:
+            fragment_cache.set(key, html, TIMELINE_CACHE_SECONDS)
+        except Exception:
+            logger.warning("Timeline of %s not cached: the cache is unavailable", incident.public_id, exc_info=True)
+    return html
+
+
+def _render_timeline(incident: Incident, *, full: bool) -> str:
+    timeline = selectors.incident_timeline(incident=incident, limit=None if full else selectors.TIMELINE_PAGE_EVENTS)
+    return render_to_string(TIMELINE_TEMPLATE, {
+        "events": timeline.events[::-1],  # newest first
+        "earlier_count": timeline.earlier_count,
+    })
+
+
+@cache
+def _timeline_template_digest() -> str:
+    """Part of the key: a deploy that changes the timeline's markup starts on new keys."""
+    return hashlib.sha256(get_template(TIMELINE_TEMPLATE).template.source.encode()).hexdigest()[:12]
 
 
 class IncidentDetailView(IncidentView):

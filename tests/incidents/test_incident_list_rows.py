@@ -1,10 +1,11 @@
-"""The incidents list's rows and filter selects, which are rendered in Python
-(views.incidents.list_rows, IncidentFilterForm.controls) rather than by template
-loops: they must show what the template showed, escaped."""
+"""The incidents list's rows (templates/incidents/list.html, the pills of
+_badges.html) and its filter selects (IncidentFilterForm, Django's widgets):
+what each shows, escaped, and which option is chosen."""
 
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -23,6 +24,13 @@ LIST = "/acme/incidents/"
 @pytest.fixture
 def as_responder(responder, acme, signed_in):
     return signed_in(responder, acme)
+
+
+def _options(html: str, name: str) -> list[tuple[str, str, bool]]:
+    """``(value, label, selected)`` of each option of the select named ``name``."""
+    select = re.search(rf'<select name="{name}" id="id_{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return [(value, unescape(label), bool(selected))
+            for value, selected, label in re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)]
 
 
 def _row(html: str, name_fragment: str) -> str:
@@ -64,19 +72,33 @@ def test_filter_selects_show_the_chosen_value_and_every_option(as_responder, acm
     status = IncidentStatus.objects.filter(org=acme).first()
     html = as_responder.get(LIST, {"status": str(status.public_id), "assignee": str(owner.pk)}).content.decode()
 
-    assert f'<option value="{status.public_id}" selected>{status.name}</option>' in html
-    assert '<select name="category" id="id_category"><option value="">Any</option>' in html
-    assignee = re.search(r'<select name="assignee" id="id_assignee">(.*?)</select>', html, re.S).group(1)
-    assert assignee.startswith('<option value="">Anyone</option>')
-    assert f'<option value="{owner.pk}" selected>' in assignee
-    assert f'<option value="{responder.pk}">' in assignee
-    assert assignee.count(" selected") == 1
+    assert (str(status.public_id), status.name, True) in _options(html, "status")
+    assert _options(html, "category")[0] == ("", "Any", False)
+    assignee = _options(html, "assignee")
+    assert assignee[0] == ("", "Anyone", False)
+    assert (str(owner.pk), f"{owner.display_name} ({owner.email})", True) in assignee
+    assert (str(responder.pk), f"{responder.display_name} ({responder.email})", False) in assignee
+    assert [selected for *_, selected in assignee].count(True) == 1
 
 
-def test_nothing_is_selected_without_filters(as_responder):
+def test_a_repeated_filter_shows_its_last_value(as_responder, acme):
+    first, last = IncidentStatus.objects.filter(org=acme).order_by("rank", "pk")[:2]
+    html = as_responder.get(f"{LIST}?status={first.public_id}&status={last.public_id}").content.decode()
+    assert [value for value, _, selected in _options(html, "status") if selected] == [str(last.public_id)]
+
+
+def test_filter_labels_are_escaped(as_responder, acme):
+    status = IncidentStatus.objects.filter(org=acme, category="live").first()
+    status.name = "<b>Fixing</b> & co"
+    status.save(update_fields=["name"])
     html = as_responder.get(LIST).content.decode()
-    filters = html[html.index('data-testid="filters"'):html.index("</form>")]
-    assert " selected" not in filters
+    assert "&lt;b&gt;Fixing&lt;/b&gt; &amp; co</option>" in html and "<b>Fixing</b>" not in html
+
+
+def test_only_any_is_chosen_without_filters(as_responder):
+    html = as_responder.get(LIST).content.decode()
+    for name in ("category", "status", "severity", "learning_flow", "assignee"):
+        assert [value for value, _, selected in _options(html, name) if selected] in ([], [""]), name
 
 
 def test_status_and_severity_filters_list_every_option_in_the_orgs_order(as_responder, acme):
@@ -88,6 +110,5 @@ def test_status_and_severity_filters_list_every_option_in_the_orgs_order(as_resp
         ("status", selectors.status_list(org=acme)),
         ("severity", list(selectors.severity_list(org=acme))),
     ):
-        select = re.search(rf'<select name="{name}" id="id_{name}">(.*?)</select>', html, re.S).group(1)
-        shown = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+        shown = [(value, label) for value, label, _ in _options(html, name)]
         assert shown == [("", "Any")] + [(str(item.public_id), item.name) for item in expected]

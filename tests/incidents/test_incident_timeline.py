@@ -1,6 +1,7 @@
-"""The incident page's timeline: the newest events, an honest link to the
-earlier ones, and the markup incidentio/timeline_html.py renders for each
-event (what the Django template loop rendered before)."""
+"""The incident page's timeline (templates/incidents/_timeline.html): the
+newest events, an honest link to the earlier ones, what each event shows, and
+its cached fragment (views.incidents.timeline_fragment), which a new or
+changed event on this incident replaces and one on another incident does not."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from incidentio.actors import Actor
 from incidentio.models import ActorKind, EventKind, TimelineEvent
 from incidentio.selectors import TIMELINE_PAGE_EVENTS
-from incidentio.services.incidents import incident_declare
+from incidentio.services.incidents import incident_declare, incident_post_update
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +61,7 @@ def test_a_short_timeline_is_shown_whole_without_a_link(as_responder, incident):
     response = as_responder.get(_url(incident))
     html = response.content.decode()
     assert _timeline(response).count('<li class="event') == 4  # declared + 3
-    assert 'data-testid="timeline-show-all"' not in html
-    assert response.context["earlier_event_count"] == 0
+    assert 'data-testid="timeline-show-all"' not in html and 'data-testid="timeline-earlier"' not in html
 
 
 def test_a_long_timeline_shows_the_newest_events_and_says_how_many_are_earlier(as_responder, incident):
@@ -189,3 +189,90 @@ def test_the_timeline_needs_the_same_queries_for_few_and_many_events(
         assert as_responder.get(_url(big)).status_code == 200
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert as_responder.get(_url(big, "?timeline=all")).status_code == 200
+
+
+# --- The cached fragment ---------------------------------------------------------------------------
+
+
+def _timeline_and_queries(client, url, django_assert_max_num_queries) -> tuple[str, int]:
+    """The page's timeline and how many queries the page ran (a cached timeline
+    saves its one query; the hot reads are prepared statements, whose SQL
+    text does not name the table)."""
+    with django_assert_max_num_queries(40) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return _timeline(response), len(captured.captured_queries)
+
+
+def test_a_new_event_shows_on_the_next_view_of_a_cached_timeline(
+    as_responder, incident, responder, django_assert_max_num_queries
+):
+    first, _ = _timeline_and_queries(as_responder, _url(incident), django_assert_max_num_queries)
+    again, warm = _timeline_and_queries(as_responder, _url(incident), django_assert_max_num_queries)
+    assert again == first
+
+    response = as_responder.post(_url(incident, "updates/"), {"message": "Rolled back <b>v2</b>"})
+    assert response.status_code == 302
+    timeline, queries = _timeline_and_queries(as_responder, _url(incident), django_assert_max_num_queries)
+    assert queries > warm  # a new key: read, rendered and stored again
+    assert timeline.index("Rolled back &lt;b&gt;v2&lt;/b&gt;") < timeline.index("kind-declared")  # newest first
+
+
+def test_an_event_on_another_incident_leaves_this_timeline_cached(
+    as_responder, acme, incident, responder, django_assert_max_num_queries
+):
+    other = incident_declare(org=acme, actor=Actor.for_user(responder), name="Other")
+    _timeline_and_queries(as_responder, _url(incident), django_assert_max_num_queries)
+    before, warm = _timeline_and_queries(as_responder, _url(incident), django_assert_max_num_queries)
+
+    incident_post_update(incident=other, actor=Actor.for_user(responder), message="Only about the other one")
+
+    after, queries = _timeline_and_queries(as_responder, _url(incident), django_assert_max_num_queries)
+    assert queries == warm and after == before  # the same key, still cached
+    assert "Only about the other one" in _timeline(as_responder.get(_url(other)))
+
+
+def test_a_slack_link_added_to_an_event_shows_on_the_next_view(as_responder, incident, responder):
+    incident_post_update(incident=incident, actor=Actor.for_user(responder), message="Posted to Slack")
+    assert "Slack message →" not in _timeline(as_responder.get(_url(incident)))
+
+    # What slackbot.transports does once the message is posted: the one update an event gets.
+    event = TimelineEvent.objects.get(incident=incident, kind=EventKind.UPDATE_POSTED)
+    event.slack_permalink = "https://acme.slack.com/archives/C1/p2"
+    event.save(update_fields=["slack_permalink"], allow_update=True)
+
+    assert '<a href="https://acme.slack.com/archives/C1/p2">Slack message →</a>' in _timeline(
+        as_responder.get(_url(incident)))
+
+
+def test_the_whole_timeline_and_the_newest_events_are_cached_apart(as_responder, incident):
+    _add_events(incident, TIMELINE_PAGE_EVENTS + 1)
+    assert _timeline(as_responder.get(_url(incident))).count('<li class="event') == TIMELINE_PAGE_EVENTS
+    assert _timeline(as_responder.get(_url(incident, "?timeline=all"))).count('<li class="event') == (
+        TIMELINE_PAGE_EVENTS + 2)
+    assert _timeline(as_responder.get(_url(incident))).count('<li class="event') == TIMELINE_PAGE_EVENTS
+
+
+def test_a_cached_timeline_follows_the_time_zone(as_responder, incident, settings):
+    TimelineEvent.objects.create(incident=incident, kind=EventKind.UPDATE_POSTED, actor_kind=ActorKind.SYSTEM,
+                                 occurred_at=datetime(2024, 3, 7, 14, 5, 9, tzinfo=UTC), text="Winter")
+    assert '<time datetime="2024-03-07T14:05:09+00:00">7 Mar 14:05</time>' in _timeline(
+        as_responder.get(_url(incident)))
+
+    settings.TIME_ZONE = "America/New_York"
+
+    assert '<time datetime="2024-03-07T09:05:09-05:00">7 Mar 09:05</time>' in _timeline(
+        as_responder.get(_url(incident)))
+
+
+def test_without_the_cache_the_timeline_is_rendered_all_the_same(as_responder, incident, settings):
+    """Redis down: the page renders its timeline uncached rather than failing."""
+    settings.CACHES = {"default": {
+        "BACKEND": "incidentio.cache.ReusedClientRedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nothing answers
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }}
+    _add_events(incident, 2)
+    response = as_responder.get(_url(incident))
+    assert response.status_code == 200
+    assert _timeline(response).count('<li class="event') == 3
