@@ -91,8 +91,8 @@ def _create_database(*, host: str, port: int | None) -> None:
             if cursor.fetchone() is None:
                 try:
                     cursor.execute(f'CREATE DATABASE "{DATABASE}"')
-                except errors.DuplicateDatabase:
-                    pass  # another process created it a moment ago
+                except (errors.DuplicateDatabase, errors.UniqueViolation):
+                    pass  # another process created it a moment ago (at the same moment: UniqueViolation)
     finally:
         connection.close()
 

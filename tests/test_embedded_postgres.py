@@ -137,8 +137,10 @@ def test_a_server_someone_else_started_is_left_running(data_dir):
     first = _embedded(data_dir, sys.executable, "-c", "import time; time.sleep(120)")
     try:
         wait_until(lambda: _server_running(data_dir), timeout=120, what="the embedded Postgres")
-        second = _embedded(data_dir, sys.executable, "-c", "print('done')", stdout=subprocess.PIPE, text=True)
-        assert second.communicate(timeout=120)[0].strip() == "done"
+        second = _embedded(data_dir, sys.executable, "-c", "print('done')", stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        stdout, stderr = second.communicate(timeout=120)
+        assert stdout.strip() == "done", stderr[-3000:]
         time.sleep(0.5)
         assert _server_running(data_dir)
     finally:
