@@ -10,8 +10,9 @@ import pytest
 
 from incidentio.actors import Actor
 from incidentio.models import IncidentRole, Severity
-from incidentio.services.incidents import incident_close, incident_declare
+from incidentio.services.incidents import incident_declare
 from learning.models import LearningTask, TaskState
+from learning.services.flow import incident_close
 from orgs.models import Role
 from tests.factories import MembershipFactory, UserFactory
 
