@@ -88,3 +88,20 @@ def test_each_task_select_has_its_assignee_chosen(signed_in, acme, responder, ow
         options = _select(html, f'name="assignee" aria-label="Assignee of {task.title}"')
         assert options[0][:2] == ("", "— Nobody —") and len(options) == 3  # nobody, owner, responder
         assert _chosen(options) == ([str(task.assignee_id)] if task.assignee_id else [])
+
+
+def test_member_selects_show_a_rename_and_a_new_member_on_the_next_view(signed_in, acme, owner, responder):
+    """Each distinct select's options are rendered once and kept: another member list is another entry."""
+    incident = incident_declare(org=acme, actor=Actor.for_user(owner), name="Down", lead=responder)
+    client = signed_in(responder, acme)
+    lead = IncidentRole.objects.get(org=acme, kind="lead")
+    client.get(_url(incident))  # rendered and kept
+
+    owner.name = "Olga Renamed"
+    owner.save(update_fields=["name"])
+    MembershipFactory(org=acme, role=Role.RESPONDER, user=UserFactory(email="newbie@acme.test", name="Newbie"))
+    options = _select(client.get(_url(incident)).content.decode(), f'name="user" aria-label="{lead.name}"')
+
+    labels = [label for _, label, _ in options]
+    assert "Olga Renamed (owner@acme.test)" in labels and "Newbie (newbie@acme.test)" in labels
+    assert _chosen(options) == [str(responder.pk)]
