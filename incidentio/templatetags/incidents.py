@@ -62,3 +62,19 @@ def _render_member_options(members: tuple, selected: str, blank: str) -> str:
     return render_to_string(
         "incidents/_member_options.html", {"members": members, "selected": selected, "blank": blank}
     )
+
+
+@register.simple_tag
+def badges(category, status, severity, rank):
+    """``{% badges category status severity rank %}``: an incident's status and
+    severity pills (``incidents/_badges.html``). An org has a few dozen
+    combinations, and a list shows one per row, so each is rendered once per
+    process and kept (it depends on these four values alone)."""
+    return _render_badges(category, status, severity or "", rank)
+
+
+@lru_cache(maxsize=1024)
+def _render_badges(category: str, status: str, severity: str, rank) -> str:
+    return render_to_string(
+        "incidents/_badges.html", {"category": category, "status": status, "severity": severity, "rank": rank}
+    )

@@ -60,6 +60,17 @@ def test_a_row_links_to_the_incident_and_shows_its_status_severity_roles_and_age
     assert f"{timesince(incident.reported_at)} ago" in row
 
 
+def test_a_renamed_status_shows_on_the_next_view_escaped(as_responder, acme, responder):
+    """The pills are rendered once per distinct status and severity and kept: a new name is a new rendering."""
+    incident = incident_declare(org=acme, actor=Actor.for_user(responder), name="Renamed")
+    as_responder.get(LIST)
+    IncidentStatus.objects.filter(pk=incident.status_id).update(name="Digging <in>")
+
+    row = _row(as_responder.get(LIST).content.decode(), "Renamed")
+
+    assert f'<span class="status-pill cat-{incident.status.category}">Digging &lt;in&gt;</span>' in row
+
+
 def test_a_row_without_severity_or_roles_shows_neither(as_responder, acme, responder):
     incident = incident_declare(org=acme, actor=Actor.for_user(responder), name="Quiet one")
     incident.role_assignments.all().delete()
