@@ -7,14 +7,15 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTSIDE = re.compile(r"DESIGN §|STYLE\.md|\.\./shared")
+# Spelled in pieces, so this file does not itself hold what it looks for.
+OUTSIDE = re.compile("|".join(("DES" + "IGN §", "STY" + r"LE\.md", r"\.\./" + "shared")))
 
 
 def test_no_file_points_outside_the_repository():
     found = []
     for pattern in ("*.md", "docs/*.md", "**/*.py", "templates/**/*.html"):
         for path in ROOT.glob(pattern):
-            if ".venv" in path.parts or path == Path(__file__):
+            if ".venv" in path.parts:
                 continue
             for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
                 if OUTSIDE.search(line):
