@@ -31,4 +31,4 @@ USER incidentio
 
 EXPOSE 8000
 # gunicorn.conf.py (read from /app) keeps invitation and reset keys out of the access log.
-CMD ["gunicorn", "incidentio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "incidentio.config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -8,8 +8,8 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Without DATABASE_URL, a command runs against the private Postgres in .postgres/
-# (incidentio/embedded_postgres.py), started for it and stopped after it.
-WITH_DB = $(if $(DATABASE_URL),,$(PY) -m incidentio.embedded_postgres run --)
+# (incidentio/config/embedded_postgres.py), started for it and stopped after it.
+WITH_DB = $(if $(DATABASE_URL),,$(PY) -m incidentio.config.embedded_postgres run --)
 
 .PHONY: run test lint install install-dev migrate seed lock worker clean bench bench-smoke reliability wrk
 
@@ -87,5 +87,5 @@ lock: | $(PY)
 		--extra dev --output-file requirements/dev.txt pyproject.toml
 
 clean:
-	-$(PY) -m incidentio.embedded_postgres stop
+	-$(PY) -m incidentio.config.embedded_postgres stop
 	rm -rf $(VENV) .postgres staticfiles .pytest_cache

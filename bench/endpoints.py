@@ -1,7 +1,7 @@
 """Benchmark-only endpoints and instrumentation (``BENCH_ENDPOINTS=1``).
 
-Not part of the product: ``incidentio/urls.py`` includes these routes and
-``incidentio/settings.py`` installs the middleware only when the setting is on,
+Not part of the product: ``incidentio/config/urls.py`` includes these routes and
+``incidentio/config/settings.py`` installs the middleware only when the setting is on,
 so nothing imports this module otherwise and production cannot reach them.
 
 - ``GET /api/v2/bench/ceiling``: a constant JSON body shaped like a page of 25
@@ -64,7 +64,7 @@ class CeilingView(OrgApiView):
         return Response(CEILING_BODY)
 
 
-#: Under ``/api/v2/`` (``incidentio/urls.py``), so the API's middleware applies as to every API view.
+#: Under ``/api/v2/`` (``incidentio/config/urls.py``), so the API's middleware applies as to every API view.
 urlpatterns = [path("bench/ceiling", CeilingView.as_view(), name="bench_ceiling")]
 
 
@@ -80,7 +80,7 @@ class QueryCountMiddleware:
         def counter(execute, sql, params, many, context):
             nonlocal count
             # A PREPARE sets up the connection (once per statement and
-            # connection, incidentio/db.py): which gunicorn worker answers must
+            # connection, incidentio/common/db.py): which gunicorn worker answers must
             # not change a page's count.
             count += not sql.startswith("PREPARE ")
             return execute(sql, params, many, context)

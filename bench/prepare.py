@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.http import QueryDict
 
 from incidentio.api.pagination import encode_cursor, list_kind
-from incidentio.models import Incident
+from incidentio.incidents.models import Incident
 from learning.models import LearningTask
 from orgs.models import ApiKeyRole, Membership, Organization
 from orgs.services import api_key_create

@@ -1,3 +1,3 @@
-from incidentio.celery import app as celery_app
+from incidentio.config.celery import app as celery_app
 
 __all__ = ("celery_app",)

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from incidentio.api.base import OrgApiView
 from incidentio.api.errors import error_response
 from incidentio.api.pagination import list_kind, paginate, pagination_meta
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from learning import api_serializers as s
 from learning import selectors
 from learning.models import LearningTask

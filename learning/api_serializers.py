@@ -16,11 +16,11 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidentio import limits
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from incidentio.api.serializers import errors as api_errors
-from incidentio.models import Incident, IncidentStatus, StatusCategory
-from incidentio.selectors import incident_lookup
+from incidentio.common import limits
+from incidentio.incidents.models import Incident, IncidentStatus, StatusCategory
+from incidentio.incidents.selectors import incident_lookup
 from learning.models import LearningTask, TaskKind, TaskState, UnmatchedPolicy
 from orgs.models import Membership
 from orgs.selectors import member_id_of

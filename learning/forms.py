@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django import forms
 
-from incidentio import limits
+from incidentio.common import limits
 from learning.models import TaskKind, UnmatchedPolicy
 
 NOBODY = "Nobody"

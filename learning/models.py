@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from incidentio import limits
-from incidentio.models import Incident, IncidentRole, IncidentStatus, Severity
+from incidentio.common import limits
+from incidentio.incidents.models import Incident, IncidentRole, IncidentStatus, Severity
 from orgs.models import Organization
 
 

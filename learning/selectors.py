@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
-from incidentio.db import execute_hot, model_columns, model_from_row, model_width
-from incidentio.models import IncidentStatus, StatusCategory
+from incidentio.common.db import execute_hot, model_columns, model_from_row, model_width
+from incidentio.incidents.models import IncidentStatus, StatusCategory
 from learning.models import LearningTask, LifecycleRules, TaskState, TaskTemplate
 from orgs.models import User
 

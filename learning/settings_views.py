@@ -4,7 +4,7 @@ and the lifecycle rules, on one admin page.
 GET shows the page. POST carries an ``action`` and, for an existing object,
 its public ``id``, resolved through the org by a selector (another org's id
 is a 404). The rules live in ``learning.services.configuration`` and
-``incidentio.services.configuration``: when one refuses, the page comes back
+``incidentio.incidents.services.configuration``: when one refuses, the page comes back
 with status 400 and the message next to the form that was sent, and nothing
 has changed. Success redirects back to the page (PRG).
 
@@ -22,10 +22,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
 
-from incidentio import selectors as core_selectors
-from incidentio.errors import ServiceError, add_service_error
-from incidentio.models import IncidentStatus, StatusCategory
-from incidentio.services import configuration as core_configuration
+from incidentio.common.errors import ServiceError, add_service_error
+from incidentio.incidents import selectors as core_selectors
+from incidentio.incidents.models import IncidentStatus, StatusCategory
+from incidentio.incidents.services import configuration as core_configuration
 from learning import selectors
 from learning.forms import (
     LearningStatusForm,

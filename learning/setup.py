@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from incidentio.models import IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
+from incidentio.incidents.models import IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
 from learning.models import LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 
 DEFAULT_TASKS = {

@@ -7,10 +7,10 @@ from django import forms
 from django.core import signing
 from django.shortcuts import render
 
-from incidentio import limits
-from incidentio.incident_forms import OrgForm, member_choices
-from incidentio.links import incident_url_prefix
-from incidentio.views.base import IncidentActionView
+from incidentio.common import limits
+from incidentio.common.links import incident_url_prefix
+from incidentio.incidents.forms import OrgForm, member_choices
+from incidentio.incidents.views.base import IncidentActionView
 from learning import selectors
 from learning.models import TaskState
 from learning.services import flow, tasks

@@ -5,7 +5,7 @@ from allauth.core import context
 from django import forms
 from django.conf import settings
 
-from incidentio import limits
+from incidentio.common import limits
 from orgs.adapters import signup_invitation
 from orgs.models import RESERVED_SLUGS, Organization, Role, slug_validator, validate_single_line
 

@@ -123,7 +123,7 @@ ROLE_RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 #: The least role that may write: declare and change incidents, their documents
 #: and learning tasks. The one rule for members, on the dashboard
-#: (``incidentio.views.base``) and in Slack (``slackbot.listeners.common``); an
+#: (``incidentio.incidents.views.base``) and in Slack (``slackbot.listeners.common``); an
 #: API key is another kind of actor, with ``ApiKeyRole``s (``ApiKey.may_write``).
 WRITER_ROLE = Role.RESPONDER
 

@@ -7,7 +7,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from incidentio.db import execute_hot, model_columns, model_from_row
+from incidentio.common.db import execute_hot, model_columns, model_from_row
 from orgs.models import Invitation, Membership, Organization, User, hash_invitation_token
 
 
@@ -19,7 +19,7 @@ def active_membership(*, org_slug: str, user_id: int) -> Membership | None:
     """The active user's membership of the org with that slug, with ``org`` and
     ``user`` loaded; every dashboard request asks (orgs/middleware.py).
 
-    One prepared statement (incidentio/db.py): the ORM spent more building
+    One prepared statement (incidentio/common/db.py): the ORM spent more building
     this three-table query on each request than Postgres spends answering it.
     """
     with connection.cursor() as cursor:

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from incidentio import limits
-from incidentio.errors import ServiceError
+from incidentio.common import limits
+from incidentio.common.errors import ServiceError
 from orgs.models import (
     RESERVED_SLUGS,
     ApiKey,

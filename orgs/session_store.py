@@ -4,7 +4,7 @@ Every dashboard request reads its session first. Through the ORM
 (``Session.objects.get``) that read compiled the same query on every request:
 ≈ 0.3 ms of Python around a lookup by primary key that Postgres answers in a
 fraction of that (docs/performance.md). Here it runs through
-``incidentio.db.execute_hot``. Writing, expiry and everything else stay
+``incidentio.common.db.execute_hot``. Writing, expiry and everything else stay
 Django's.
 
 Why not ``cached_db``: its ``load()`` writes the cache unguarded after a
@@ -19,7 +19,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from incidentio.db import execute_hot
+from incidentio.common.db import execute_hot
 
 _SQL = f"""
 SELECT session_data, expire_date FROM {Session._meta.db_table}

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from orgs.views.base import OrgView
 from slackbot import links
 

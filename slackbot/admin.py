@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from incidentio.admin import ReadOnlyAdmin
+from incidentio.incidents.admin import ReadOnlyAdmin
 from slackbot.models import OutboxMessage
 
 

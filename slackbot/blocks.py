@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 
-from incidentio.models import LearningFlowState
+from incidentio.incidents.models import LearningFlowState
 from learning.models import TaskState
 from slackbot.formatting import escape, mention
 

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from slackbot.models import SlackUserLink, SlackWorkspace
 
 SALT = "slack-link"

@@ -8,7 +8,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from incidentio.encryption import EncryptedTextField
+from incidentio.common.encryption import EncryptedTextField
 from orgs.models import Organization
 
 

@@ -106,7 +106,7 @@ class OrgOAuthFlow(OAuthFlow):
         )
 
     def store_installation(self, request: BoltRequest, installation):
-        from incidentio.errors import ServiceError
+        from incidentio.common.errors import ServiceError
         from slackbot.services import slack_workspace_connect
 
         state = SlackOAuthState.objects.select_related("org").filter(

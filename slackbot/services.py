@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from slackbot.models import OutboxMessage, OutboxState, SlackWorkspace
 
 

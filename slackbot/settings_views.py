@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from orgs.views.base import AdminView
 from slackbot import selectors, services
 

@@ -18,7 +18,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from incidentio.celery import PRIORITY_BACKGROUND, PRIORITY_REFRESH
+from incidentio.config.celery import PRIORITY_BACKGROUND, PRIORITY_REFRESH
 from slackbot.models import OutboxMessage, OutboxState
 from slackbot.transports import ChannelBusy, DeliveryAttempt, TransportError, get_transport
 
@@ -195,7 +195,7 @@ UNORDERED_KINDS = ("learning.tasks_updated",)
 
 
 def delivery_priority(kind: str) -> int:
-    """Edits wait behind new posts and DMs (``incidentio.celery``)."""
+    """Edits wait behind new posts and DMs (``incidentio.config.celery``)."""
     return PRIORITY_REFRESH if kind in UNORDERED_KINDS else PRIORITY_BACKGROUND
 
 

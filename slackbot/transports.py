@@ -30,7 +30,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.text import slugify
 
-from incidentio.models import EventKind, IncidentStatus, LearningFlowState, TimelineEvent
+from incidentio.incidents.models import EventKind, IncidentStatus, LearningFlowState, TimelineEvent
 from learning import messages as learning_messages
 from learning.models import LearningTask, TaskState
 from slackbot import blocks as kit
@@ -368,7 +368,7 @@ class SlackTransport:
 
     def ensure_channel(self, incident, *, invite: list[str]) -> str:
         """The incident's channel id; created (and stored) the first time."""
-        from incidentio.models import Incident
+        from incidentio.incidents.models import Incident
 
         if incident.slack_channel_id:
             return incident.slack_channel_id

@@ -37,7 +37,7 @@ def eager_celery(settings):
     """Celery jobs run in-process, on commit, even when REDIS_URL is set (CI):
     a module asks for this when its point is not the worker (that has its own
     tests with a real one, tests/learning/test_celery_worker.py)."""
-    from incidentio.celery import app
+    from incidentio.config.celery import app
 
     # Read first: Celery snapshots the Django settings the first time its conf
     # is read, and must not snapshot this test's override as the value to restore.

@@ -76,7 +76,7 @@ class LiveStack:
     def env(self) -> dict:
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "incidentio.settings",
+            "DJANGO_SETTINGS_MODULE": "incidentio.config.settings",
             "DEBUG": "0",
             "SECRET_KEY": BENCH_SECRET_KEY,
             "FIELD_ENCRYPTION_KEYS": BENCH_FIELD_ENCRYPTION_KEY,
@@ -138,7 +138,7 @@ class LiveStack:
         self.manage("collectstatic", "--noinput", "--verbosity", "0")
         self.port = self.port or free_port()
         self._spawn("web", [
-            sys.executable, "-m", "gunicorn", "incidentio.wsgi",
+            sys.executable, "-m", "gunicorn", "incidentio.config.wsgi",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.web_workers), "--threads", str(self.web_threads),
             "--graceful-timeout", "5", "--timeout", "60", "--log-level", "warning",

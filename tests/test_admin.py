@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from incidentio.actors import Actor
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.services.incidents import incident_declare
 from tests.conftest import sign_in
 from tests.factories import UserFactory
 

@@ -1,4 +1,4 @@
-"""The Redis cache keeps one client per server (incidentio/cache.py)."""
+"""The Redis cache keeps one client per server (incidentio/config/cache.py)."""
 
 from __future__ import annotations
 

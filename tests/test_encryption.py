@@ -1,5 +1,5 @@
 """Slack bot tokens and webhook signing secrets are encrypted at rest
-(incidentio/encryption.py): the column holds a Fernet token, keys rotate with
+(incidentio/common/encryption.py): the column holds a Fernet token, keys rotate with
 ``manage.py rotate_encryption_keys``, and the migrations encrypt what was stored
 in clear before."""
 
@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from incidentio.encryption import DecryptionError
+from incidentio.common.encryption import DecryptionError
 from slackbot.models import SlackWorkspace
 from tests.stored import stored_value
 from webhooks import services

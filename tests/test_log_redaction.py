@@ -67,7 +67,7 @@ def test_gunicorn_logs_no_key_in_its_access_or_error_log(tmp_path):
     env.pop("REDIS_URL", None)
     server_log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "incidentio.wsgi", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "incidentio.config.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--access-logfile", str(access_log)],
         # To a file, not a pipe: nobody reads a pipe until the end, and a full one
         # (a few 500 tracebacks) would block the worker's next log line.

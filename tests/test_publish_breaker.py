@@ -1,4 +1,4 @@
-"""The publish breaker (incidentio/celery.py): after a publish fails, the
+"""The publish breaker (incidentio/config/celery.py): after a publish fails, the
 process stops trying for a while instead of waiting on the broker again for
 every job a request queues. Published to a real Redis, and to a port where
 nothing listens."""
@@ -11,8 +11,8 @@ from celery import Celery
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from incidentio import celery as incidentio_celery
-from incidentio.celery import BrokerUnavailable, PublishBreakerTask
+from incidentio.config import celery as incidentio_celery
+from incidentio.config.celery import BrokerUnavailable, PublishBreakerTask
 from tests.live_stack import free_port
 
 
@@ -25,7 +25,7 @@ def breaker(monkeypatch):
 
 def _app(broker_url: str) -> tuple[Celery, object]:
     app = Celery("breaker-test", broker=broker_url, task_cls=PublishBreakerTask)
-    # The project's deadlines and retry policy (incidentio/settings.py).
+    # The project's deadlines and retry policy (incidentio/config/settings.py).
     app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     app.conf.task_publish_retry_policy = settings.CELERY_TASK_PUBLISH_RETRY_POLICY
 

@@ -25,7 +25,7 @@ def test_seed_demo_is_idempotent_and_its_people_can_sign_in():
 
 
 def test_seed_demo_gives_incidents_in_several_states_with_timelines():
-    from incidentio.models import Incident, TimelineEvent
+    from incidentio.incidents.models import Incident, TimelineEvent
 
     call_command("seed_demo")
     call_command("seed_demo")

@@ -154,7 +154,7 @@ def test_every_redis_call_has_a_deadline():
     request or a worker forever (tests/reliability freezes one)."""
     from django.core.cache import caches
 
-    from incidentio.celery import app
+    from incidentio.config.celery import app
 
     if not settings.REDIS_URL:
         pytest.skip("the embedded mode has no Redis")

@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from incidentio.admin import ReadOnlyAdmin
+from incidentio.incidents.admin import ReadOnlyAdmin
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import uuid
 
-from incidentio.api.incident_rows import incident_json
 from incidentio.api.renderers import as_sent
-from incidentio.models import EventKind, IncidentStatus, StatusCategory, TimelineEvent
+from incidentio.incidents.api.representation import incident_json
+from incidentio.incidents.models import EventKind, IncidentStatus, StatusCategory, TimelineEvent
 from learning.api_serializers import learning_task_json, learning_task_queryset
 from orgs.models import Membership
 from webhooks.models import WebhookEventType

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from incidentio.encryption import EncryptedTextField
+from incidentio.common.encryption import EncryptedTextField
 from orgs.models import Organization
 from webhooks.signing import SECRET_PREFIX
 

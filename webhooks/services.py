@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from orgs.models import Organization, User
 from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEventType, generate_secret
 from webhooks.transport import DeliveryError, is_public_host_literal, send

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from incidentio.celery import PRIORITY_BACKGROUND
+from incidentio.config.celery import PRIORITY_BACKGROUND
 from webhooks import services
 
 

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 
-from incidentio.errors import ServiceError, add_service_error
+from incidentio.common.errors import ServiceError, add_service_error
 from orgs.views.base import AdminView
 from webhooks import selectors, services
 from webhooks.forms import EndpointForm

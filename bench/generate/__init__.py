@@ -68,7 +68,7 @@ def setup_django(database_url: str) -> None:
                 "(python -m bench.generate ...)."
             )
     os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "incidentio.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "incidentio.config.settings"
     django.setup()
 
 

@@ -3,7 +3,7 @@
 A :class:`Story` walks an incident from its declaration to where its bucket
 says it is now, recording what the product records on the way: the incident's
 timestamps, timeline events (same kinds, texts and ``data`` as the services in
-``incidentio/services`` and ``learning/services``), role assignments, learning
+``incidentio/incidents/services`` and ``learning/services``), role assignments, learning
 tasks (snapshots of the org's templates), post-mortems, follow-ups and, in an
 org with Slack, the task messages of running flows. Times are epoch seconds.
 """

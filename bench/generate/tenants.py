@@ -146,8 +146,8 @@ def _deterministic_public_ids(gen, cursor) -> None:
 
 def _read_back(gen, specs: list[OrgSpec], orgs: dict, fixtures: dict) -> list[Org]:
     """The configuration the services made, for every org, in a handful of queries."""
-    from incidentio.models import IncidentRole, IncidentStatus
-    from incidentio.models import Severity as SeverityModel
+    from incidentio.incidents.models import IncidentRole, IncidentStatus
+    from incidentio.incidents.models import Severity as SeverityModel
     from learning.models import LifecycleRules, TaskTemplate
     from orgs.models import ApiKey, Membership
 

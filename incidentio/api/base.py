@@ -6,7 +6,7 @@ from django.http import QueryDict
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.views import APIView
 
-from incidentio.actors import Actor
+from incidentio.common.actors import Actor
 
 
 class OrgApiView(APIView):

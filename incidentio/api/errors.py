@@ -15,7 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 
 logger = logging.getLogger("incidentio.api")
 

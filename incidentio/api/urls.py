@@ -7,7 +7,8 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
-from incidentio.api import configuration, documents, identity, incidents
+from incidentio.api import identity
+from incidentio.incidents.api import configuration, documents, incidents
 from learning import api as learning_api
 
 app_name = "api"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import (
     Debrief,
     EventKind,
     FollowUp,
@@ -89,7 +89,7 @@ def on_timeline_event(event) -> None:
     completed = list(tasks)
     if not completed:
         return
-    from incidentio.services.timeline import timeline_record
+    from incidentio.incidents.services.timeline import timeline_record
     from learning.services.flow import schedule_advance_if_finished
 
     now = timezone.now()

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count
 
-from incidentio import limits
-from incidentio.errors import ServiceError
-from incidentio.models import Incident, IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
-from incidentio.services.configuration import status_create, status_delete, status_update
+from incidentio.common import limits
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import Incident, IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
+from incidentio.incidents.services.configuration import status_create, status_delete, status_update
 from learning.models import LearningTask, LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 from learning.selectors import flow_configuration
 from learning.services.configuration import rules_update, template_create, template_update

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from incidentio import limits
-from incidentio.errors import ServiceError
-from incidentio.models import IncidentRole, IncidentStatus, Severity, StatusCategory
-from incidentio.services.configuration import move_among
+from incidentio.common import limits
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import IncidentRole, IncidentStatus, Severity, StatusCategory
+from incidentio.incidents.services.configuration import move_among
 from learning.models import LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 
 

@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from incidentio import limits
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import EventKind, Incident, IncidentStatus, LearningFlowState, StatusCategory
-from incidentio.services.incidents import lock_incident
-from incidentio.services.timeline import timeline_record
+from incidentio.common import limits
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import EventKind, Incident, IncidentStatus, LearningFlowState, StatusCategory
+from incidentio.incidents.services.incidents import lock_incident
+from incidentio.incidents.services.timeline import timeline_record
 from learning import messages
 from learning.messages import FLOW_COMPLETED, FLOW_OPTED_OUT, TASK_ASSIGNED, TASKS_POSTED
 from learning.models import LearningStatusVisit, LearningTask, TaskState, TaskTemplate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from incidentio.models import Incident, IncidentStatus, StatusCategory
+from incidentio.incidents.models import Incident, IncidentStatus, StatusCategory
 from learning.models import LifecycleRules, UnmatchedPolicy
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from incidentio import limits
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import EventKind, LearningFlowState
-from incidentio.services.incidents import lock_incident
-from incidentio.services.timeline import timeline_record
+from incidentio.common import limits
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import EventKind, LearningFlowState
+from incidentio.incidents.services.incidents import lock_incident
+from incidentio.incidents.services.timeline import timeline_record
 from learning.models import LearningTask, TaskState
 from learning.services.flow import notify_assignee, schedule_advance_if_finished
 from orgs.models import Membership

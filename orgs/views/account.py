@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from incidentio.errors import add_service_error
+from incidentio.common.errors import add_service_error
 from orgs import services, sessions
 from orgs.forms import AddOrganizationForm, OrganizationCreateForm, ProfileForm
 from orgs.views.base import OrgView

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 
-from incidentio.errors import add_service_error
+from incidentio.common.errors import add_service_error
 from orgs import services
 from orgs.models import ApiKey, ApiKeyRole, Organization
 from orgs.views.base import AdminView

@@ -11,7 +11,7 @@ class OrgHomeView(OrgView):
     """The org's landing page: what is on fire, what is being learned from, what is mine."""
 
     def get(self, request, org_slug):
-        from incidentio.selectors import org_overview
+        from incidentio.incidents.selectors import org_overview
 
         members = selectors.membership_list(org=self.org)
         context = self.get_context_data(

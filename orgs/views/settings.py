@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from incidentio.errors import add_service_error
+from incidentio.common.errors import add_service_error
 from orgs import selectors, services
 from orgs.forms import InvitationForm, OrganizationRenameForm, RoleForm
 from orgs.models import Role

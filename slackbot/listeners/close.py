@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from incidentio import selectors
-from incidentio.errors import ServiceError
-from incidentio.models import Incident
+from incidentio.common.errors import ServiceError
+from incidentio.incidents import selectors
+from incidentio.incidents.models import Incident
 from learning.services.flow import LearningFlowChoice, incident_close, learning_opt_out
 from slackbot import blocks as kit
 from slackbot.listeners.common import (

@@ -7,10 +7,10 @@ response; modals are opened by a Celery task with the command's trigger id.
 
 from __future__ import annotations
 
-from incidentio import selectors
-from incidentio.errors import ServiceError
-from incidentio.models import IncidentRole, LearningFlowState, RoleKind, Severity
-from incidentio.services.incidents import incident_assign_role, incident_edit, incident_post_update
+from incidentio.common.errors import ServiceError
+from incidentio.incidents import selectors
+from incidentio.incidents.models import IncidentRole, LearningFlowState, RoleKind, Severity
+from incidentio.incidents.services.incidents import incident_assign_role, incident_edit, incident_post_update
 from learning.models import LearningTask
 from learning.services.flow import incident_close, learning_opt_out
 from learning.services.rules import FlowDecision, decide

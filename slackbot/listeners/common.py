@@ -14,9 +14,9 @@ import uuid
 from django.db import transaction
 from django.http import Http404
 
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import Incident
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import Incident
 from slackbot.formatting import escape, link
 from slackbot.people import SlackMember, member_for_slack_user
 
@@ -105,7 +105,7 @@ def actor_for(member: SlackMember, slack_name: str = "") -> Actor:
 
 def found_or_refuse(get, refusal: str, **key):
     """``get(**key)``, one of the selectors every surface fetches an org's
-    object with (``incidentio.selectors.incident_get``…); its one 404 for a
+    object with (``incidentio.incidents.selectors.incident_get``…); its one 404 for a
     missing object, another org's and a malformed id becomes ``refusal``."""
     try:
         return get(**key)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from incidentio import selectors
-from incidentio.errors import ServiceError
-from incidentio.services.incidents import incident_declare
+from incidentio.common.errors import ServiceError
+from incidentio.incidents import selectors
+from incidentio.incidents.services.incidents import incident_declare
 from slackbot import blocks as kit
 from slackbot.listeners.common import Refusal, actor_for, dig, member_or_refuse, parse_public_id, slack_user_of
 

@@ -3,7 +3,7 @@ on the task message in the channel and in assignees' DMs."""
 
 from __future__ import annotations
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from learning.models import LearningTask
 from learning.selectors import task_get
 from learning.services.tasks import task_assign, task_complete, task_not_doing

@@ -16,7 +16,7 @@ still go to the console transport.
 
 from __future__ import annotations
 
-from incidentio.models import ActorKind, EventKind
+from incidentio.incidents.models import ActorKind, EventKind
 from slackbot.formatting import escape, mention
 from slackbot.models import SlackWorkspace
 from slackbot.outbox import outbox_enqueue

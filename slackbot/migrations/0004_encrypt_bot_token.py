@@ -1,9 +1,9 @@
-# Bot tokens are encrypted at rest (incidentio/encryption.py, docs/encryption.md):
+# Bot tokens are encrypted at rest (incidentio/common/encryption.py, docs/encryption.md):
 # widen the column, encrypt the tokens stored in clear, then read them through the field.
 
 from django.db import migrations, models
 
-import incidentio.encryption
+import incidentio.common.encryption
 
 
 class Migration(migrations.Migration):
@@ -18,10 +18,10 @@ class Migration(migrations.Migration):
             name='bot_token',
             field=models.TextField(),
         ),
-        incidentio.encryption.encrypt_column('slackbot', 'SlackWorkspace', 'bot_token'),
+        incidentio.common.encryption.encrypt_column('slackbot', 'SlackWorkspace', 'bot_token'),
         migrations.AlterField(
             model_name='slackworkspace',
             name='bot_token',
-            field=incidentio.encryption.EncryptedTextField(),
+            field=incidentio.common.encryption.EncryptedTextField(),
         ),
     ]

@@ -1,5 +1,5 @@
 // The incident page's less-used forms load when their <details> opens
-// (incidentio/views/on_demand_forms.py): the server renders the form, this
+// (incidentio/incidents/views/on_demand_forms.py): the server renders the form, this
 // puts it in place. Until it arrives, and whenever it cannot (no network, a
 // lost session), the link inside opens the same form on a page of its own.
 (function () {

@@ -12,8 +12,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 from schemathesis.core.transport import Response as SchemathesisResponse
 
-from incidentio.actors import Actor
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import ApiKeyRole
 from orgs.services import api_key_create
 
@@ -117,7 +117,7 @@ def assert_matches_schema(response) -> None:
 
 @pytest.fixture
 def unprepared_connection():
-    """The test connection as a fresh one: no hot statement prepared yet (incidentio/db.py)."""
+    """The test connection as a fresh one: no hot statement prepared yet (incidentio/common/db.py)."""
     from django.db import connection
 
     with connection.cursor() as cursor:

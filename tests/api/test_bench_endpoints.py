@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import clear_url_caches
 
 import incidentio.api.urls
-import incidentio.urls
+import incidentio.config.urls
 from bench.endpoints import QUERY_HEADER
-from incidentio.actors import Actor
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.services.incidents import incident_declare
 
 pytestmark = pytest.mark.django_db
 CEILING = "/api/v2/bench/ceiling"
@@ -26,7 +26,7 @@ CEILING = "/api/v2/bench/ceiling"
 
 def _reload_urls():
     importlib.reload(incidentio.api.urls)
-    importlib.reload(incidentio.urls)
+    importlib.reload(incidentio.config.urls)
     clear_url_caches()
 
 
@@ -74,11 +74,11 @@ def test_the_product_never_imports_bench_when_off():
     code = (
         "import sys, django; from django.conf import settings; django.setup(); "
         "from django.urls import get_resolver; get_resolver().url_patterns; "
-        "import incidentio.wsgi; "
+        "import incidentio.config.wsgi; "
         "loaded = sorted(m for m in sys.modules if m == 'bench' or m.startswith('bench.')); "
         "assert not loaded, loaded"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "incidentio.settings"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "incidentio.config.settings"}
     env.pop("BENCH_ENDPOINTS", None)
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from incidentio.models import IncidentRole, IncidentStatus, RoleKind, Severity
+from incidentio.incidents.models import IncidentRole, IncidentStatus, RoleKind, Severity
 from orgs.models import ApiKeyRole
 from tests.api.conftest import assert_matches_schema, error_fields
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from incidentio.models import EventKind, FollowUp, Postmortem, TimelineEvent
-from incidentio.services.documents import POSTMORTEM_TEMPLATE
+from incidentio.incidents.models import EventKind, FollowUp, Postmortem, TimelineEvent
+from incidentio.incidents.services.documents import POSTMORTEM_TEMPLATE
 from orgs.models import Membership
 from tests.api.conftest import assert_matches_schema, error_fields, errors_of
 

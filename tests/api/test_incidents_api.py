@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import (
     EventKind,
     Incident,
     IncidentCounter,
@@ -27,7 +27,7 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
-from incidentio.services.incidents import incident_declare
+from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import ApiKeyRole, Membership
 from tests.api.conftest import assert_matches_schema, error_fields, errors_of
 
@@ -95,7 +95,7 @@ def test_incident_json_has_the_documented_shape(reader, declare, acme, owner, re
 def test_an_incident_is_found_by_its_reference(reader, declare):
     declare("First")
     second = declare("Second")
-    # The one rule (incidentio/references.py), as the dashboard and Slack read references.
+    # The one rule (incidentio/incidents/references.py), as the dashboard and Slack read references.
     for reference in ("INC-2", "inc-2", "inc2", "2", "%20INC-2%20"):
         assert get_ok(reader, f"/api/v2/incidents/{reference}")["incident"]["id"] == str(second.public_id)
 
@@ -294,7 +294,7 @@ def test_list_query_count_does_not_grow_with_page_size(
     assert len(body["incidents"]) == 100
     assert all(len(incident["roles"]) == 2 for incident in body["incidents"])
     # And through several filters at once (run once first: a query's first run
-    # on a connection also prepares it, incidentio/db.py).
+    # on a connection also prepares it, incidentio/common/db.py).
     minor = Severity.objects.filter(org=acme).first()
     filtered = f"/api/v2/incidents?page_size=100&status_category[one_of]=live&severity[gte]={minor.public_id}"
     get_ok(reader, filtered)
@@ -701,7 +701,7 @@ def test_total_record_count_is_right_across_the_settled_boundary(acme, api, api_
     client.get("/api/v2/incidents/INC-1")  # the key's last_used_at is written once a minute
     with CaptureQueriesContext(connection) as first:  # nothing remembered yet: still one query counts
         assert total() == 348
-    # The key, the page, the count (a PREPARE is not a query run: incidentio/db.py).
+    # The key, the page, the count (a PREPARE is not a query run: incidentio/common/db.py).
     assert len(_queries_run(first)) == 3
     Incident.objects.create(org=acme, number=300, name="Late commit", status=status)
     assert total() == 349

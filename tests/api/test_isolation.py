@@ -22,13 +22,13 @@ import uuid
 import pytest
 from django.urls import URLPattern
 
-from incidentio.actors import Actor
 from incidentio.api import urls as api_urls
 from incidentio.api.base import OrgApiView
-from incidentio.models import IncidentRole, IncidentStatus, RoleKind, Severity
-from incidentio.services.documents import postmortem_create
-from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import IncidentRole, IncidentStatus, RoleKind, Severity
+from incidentio.incidents.services.documents import postmortem_create
+from incidentio.incidents.services.follow_ups import follow_up_create
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask
 from learning.services.flow import incident_close
 from orgs.models import ApiKeyRole

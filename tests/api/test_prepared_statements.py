@@ -1,5 +1,5 @@
 """The hot plain-SQL reads run as prepared statements on Postgres
-(incidentio/db.py): prepared once per connection, the same answers, and still
+(incidentio/common/db.py): prepared once per connection, the same answers, and still
 answering when the server has forgotten them."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from incidentio.actors import Actor
-from incidentio.db import _numbered, execute_hot
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.common.db import _numbered, execute_hot
+from incidentio.incidents.services.incidents import incident_declare
 
 LIST = "/api/v2/incidents?page_size=2"
 

@@ -11,9 +11,9 @@ import pytest
 from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 
-from incidentio.actors import Actor
 from incidentio.api.renderers import FastJSONRenderer
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.services.incidents import incident_declare
 
 UTC = dt.UTC
 

@@ -21,11 +21,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.models import FollowUp, Incident, IncidentRole, Postmortem, Severity, StatusCategory
-from incidentio.services.documents import postmortem_create, postmortem_share
-from incidentio.services.follow_ups import follow_up_complete, follow_up_create, follow_up_not_doing
-from incidentio.services.incidents import (
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import FollowUp, Incident, IncidentRole, Postmortem, Severity, StatusCategory
+from incidentio.incidents.services.documents import postmortem_create, postmortem_share
+from incidentio.incidents.services.follow_ups import follow_up_complete, follow_up_create, follow_up_not_doing
+from incidentio.incidents.services.incidents import (
     incident_assign_role,
     incident_cancel,
     incident_declare,

@@ -1,12 +1,12 @@
 """Over-long text through the API: a 422 naming the field, and nothing stored
-(the limits are incidentio/limits.py; the services enforce them)."""
+(the limits are incidentio/common/limits.py; the services enforce them)."""
 
 from __future__ import annotations
 
 import pytest
 
-from incidentio import limits
-from incidentio.models import EventKind, FollowUp, Incident, Severity
+from incidentio.common import limits
+from incidentio.incidents.models import EventKind, FollowUp, Incident, Severity
 from tests.api.conftest import assert_matches_schema, error_fields
 
 pytestmark = pytest.mark.django_db

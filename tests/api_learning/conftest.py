@@ -13,9 +13,9 @@ import json
 import pytest
 from django.test import Client
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, Severity
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident, Severity
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask
 from learning.services.flow import incident_close
 from orgs.models import ApiKeyRole

@@ -17,7 +17,7 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from incidentio.models import Incident, IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
+from incidentio.incidents.models import Incident, IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
 from learning.models import LearningTask, LifecycleRules, TaskTemplate
 from learning.services.config_document import LearningFlowDocumentInvalid, learning_flow_replace
 from tests.api_learning.conftest import error_fields, tasks_of

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from incidentio.api.pagination import encode_cursor
-from incidentio.models import ActorKind, EventKind, Incident, IncidentStatus, LearningFlowState, TimelineEvent
+from incidentio.incidents.models import ActorKind, EventKind, Incident, IncidentStatus, LearningFlowState, TimelineEvent
 from learning.models import LearningTask, TaskState
 from orgs.models import Membership
 from tests.api_learning.conftest import declare_and_close, error_fields, tasks_of, without_request_id
@@ -80,7 +80,7 @@ def test_list_filters_by_incident_assignee_state_and_status(editor, acme, owner,
 
     expected_other = {str(t.public_id) for t in tasks_of(other)}
     assert ids(incident_id=str(other.public_id)) == expected_other
-    for reference in ("INC-2", "inc2", "2"):  # incidentio/references.py, as everywhere
+    for reference in ("INC-2", "inc2", "2"):  # incidentio/incidents/references.py, as everywhere
         assert ids(incident_id=reference) == expected_other
     assert ids(assignee_id=member_id(acme, viewer)) == expected_other
     assert ids(assignee_id="VIEWER@acme.test") == expected_other

@@ -1,7 +1,7 @@
 """A property-based run of the WHOLE ``/api/v2/`` against its own OpenAPI schema.
 
 Schemathesis loads ``/api/v2/openapi.json`` from the real WSGI application
-(``incidentio.wsgi.application``: every middleware, DRF, the exception
+(``incidentio.config.wsgi.application``: every middleware, DRF, the exception
 handler) and sends generated requests, valid and invalid, to every operation
 in the schema (every path and method, whatever it is) with a key that holds
 every role, in an org seeded with incidents in each learning-flow state,
@@ -48,11 +48,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from incidentio.actors import Actor
-from incidentio.models import IncidentRole, IncidentStatus, Severity, StatusCategory
-from incidentio.services.documents import postmortem_create
-from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import IncidentRole, IncidentStatus, Severity, StatusCategory
+from incidentio.incidents.services.documents import postmortem_create
+from incidentio.incidents.services.follow_ups import follow_up_create
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask
 from learning.services.config_document import learning_flow_document
 from learning.services.flow import incident_close
@@ -133,7 +133,7 @@ def _with_real_ids(values, ids: dict[str, list[str]], lists: dict[str, list[str]
 
 @pytest.fixture
 def api_schema(seeded):
-    from incidentio.wsgi import application
+    from incidentio.config.wsgi import application
 
     # Ask for JSON explicitly: without an Accept header drf-spectacular's view
     # answers with its first renderer, YAML, even at ".json".

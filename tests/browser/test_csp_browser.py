@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_sign_in_incidents_on_demand_form_and_api_docs_run_without_a_csp_violation(acme_responder, browser_context):  # noqa: F811
-    from incidentio.actors import Actor
-    from incidentio.services.incidents import incident_declare
+    from incidentio.common.actors import Actor
+    from incidentio.incidents.services.incidents import incident_declare
     from orgs.models import Organization, User
 
     incident_declare(org=Organization.objects.get(slug="acme"),
@@ -36,8 +36,8 @@ def test_sign_in_incidents_on_demand_form_and_api_docs_run_without_a_csp_violati
 
 
 def test_the_django_admin_runs_without_a_csp_violation(acme_responder, browser_context):  # noqa: F811
-    from incidentio.actors import Actor
-    from incidentio.services.incidents import incident_declare
+    from incidentio.common.actors import Actor
+    from incidentio.incidents.services.incidents import incident_declare
     from orgs.models import Organization, User
     from tests.factories import PASSWORD, UserFactory
 

@@ -89,9 +89,9 @@ def test_declare_change_status_and_severity_write_postmortem_all_on_the_timeline
 
 def test_a_form_opened_on_the_incident_page_loads_and_adds_a_follow_up(acme_responder, browser_context):
     """The follow-up form is not in the page: opening its <details> fetches it (static/js/on_demand_forms.js)."""
-    from incidentio.actors import Actor
-    from incidentio.models import Incident
-    from incidentio.services.incidents import incident_declare
+    from incidentio.common.actors import Actor
+    from incidentio.incidents.models import Incident
+    from incidentio.incidents.services.incidents import incident_declare
     from orgs.models import Organization, User
 
     incident = incident_declare(org=Organization.objects.get(slug="acme"),

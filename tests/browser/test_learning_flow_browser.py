@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from incidentio.actors import Actor
-from incidentio.models import Severity
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Severity
+from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import Role
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 

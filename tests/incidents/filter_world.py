@@ -9,9 +9,9 @@ INC-4 "Payments timeouts"  Documenting (learning), Major, learning flow running,
 
 from __future__ import annotations
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, IncidentStatus, LearningFlowState, Severity
-from incidentio.services.incidents import incident_declare, incident_edit
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident, IncidentStatus, LearningFlowState, Severity
+from incidentio.incidents.services.incidents import incident_declare, incident_edit
 
 
 def declare_four_incidents(org, *, owner, responder) -> None:

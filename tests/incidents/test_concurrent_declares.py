@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import Incident, IncidentCounter, TimelineEvent
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import Incident, IncidentCounter, TimelineEvent
+from incidentio.incidents.services.incidents import incident_declare
 from tests.concurrency import run_in_threads
 
 THREADS = 8

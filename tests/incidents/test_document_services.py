@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.ics import debrief_invite
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.ics import debrief_invite
+from incidentio.incidents.models import (
     Debrief,
     EventKind,
     FollowUp,
@@ -20,7 +20,7 @@ from incidentio.models import (
     PostmortemStatus,
     TimelineEvent,
 )
-from incidentio.services.documents import (
+from incidentio.incidents.services.documents import (
     POSTMORTEM_TEMPLATE,
     debrief_schedule,
     postmortem_create,
@@ -28,13 +28,13 @@ from incidentio.services.documents import (
     postmortem_set_status,
     postmortem_share,
 )
-from incidentio.services.follow_ups import (
+from incidentio.incidents.services.follow_ups import (
     follow_up_complete,
     follow_up_create,
     follow_up_edit,
     follow_up_not_doing,
 )
-from incidentio.services.incidents import incident_declare
+from incidentio.incidents.services.incidents import incident_declare
 
 
 def events(incident, kind: str) -> list[TimelineEvent]:

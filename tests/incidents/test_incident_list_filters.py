@@ -11,9 +11,9 @@ from html import escape
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, IncidentStatus, LearningFlowState, Severity
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident, IncidentStatus, LearningFlowState, Severity
+from incidentio.incidents.services.incidents import incident_declare
 from tests.incidents.filter_world import declare_four_incidents
 
 pytestmark = pytest.mark.django_db
@@ -166,9 +166,9 @@ def test_every_filter_of_the_specification_reaches_its_query():
     has a query condition for it, or adding it would fail here, not in a user's list."""
     from dataclasses import fields
 
-    from incidentio.api.incident_rows import COUNT_CONDITIONS, FILTER_CONDITIONS
-    from incidentio.incident_filters import API_FILTERS, DASHBOARD_FILTERS
-    from incidentio.selectors import IncidentFilters
+    from incidentio.incidents.api.representation import COUNT_CONDITIONS, FILTER_CONDITIONS
+    from incidentio.incidents.filters import API_FILTERS, DASHBOARD_FILTERS
+    from incidentio.incidents.selectors import IncidentFilters
 
     assert {f.target for f in DASHBOARD_FILTERS} == {field.name for field in fields(IncidentFilters)}
     assert [f.dashboard for f in DASHBOARD_FILTERS] == list(CONTROLS)

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from incidentio.actors import Actor
-from incidentio.models import IncidentStatus, Severity
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import IncidentStatus, Severity
+from incidentio.incidents.services.incidents import incident_declare
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_only_any_is_chosen_without_filters(as_responder):
 
 def test_status_and_severity_filters_list_every_option_in_the_orgs_order(as_responder, acme):
     """One query reads both (selectors.filter_choices): the same order as the settings pages."""
-    from incidentio import selectors
+    from incidentio.incidents import selectors
 
     html = as_responder.get(LIST).content.decode()
     for name, expected in (

@@ -15,8 +15,8 @@ from html import escape, unescape
 import pytest
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import (
     Debrief,
     FollowUp,
     FollowUpStatus,
@@ -31,9 +31,9 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
-from incidentio.selectors import TIMELINE_PAGE_EVENTS
-from incidentio.services import documents, follow_ups
-from incidentio.services.incidents import (
+from incidentio.incidents.selectors import TIMELINE_PAGE_EVENTS
+from incidentio.incidents.services import documents, follow_ups
+from incidentio.incidents.services.incidents import (
     incident_assign_role,
     incident_declare,
     incident_edit,

@@ -1,4 +1,4 @@
-"""Who may use which incident URL, for every URL in ``incidentio.dashboard_urls``.
+"""Who may use which incident URL, for every URL in ``incidentio.incidents.urls``.
 
 The URLs are enumerated from the urlpatterns: a URL added later without an
 entry in ``SPECS`` fails ``test_every_incident_url_has_a_spec``, and every
@@ -20,9 +20,9 @@ import pytest
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from incidentio import dashboard_urls
-from incidentio.actors import Actor
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.incidents import urls as dashboard_urls
+from incidentio.incidents.models import (
     Debrief,
     FollowUp,
     Incident,
@@ -33,8 +33,8 @@ from incidentio.models import (
     Severity,
     TimelineEvent,
 )
-from incidentio.services import documents, follow_ups
-from incidentio.services.incidents import incident_declare
+from incidentio.incidents.services import documents, follow_ups
+from incidentio.incidents.services.incidents import incident_declare
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ from html import unescape
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import IncidentRole, Severity
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import IncidentRole, Severity
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask, TaskState
 from learning.services.flow import incident_close
 from orgs.models import Role

@@ -13,9 +13,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import (
     ActorKind,
     EventKind,
     Incident,
@@ -28,7 +28,7 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
-from incidentio.services.incidents import (
+from incidentio.incidents.services.incidents import (
     incident_accept,
     incident_assign_role,
     incident_cancel,
@@ -790,8 +790,8 @@ def test_a_refused_service_inside_an_outer_transaction_leaves_the_rest_intact(ac
 
 
 def test_overlong_names_are_refused_before_the_database_sees_them(acme, owner):
-    from incidentio.errors import ServiceError
-    from incidentio.services.follow_ups import follow_up_create
+    from incidentio.common.errors import ServiceError
+    from incidentio.incidents.services.follow_ups import follow_up_create
 
     actor = Actor.for_user(owner)
     with pytest.raises(ServiceError) as declared:

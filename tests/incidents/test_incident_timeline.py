@@ -10,10 +10,10 @@ from html import escape
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import ActorKind, EventKind, TimelineEvent
-from incidentio.selectors import TIMELINE_PAGE_EVENTS
-from incidentio.services.incidents import incident_declare, incident_post_update
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import ActorKind, EventKind, TimelineEvent
+from incidentio.incidents.selectors import TIMELINE_PAGE_EVENTS
+from incidentio.incidents.services.incidents import incident_declare, incident_post_update
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -268,7 +268,7 @@ def test_a_cached_timeline_follows_the_time_zone(as_responder, incident, setting
 def test_without_the_cache_the_timeline_is_rendered_all_the_same(as_responder, incident, settings):
     """Redis down: the page renders its timeline uncached rather than failing."""
     settings.CACHES = {"default": {
-        "BACKEND": "incidentio.cache.ReusedClientRedisCache",
+        "BACKEND": "incidentio.config.cache.ReusedClientRedisCache",
         "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nothing answers
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }}

@@ -19,9 +19,9 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, IncidentStatus
-from incidentio.services.incidents import incident_declare, lock_incident
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident, IncidentStatus
+from incidentio.incidents.services.incidents import incident_declare, lock_incident
 from tests.concurrency import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)

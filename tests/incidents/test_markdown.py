@@ -9,7 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.utils.safestring import SafeString
 
-from incidentio.markdown import ALLOWED_TAGS, render_markdown
+from incidentio.common.markdown import ALLOWED_TAGS, render_markdown
 
 
 def render_filter(text: str) -> str:

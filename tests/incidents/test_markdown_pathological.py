@@ -16,13 +16,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from incidentio import limits
-from incidentio import markdown as markdown_module
-from incidentio.actors import Actor
-from incidentio.markdown import render_markdown
-from incidentio.models import Postmortem
-from incidentio.services import documents
-from incidentio.services.incidents import incident_declare
+from incidentio.common import limits
+from incidentio.common import markdown as markdown_module
+from incidentio.common.actors import Actor
+from incidentio.common.markdown import render_markdown
+from incidentio.incidents.models import Postmortem
+from incidentio.incidents.services import documents
+from incidentio.incidents.services.incidents import incident_declare
 
 SIZE = 100_000
 BOUND_SECONDS = 5.0  # the old parser: 97 s for 100 KB of "[a](", over 240 s for "["

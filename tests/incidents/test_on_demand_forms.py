@@ -1,5 +1,5 @@
 """The incident page's less-used forms, served when opened
-(incidentio/views/on_demand_forms.py, static/js/on_demand_forms.js)."""
+(incidentio/incidents/views/on_demand_forms.py, static/js/on_demand_forms.js)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from html import unescape
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import FollowUp, Incident
-from incidentio.services.incidents import incident_declare
-from incidentio.views.on_demand_forms import ON_DEMAND_FORMS
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import FollowUp, Incident
+from incidentio.incidents.services.incidents import incident_declare
+from incidentio.incidents.views.on_demand_forms import ON_DEMAND_FORMS
 
 pytestmark = pytest.mark.django_db
 FRAGMENT = {"HTTP_X_FRAGMENT": "form"}

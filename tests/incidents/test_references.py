@@ -1,11 +1,11 @@
-"""The one rule for reading an incident reference (incidentio/references.py),
+"""The one rule for reading an incident reference (incidentio/incidents/references.py),
 which the dashboard, the API and Slack all use."""
 
 from __future__ import annotations
 
 import pytest
 
-from incidentio.references import parse_reference
+from incidentio.incidents.references import parse_reference
 
 
 @pytest.mark.parametrize("text, number", [

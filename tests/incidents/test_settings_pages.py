@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import (
     Incident,
     IncidentRole,
     IncidentStatus,
@@ -18,8 +18,8 @@ from incidentio.models import (
     Severity,
     StatusCategory,
 )
-from incidentio.services import configuration
-from incidentio.services.incidents import incident_declare
+from incidentio.incidents.services import configuration
+from incidentio.incidents.services.incidents import incident_declare
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Every text a person writes has a length limit (incidentio/limits.py), and
+"""Every text a person writes has a length limit (incidentio/common/limits.py), and
 the services enforce it: over the limit is a clear error on the field, and
 nothing is written. The dashboard, the API and Slack all go through them."""
 
@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from incidentio import limits
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import (
+from incidentio.common import limits
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import (
     Debrief,
     EventKind,
     FollowUp,
@@ -24,8 +24,8 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
-from incidentio.services import configuration, documents, follow_ups
-from incidentio.services import incidents as incident_svc
+from incidentio.incidents.services import configuration, documents, follow_ups
+from incidentio.incidents.services import incidents as incident_svc
 from learning.models import LearningTask, TaskTemplate
 from learning.services import configuration as learning_config
 from learning.services import flow, tasks

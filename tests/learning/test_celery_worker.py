@@ -27,8 +27,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from incidentio.actors import Actor
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import (
     EventKind,
     Incident,
     IncidentStatus,
@@ -36,7 +36,7 @@ from incidentio.models import (
     Severity,
     TimelineEvent,
 )
-from incidentio.services.incidents import incident_declare
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask, TaskState
 from learning.services.flow import incident_close
 from learning.services.tasks import task_complete
@@ -128,7 +128,7 @@ class WorkerLauncher:
         hostname = f"learning-test-{uuid.uuid4().hex[:12]}@{socket.gethostname()}"
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "incidentio.settings",
+            "DJANGO_SETTINGS_MODULE": "incidentio.config.settings",
             "DATABASE_URL": _test_database_url(),
             "REDIS_URL": self.broker_url,
             "CELERY_BROKER_URL": self.broker_url,
@@ -169,7 +169,7 @@ def worker_launcher(transactional_db, tmp_path):
 
     Depends on ``transactional_db`` so the worker is stopped before the database is flushed.
     """
-    from incidentio.celery import app
+    from incidentio.config.celery import app
 
     assert app.conf.task_always_eager is False, "with REDIS_URL set, jobs must go to Redis"
     previous_broker = app.conf.broker_url
@@ -250,7 +250,7 @@ def _received(log: Path) -> list[str]:
 def test_an_advance_goes_ahead_of_slack_deliveries_queued_before_it(worker_launcher, acme, owner, responder):
     """A burst of Slack deliveries (a big outage's closes) must not hold back the
     advance of an incident whose last task was just addressed: deliveries are
-    queued at a lower priority (``incidentio.celery.PRIORITY_BACKGROUND``)."""
+    queued at a lower priority (``incidentio.config.celery.PRIORITY_BACKGROUND``)."""
     reviewing = IncidentStatus.objects.get(org=acme, name="Reviewing")
     incident = _closed_into_the_flow(acme, owner, responder)
     for task in LearningTask.objects.filter(incident=incident, status__name="Documenting"):
@@ -279,10 +279,10 @@ def test_an_advance_goes_ahead_of_slack_deliveries_queued_before_it(worker_launc
 def test_slack_edits_are_queued_behind_new_posts(worker_launcher, acme, owner, responder):
     """Edits of a posted message (``learning.tasks_updated``) render the state
     current when they run, so they wait behind new posts and DMs, which carry
-    news; both wait behind an advance (the priorities in ``incidentio.celery``)."""
+    news; both wait behind an advance (the priorities in ``incidentio.config.celery``)."""
     import redis
 
-    from incidentio.celery import PRIORITY_BACKGROUND, PRIORITY_REFRESH
+    from incidentio.config.celery import PRIORITY_BACKGROUND, PRIORITY_REFRESH
     from slackbot.models import SlackWorkspace
 
     broker = redis.Redis.from_url(worker_launcher.broker_url)

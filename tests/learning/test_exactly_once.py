@@ -18,8 +18,8 @@ import itertools
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import (
     EventKind,
     Incident,
     IncidentStatus,
@@ -27,9 +27,9 @@ from incidentio.models import (
     Severity,
     TimelineEvent,
 )
-from incidentio.services.documents import postmortem_create, postmortem_share
-from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_declare
+from incidentio.incidents.services.documents import postmortem_create, postmortem_share
+from incidentio.incidents.services.follow_ups import follow_up_create
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask, TaskKind, TaskState
 from learning.services.flow import incident_close
 from learning.services.tasks import task_complete

@@ -18,9 +18,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import (
     ActorKind,
     EventKind,
     FollowUp,
@@ -34,15 +34,15 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
-from incidentio.services.configuration import role_create
-from incidentio.services.documents import (
+from incidentio.incidents.services.configuration import role_create
+from incidentio.incidents.services.documents import (
     debrief_schedule,
     postmortem_create,
     postmortem_set_status,
     postmortem_share,
 )
-from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_assign_role, incident_declare
+from incidentio.incidents.services.follow_ups import follow_up_create
+from incidentio.incidents.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskKind, TaskState, TaskTemplate, UnmatchedPolicy
 from learning.services.configuration import (
     rules_update,
@@ -867,7 +867,7 @@ def test_reordering_statuses_mid_flow_never_sends_an_incident_back(acme, in_revi
     """Found by tests/learning/test_flow_stateful.py: moving Reviewing before
     Documenting while an incident is in Reviewing sent it back to Documenting,
     with a second set of tasks and a second advance out of it."""
-    from incidentio.services.configuration import status_move
+    from incidentio.incidents.services.configuration import status_move
 
     status_move(status=status(acme, "Reviewing"), direction="up")
     address_all(in_reviewing, "Reviewing", as_owner, commit)
@@ -885,7 +885,7 @@ def test_a_status_without_tasks_is_not_entered_again_after_a_reorder(acme, owner
     """A status without templates leaves no tasks behind; the incident has still
     been in it (``LearningStatusVisit``), so moving it after the current status
     does not send the incident back into it."""
-    from incidentio.services.configuration import status_create, status_move
+    from incidentio.incidents.services.configuration import status_create, status_move
 
     empty = status_create(org=acme, name="Gathering", category=StatusCategory.LEARNING)
     status_move(status=empty, direction="up")

@@ -66,9 +66,9 @@ from hypothesis.stateful import (
     rule,
 )
 
-from incidentio.actors import Actor
-from incidentio.errors import ServiceError
-from incidentio.models import (
+from incidentio.common.actors import Actor
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import (
     Debrief,
     EventKind,
     FollowUp,
@@ -84,15 +84,15 @@ from incidentio.models import (
     StatusCategory,
     TimelineEvent,
 )
-from incidentio.services.configuration import status_create, status_delete
-from incidentio.services.documents import (
+from incidentio.incidents.services.configuration import status_create, status_delete
+from incidentio.incidents.services.documents import (
     debrief_schedule,
     postmortem_create,
     postmortem_set_status,
     postmortem_share,
 )
-from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_assign_role, incident_declare
+from incidentio.incidents.services.follow_ups import follow_up_create
+from incidentio.incidents.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskKind, TaskState, TaskTemplate, UnmatchedPolicy
 from learning.services import configuration
 from learning.services.flow import incident_close, learning_opt_out, learning_statuses

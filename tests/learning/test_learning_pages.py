@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import EventKind, LearningFlowState, Severity
-from incidentio.services.incidents import incident_assign_role, incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import EventKind, LearningFlowState, Severity
+from incidentio.incidents.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskState
 from learning.services.flow import incident_close
 from slackbot.models import OutboxMessage

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import IncidentRole, IncidentStatus, Severity, StatusCategory
-from incidentio.services import configuration as core_configuration
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import IncidentRole, IncidentStatus, Severity, StatusCategory
+from incidentio.incidents.services import configuration as core_configuration
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask, LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 from learning.services import configuration
 from learning.services.flow import incident_close

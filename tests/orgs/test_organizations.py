@@ -116,8 +116,8 @@ def test_wrong_old_password_changes_nothing(responder, acme, signed_in):
 
 
 def test_overview_shows_active_incidents_and_my_open_tasks(responder, acme, globex, outsider, signed_in):
-    from incidentio.actors import Actor
-    from incidentio.services.incidents import incident_declare
+    from incidentio.common.actors import Actor
+    from incidentio.incidents.services.incidents import incident_declare
     from learning.services.flow import incident_close
 
     actor = Actor.for_user(responder)

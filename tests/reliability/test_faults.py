@@ -655,7 +655,7 @@ def test_faults_redis_frozen_while_tasks_are_completed(live_database_url, fake_s
         say(f"redis frozen: {len(tasks)} completions all 200, {min(durations):.1f}-{max(durations):.1f}s each")
         assert db.advances([incident]) == {incident["reference"]: 0}, "nothing advances while Redis is frozen"
         # A declare queues several jobs (its Slack messages): after the first failed publish the
-        # process stops trying for a while (incidentio/celery.py), so the request waits for one, not each.
+        # process stops trying for a while (incidentio/config/celery.py), so the request waits for one, not each.
         started = time.monotonic()
         declared = api.call("POST", "incidents", {"name": "Declared while Redis is frozen",
                                                   "incident_lead_id": "alice@example.com",

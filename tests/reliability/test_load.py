@@ -49,7 +49,7 @@ import psycopg2
 import pytest
 import requests
 
-from incidentio.models import FollowUp, Incident, IncidentStatus, Postmortem, TimelineEvent
+from incidentio.incidents.models import FollowUp, Incident, IncidentStatus, Postmortem, TimelineEvent
 from learning.models import LearningTask, TaskTemplate
 from orgs.management.commands.seed_demo import DEMO_PASSWORD
 from orgs.models import ApiKeyRole, Organization

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from incidentio.models import Incident, Postmortem, TimelineEvent
+from incidentio.incidents.models import Incident, Postmortem, TimelineEvent
 from learning.models import LearningTask, TaskTemplate
 from orgs.models import ApiKeyRole
 from tests.api.conftest import ALL_ROLES, errors_of, openapi_schema
@@ -164,7 +164,7 @@ def test_dashboard_huge_markdown_postmortem_is_refused_or_kept_whole(as_owner, a
 
 
 def test_an_unexpected_api_error_is_a_json_500_with_its_request_id(rf):
-    from incidentio.errors_views import server_error
+    from incidentio.config.error_pages import server_error
 
     request = rf.get("/api/v2/incidents")
     request.request_id = "abc123def456"

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from incidentio.actors import Actor
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.services.incidents import incident_declare
 from orgs import services
 from orgs.models import Membership
 

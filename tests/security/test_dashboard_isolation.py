@@ -26,11 +26,11 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.models import Debrief, FollowUp, Incident, Postmortem, TimelineEvent
-from incidentio.services.documents import debrief_schedule, postmortem_create
-from incidentio.services.follow_ups import follow_up_create
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Debrief, FollowUp, Incident, Postmortem, TimelineEvent
+from incidentio.incidents.services.documents import debrief_schedule, postmortem_create
+from incidentio.incidents.services.follow_ups import follow_up_create
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask
 from learning.services.flow import incident_close
 from orgs.models import ApiKey, Invitation, Membership, Role

@@ -49,7 +49,7 @@ def test_replayed_cookie_after_org_sign_out_can_neither_read_nor_write_that_org(
 
 
 def _production_cookie_settings() -> dict:
-    """The cookie settings incidentio/settings.py chooses with DEBUG off, read from a real start."""
+    """The cookie settings incidentio/config/settings.py chooses with DEBUG off, read from a real start."""
     names = ["SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
              "CSRF_COOKIE_SECURE", "CSRF_COOKIE_HTTPONLY", "CSRF_COOKIE_SAMESITE"]
     code = f"import json; from django.conf import settings as s; print(json.dumps({{n: getattr(s, n) for n in {names!r}}}))"

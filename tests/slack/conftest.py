@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from incidentio.actors import Actor
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.services.incidents import incident_declare
 from slackbot.models import SlackUserLink, SlackWorkspace
 from tests.slack.fake_slack import FakeSlack, markup_in
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import signing
 
-from incidentio.models import EventKind, TimelineEvent
+from incidentio.incidents.models import EventKind, TimelineEvent
 from orgs.models import Membership, Role
 from slackbot import blocks as kit
 from slackbot.links import LINK_MAX_AGE, SALT, make_link_token

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from incidentio.actors import Actor
-from incidentio.services.incidents import incident_post_update
+from incidentio.common.actors import Actor
+from incidentio.incidents.services.incidents import incident_post_update
 from slackbot.models import OutboxMessage, OutboxState, SlackUserLink, SlackWorkspace
 from slackbot.outbox import outbox_enqueue
 from slackbot.tasks import deliver_outbox_message

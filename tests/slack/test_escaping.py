@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import pytest
 from django.conf import settings
 
-from incidentio.actors import Actor
-from incidentio.models import IncidentRole, IncidentStatus, RoleKind, Severity
-from incidentio.services.incidents import incident_assign_role, incident_edit, incident_post_update
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import IncidentRole, IncidentStatus, RoleKind, Severity
+from incidentio.incidents.services.incidents import incident_assign_role, incident_edit, incident_post_update
 from learning.models import LearningTask, TaskTemplate
 from learning.services.tasks import task_assign
 from orgs.models import Role

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from incidentio.models import EventKind, Incident, Severity, TimelineEvent
+from incidentio.incidents.models import EventKind, Incident, Severity, TimelineEvent
 from orgs.models import Membership, Role
 from slackbot.models import OutboxMessage, SlackUserLink
 from tests.factories import UserFactory

@@ -26,8 +26,8 @@ import pytest
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, IncidentRoleAssignment, Severity, TimelineEvent
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident, IncidentRoleAssignment, Severity, TimelineEvent
 from learning.models import LearningTask
 from learning.services.flow import incident_close
 from slackbot import blocks as kit

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import EventKind, LearningFlowState, Severity, StatusCategory, TimelineEvent
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import EventKind, LearningFlowState, Severity, StatusCategory, TimelineEvent
 from learning.models import LearningTask, TaskState
 from learning.services.flow import incident_close
 from learning.services.tasks import task_complete

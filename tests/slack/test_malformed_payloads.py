@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, Severity, TimelineEvent
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident, Severity, TimelineEvent
 from learning.models import LearningTask
 from learning.services.flow import incident_close
 from slackbot import blocks as kit

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from incidentio.models import EventKind, Incident, TimelineEvent
+from incidentio.incidents.models import EventKind, Incident, TimelineEvent
 from slackbot.models import OutboxMessage
 from tests.slack.conftest import reply
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def queued_celery():
     """Celery as in production: ``delay()`` only queues (an in-memory broker
     here, nobody consumes), instead of running the job in the request."""
-    from incidentio.celery import app
+    from incidentio.config.celery import app
 
     saved = (app.conf.task_always_eager, app.conf.broker_url)
     app.conf.task_always_eager = False

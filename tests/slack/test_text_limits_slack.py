@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from incidentio import limits
-from incidentio.models import EventKind, Incident, TimelineEvent
+from incidentio.common import limits
+from incidentio.incidents.models import EventKind, Incident, TimelineEvent
 from tests.slack.conftest import reply
 
 pytestmark = pytest.mark.django_db

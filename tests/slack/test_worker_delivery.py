@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from django.conf import settings as django_settings
 
-from incidentio.actors import Actor
-from incidentio.models import Incident
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident
+from incidentio.incidents.services.incidents import incident_declare
 from slackbot.models import OutboxMessage, OutboxState, SlackWorkspace
 from slackbot.outbox import outbox_enqueue
 from tests.learning.test_celery_worker import _wait_for, celery_worker, worker_launcher  # noqa: F401 - the fixtures

@@ -21,9 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from incidentio.actors import Actor
-from incidentio.models import Severity
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Severity
+from incidentio.incidents.services.incidents import incident_declare
 from webhooks import services
 from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEventType
 

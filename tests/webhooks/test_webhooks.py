@@ -23,9 +23,9 @@ from celery.exceptions import Retry
 from django.db import connection, transaction
 from django.utils import timezone
 
-from incidentio.actors import Actor
-from incidentio.models import Incident, Severity
-from incidentio.services.incidents import incident_declare
+from incidentio.common.actors import Actor
+from incidentio.incidents.models import Incident, Severity
+from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask, TaskKind
 from learning.services.flow import incident_close, learning_opt_out
 from tests.stored import stored_value
@@ -661,7 +661,7 @@ def test_wrong_methods_are_405(as_admin, acme):
             "http://169.254.169.254/latest/meta-data"],
 )
 def test_private_addresses_are_refused_when_not_allowed(url, acme, settings):
-    from incidentio.errors import ServiceError
+    from incidentio.common.errors import ServiceError
 
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     with pytest.raises(ServiceError) as refused:

@@ -1,9 +1,9 @@
-# Signing secrets are encrypted at rest (incidentio/encryption.py, docs/encryption.md):
+# Signing secrets are encrypted at rest (incidentio/common/encryption.py, docs/encryption.md):
 # widen the column, encrypt the secrets stored in clear, then read them through the field.
 
 from django.db import migrations, models
 
-import incidentio.encryption
+import incidentio.common.encryption
 import webhooks.models
 
 
@@ -19,10 +19,10 @@ class Migration(migrations.Migration):
             name='secret',
             field=models.TextField(default=webhooks.models.generate_secret, editable=False),
         ),
-        incidentio.encryption.encrypt_column('webhooks', 'WebhookEndpoint', 'secret'),
+        incidentio.common.encryption.encrypt_column('webhooks', 'WebhookEndpoint', 'secret'),
         migrations.AlterField(
             model_name='webhookendpoint',
             name='secret',
-            field=incidentio.encryption.EncryptedTextField(default=webhooks.models.generate_secret, editable=False),
+            field=incidentio.common.encryption.EncryptedTextField(default=webhooks.models.generate_secret, editable=False),
         ),
     ]

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from orgs.models import ApiKeyRole, Organization
 from orgs.services import api_key_create
 

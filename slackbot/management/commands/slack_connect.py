@@ -8,7 +8,7 @@ fills in the bot user id and the team name).
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidentio.errors import ServiceError
+from incidentio.common.errors import ServiceError
 from orgs.models import Organization
 from slackbot.client import slack_client
 from slackbot.errors import SlackError, call_slack

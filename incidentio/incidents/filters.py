@@ -1,0 +1,217 @@
+"""The incidents lists' filters, described once for the dashboard and the API.
+
+Each :class:`Filter` says what one filter takes (:class:`Values`: fixed
+choices, the org's statuses, severities or members, text, a moment), under
+which parameter each surface offers it, and what it fills in the list's query:
+for the dashboard the :class:`~incidentio.incidents.selectors.IncidentFilters` field
+(``target``), for the API the condition of ``api.incident_rows.FILTER_CONDITIONS``
+keyed by its parameter. The dashboard's form (``IncidentFilterForm``) and the
+API's parameters (``IncidentListParams``) build their fields from
+:data:`FILTERS`, so a filter is added here once.
+
+An empty value means "Any" on both surfaces: a browser submits every control
+of the form, those left on "Any" as ``name=``, and the API drops the empty
+parts of a ``[one_of]`` list (``?status[one_of]=`` filters nothing out). A
+value that is not empty and not one of the choices (garbage, another org's
+id) is refused by name: a 400 with the message on the dashboard, listing
+nothing; a 422 naming the parameter on the API.
+
+The conditions themselves stay with the queries (``IncidentFilters.sql``,
+``FILTER_CONDITIONS``): each list runs one prepared statement whose text
+they are part of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from incidentio.api.serializers import OneOfField
+from incidentio.incidents.models import IncidentStatus, LearningFlowState, Severity, StatusCategory
+
+#: The search box's longest query.
+QUERY_MAX_LENGTH = 200
+
+
+def chosen(values: list[str]) -> list[str]:
+    """The values of a many-valued control without the empty ones: "Any" is no choice."""
+    return [value for value in values if value not in ("", None)]
+
+
+class FilterSelect(forms.Select):
+    """One ``<select>`` for a filter that takes several values: the query string
+    may repeat the parameter (``?status=a&status=b``), and the select shows
+    the last of them, as ``request.GET[name]`` reads it."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def format_value(self, value):
+        return super().format_value(value[-1:] if isinstance(value, (list, tuple)) else value)
+
+
+class AnyMultipleChoiceField(forms.MultipleChoiceField):
+    """A filter select: ``?category=`` (the "Any" option) chooses nothing."""
+
+    widget = FilterSelect
+
+    def to_python(self, value):
+        return chosen(super().to_python(value))
+
+
+class Values:
+    """How a filter's values are read. A surface a kind does not serve raises."""
+
+    #: Whether the dashboard offers it as a select (else as a text box).
+    select = True
+
+    def form_field(self, *, label: str) -> forms.Field:
+        raise TypeError(f"{type(self).__name__} is not a dashboard filter")
+
+    def form_value(self, value):
+        """The dashboard form's cleaned value as the query takes it."""
+        return value
+
+    def api_field(self) -> serializers.Field:
+        raise TypeError(f"{type(self).__name__} is not an API filter")
+
+    def api_parameter(self, name: str) -> OpenApiParameter:
+        raise TypeError(f"{type(self).__name__} is not an API filter")
+
+    def api_resolve(self, org, value, name: str):
+        """The validated API value as the query takes it (org lookups happen here)."""
+        return value
+
+
+@dataclass(frozen=True)
+class Fixed(Values):
+    """Any of a fixed set of choices (a ``TextChoices``)."""
+
+    choices: type
+
+    def form_field(self, *, label):
+        return AnyMultipleChoiceField(required=False, label=label, choices=self.choices.choices)
+
+    def api_field(self):
+        return OneOfField(child=serializers.ChoiceField(self.choices.choices), required=False)
+
+    def api_parameter(self, name):
+        return OpenApiParameter(
+            name, OpenApiTypes.STR, many=True, explode=True, style="form", enum=self.choices.values,
+            description="Any of these; repeat the parameter or separate values with commas.",
+        )
+
+
+class OrgStatuses(Values):
+    """Any of the org's statuses, by public id. The dashboard offers the org's
+    own as its choices; the API looks the ids up in the org."""
+
+    def form_field(self, *, label):
+        return AnyMultipleChoiceField(required=False, label=label)  # choices: IncidentFilterForm, per org
+
+    def api_field(self):
+        return OneOfField(child=serializers.UUIDField(), required=False)
+
+    def api_parameter(self, name):
+        return OpenApiParameter(
+            name, OpenApiTypes.UUID, many=True, explode=True, style="form",
+            description="Status ids; repeat the parameter or separate ids with commas.",
+        )
+
+    def api_resolve(self, org, value, name):
+        wanted = set(value)
+        statuses = list(IncidentStatus.objects.filter(org=org, public_id__in=wanted))
+        if len(statuses) != len(wanted):
+            raise serializers.ValidationError({name: "Unknown status in this organization."})
+        return statuses
+
+
+class OrgSeverities(Values):
+    """Any of the org's severities, by public id (the dashboard's choices, per org)."""
+
+    def form_field(self, *, label):
+        return AnyMultipleChoiceField(required=False, label=label)
+
+
+class SeverityAtLeast(Values):
+    """One of the org's severities, by public id: it or higher."""
+
+    def api_field(self):
+        return serializers.UUIDField(required=False)
+
+    def api_parameter(self, name):
+        return OpenApiParameter(name, OpenApiTypes.UUID, description="A severity id: that severity or higher.")
+
+    def api_resolve(self, org, value, name):
+        severity = Severity.objects.filter(org=org, public_id=value).first()
+        if severity is None:
+            raise serializers.ValidationError({name: "Unknown severity in this organization."})
+        return severity
+
+
+class Member(Values):
+    """One member of the org (a user id), holding any role on the incident."""
+
+    def form_field(self, *, label):
+        return forms.ChoiceField(required=False, label=label)  # choices: IncidentFilterForm, per org
+
+    def form_value(self, value):
+        return value.pk if value is not None else None  # the form cleans it to the member (a User)
+
+
+class Text(Values):
+    """A name to search for, or a reference such as INC-12."""
+
+    select = False
+
+    def form_field(self, *, label):
+        return forms.CharField(required=False, max_length=QUERY_MAX_LENGTH, label=label,
+                               widget=forms.TextInput(attrs={"placeholder": "Name or INC-12"}))
+
+
+@dataclass(frozen=True)
+class Moment(Values):
+    """An ISO 8601 date and time, as a bound."""
+
+    description: str
+
+    def api_field(self):
+        return serializers.DateTimeField(required=False)
+
+    def api_parameter(self, name):
+        return OpenApiParameter(name, OpenApiTypes.DATETIME, description=self.description)
+
+
+@dataclass(frozen=True)
+class Filter:
+    label: str
+    values: Values
+    #: The dashboard list's GET parameter, and the IncidentFilters field it fills.
+    dashboard: str | None = None
+    target: str | None = None
+    #: The API list's query parameter (its operator in brackets): its FILTER_CONDITIONS key.
+    api: str | None = None
+    #: The label of the dashboard select's empty option; None when the choices carry their own.
+    any_label: str | None = "Any"
+
+
+FILTERS = (
+    Filter("Search", Text(), dashboard="q", target="query", any_label=None),
+    Filter("Category", Fixed(StatusCategory), dashboard="category", target="category", api="status_category[one_of]"),
+    Filter("Status", OrgStatuses(), dashboard="status", target="status", api="status[one_of]"),
+    Filter("Severity", OrgSeverities(), dashboard="severity", target="severity"),
+    Filter("Severity at or above", SeverityAtLeast(), api="severity[gte]"),
+    Filter("Reported from", Moment("Reported at or after (ISO 8601)."), api="created_at[gte]"),
+    Filter("Reported until", Moment("Reported at or before (ISO 8601)."), api="created_at[lte]"),
+    Filter("Learning flow", Fixed(LearningFlowState), dashboard="learning_flow", target="learning_flow",
+           api="learning_flow[one_of]"),
+    # The assignee's choices start with their own empty option, "Anyone".
+    Filter("Person in a role", Member(), dashboard="assignee", target="assignee_id", any_label=None),
+)
+
+DASHBOARD_FILTERS = tuple(f for f in FILTERS if f.dashboard)
+API_FILTERS = tuple(f for f in FILTERS if f.api)

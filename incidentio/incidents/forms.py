@@ -1,0 +1,248 @@
+"""Forms of the incident dashboard. They parse and resolve ids through the org;
+the rules themselves live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import Http404
+
+from incidentio.common import limits
+from incidentio.incidents import selectors
+from incidentio.incidents.filters import DASHBOARD_FILTERS
+from incidentio.incidents.models import (
+    INCIDENT_TIMESTAMPS,
+    FollowUpPriority,
+    PostmortemStatus,
+    StatusCategory,
+)
+from orgs.models import User
+
+#: The empty choice of a member select.
+NOBODY = "— Nobody —"
+
+
+def member_options(rows) -> list[tuple[str, str]]:
+    """``(id, "Name (e-mail)")`` of member rows (``selectors.member_rows``), as
+    every select of members shows them (``incidents/_member_options.html``)."""
+    return [(str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows]
+
+
+def member_choices(org, blank: str | None = NOBODY) -> list[tuple[str, str]]:
+    """The org's members as select choices, after a ``blank`` choice unless it is None."""
+    choices = member_options(selectors.member_rows(org=org))
+    return choices if blank is None else [("", blank), *choices]
+
+
+class OrgForm(forms.Form):
+    """A form whose choices come from one organization."""
+
+    def __init__(self, *args, org, **kwargs):
+        self.org = org
+        super().__init__(*args, **kwargs)
+
+    def _member(self, field: str):
+        value = self.cleaned_data.get(field)
+        if not value:
+            return None
+        user = User.objects.filter(pk=value, memberships__org=self.org).first()
+        if user is None:
+            raise forms.ValidationError("Choose a member of this organization.")
+        return user
+
+
+def _severity_choices(org, blank=None):
+    choices = [(str(s.public_id), s.name) for s in selectors.severity_list(org=org)]
+    return ([("", blank)] if blank else []) + choices
+
+
+class DeclareForm(OrgForm):
+    name = forms.CharField(max_length=limits.INCIDENT_NAME, label="Name", help_text="What is broken, in a few words.")
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                              help_text="Markdown. What we know so far.")
+    severity = forms.ChoiceField(required=False)
+    lead = forms.ChoiceField(required=False, label="Incident lead")
+    triage = forms.BooleanField(required=False, label="Start in triage (not yet confirmed)")
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["severity"].choices = _severity_choices(org, blank="— Not set —")
+        self.fields["lead"].choices = member_choices(org)
+
+    def clean_severity(self):
+        value = self.cleaned_data.get("severity")
+        try:
+            return selectors.severity_get(org=self.org, public_id=value) if value else None
+        except Http404:
+            raise forms.ValidationError("Choose one of the listed severities.") from None
+
+    def clean_lead(self):
+        return self._member("lead")
+
+
+class EditForm(OrgForm):
+    """Status and severity of a live incident, from the incident page."""
+
+    status = forms.ChoiceField(required=False)
+    severity = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, org, choices: tuple[list, list] | None = None, **kwargs):
+        """``choices``: the live statuses' and the severities' ``(public id,
+        name)`` choices when the page has read them already."""
+        super().__init__(*args, org=org, **kwargs)
+        if choices is None:
+            choices = selectors.filter_choices(org=org, status_categories={StatusCategory.LIVE})
+        statuses, severities = choices
+        self.fields["status"].choices = statuses
+        self.fields["severity"].choices = [("", "— Not set —"), *severities]
+
+    def _resolve(self, field, getter):
+        value = self.cleaned_data.get(field)
+        if not value:
+            return None
+        try:
+            return getter(org=self.org, public_id=value)
+        except Http404:
+            raise forms.ValidationError("Choose one of the listed values.") from None
+
+    def clean_status(self):
+        return self._resolve("status", selectors.status_get)
+
+    def clean_severity(self):
+        return self._resolve("severity", selectors.severity_get)
+
+
+class DetailsForm(forms.Form):
+    name = forms.CharField(max_length=limits.INCIDENT_NAME)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+
+
+class UpdateForm(forms.Form):
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What changed? Markdown works."}),
+                              max_length=limits.UPDATE_MESSAGE)
+
+
+class CloseForm(forms.Form):
+    """Closing: run the learning flow, or opt out with a reason (the service decides
+    which choices the org's rules allow)."""
+
+    learning_flow = forms.ChoiceField(required=False, choices=[("", ""), ("run", "Run"), ("opt_out", "Opt out")])
+    opt_out_reason = forms.CharField(required=False, max_length=limits.REASON, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.REASON)
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(label="Merge into", help_text="A reference such as INC-12.")
+
+
+class AssignRoleForm(OrgForm):
+    role = forms.UUIDField()
+    user = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["user"].choices = member_choices(org)
+
+    def clean_role(self):
+        try:
+            return selectors.role_get(org=self.org, public_id=self.cleaned_data["role"])
+        except Http404:
+            raise forms.ValidationError("Choose one of the listed roles.") from None
+
+    def clean_user(self):
+        return self._member("user")
+
+
+class TimestampsForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field, label in INCIDENT_TIMESTAMPS:
+            self.fields[field] = forms.DateTimeField(
+                label=f"{label} (UTC)",
+                required=field == "reported_at",
+                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+                input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+            )
+
+
+class PostmortemForm(forms.Form):
+    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "class": "mono"}), required=False,
+                              max_length=limits.POSTMORTEM)
+
+
+class PostmortemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=PostmortemStatus.choices)
+
+
+class DebriefForm(OrgForm):
+    scheduled_at = forms.DateTimeField(
+        label="When (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+    )
+    duration_minutes = forms.IntegerField(min_value=5, max_value=480, initial=60, label="Minutes")
+    location = forms.CharField(max_length=limits.DEBRIEF_LOCATION, required=False, help_text="A room or a video-call link.")
+    attendees = forms.MultipleChoiceField(required=False)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["attendees"].choices = member_choices(org, blank=None)
+
+    def clean_attendees(self):
+        ids = self.cleaned_data.get("attendees") or []
+        users = list(User.objects.filter(pk__in=ids, memberships__org=self.org))
+        if len(users) != len(set(ids)):
+            raise forms.ValidationError("Choose members of this organization.")
+        return users
+
+
+class FollowUpForm(OrgForm):
+    title = forms.CharField(max_length=limits.FOLLOW_UP_TITLE)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    assignee = forms.ChoiceField(required=False)
+    priority = forms.ChoiceField(choices=FollowUpPriority.choices, initial=FollowUpPriority.MEDIUM)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.fields["assignee"].choices = member_choices(org, blank="— Unassigned —")
+
+    def clean_assignee(self):
+        return self._member("assignee")
+
+
+class IncidentFilterForm(OrgForm):
+    """The incidents list's filters (GET), built from ``incident_filters.DASHBOARD_FILTERS``.
+
+    An empty value is "Any"; any other value not among the choices is refused
+    by name, not ignored.
+    """
+
+    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        fields = {f.dashboard: f.values.form_field(label=f.label) for f in DASHBOARD_FILTERS}
+        self.fields = {**fields, "after": self.fields["after"]}
+        fields["status"].choices, fields["severity"].choices = selectors.filter_choices(org=org)
+        fields["assignee"].choices = member_choices(org, blank="Anyone")
+        for f in DASHBOARD_FILTERS:
+            if f.values.select and f.any_label is not None:
+                fields[f.dashboard].choices = [("", f.any_label), *fields[f.dashboard].choices]
+
+    def clean_assignee(self):
+        return self._member("assignee")
+
+    def filters(self) -> selectors.IncidentFilters:
+        """The valid form's filters, as the list's query takes them."""
+        return selectors.IncidentFilters(**{
+            f.target: f.values.form_value(self.cleaned_data[f.dashboard]) for f in DASHBOARD_FILTERS
+        })
+
+    def error_lines(self) -> list[str]:
+        """Each refused value's message, after the label of its control."""
+        labels = {f.dashboard: f.label for f in DASHBOARD_FILTERS}
+        return [f"{labels.get(name, name)}: {' '.join(errors)}" for name, errors in self.errors.items()
+                if name != NON_FIELD_ERRORS]

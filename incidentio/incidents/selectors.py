@@ -1,0 +1,475 @@
+"""Reads of the incident core. Every read is scoped through its organization."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import Http404
+
+from incidentio.common.db import execute_hot
+from incidentio.incidents import incident_detail_sql
+from incidentio.incidents.incident_page_sql import page_rows
+from incidentio.incidents.models import (
+    CATEGORY_ORDER,
+    EVENT_KIND_LABELS,
+    MARKDOWN_EVENT_KINDS,
+    Debrief,
+    FollowUp,
+    Incident,
+    IncidentCounter,
+    IncidentRole,
+    IncidentRoleAssignment,
+    IncidentStatus,
+    LearningFlowState,
+    Severity,
+    StatusCategory,
+    TimelineEvent,
+)
+from incidentio.incidents.references import parse_reference
+from orgs.models import Membership, Organization, User
+
+logger = logging.getLogger("incidentio")
+
+
+def _get(queryset: QuerySet, public_id, what: str):
+    """One object of the org, or the same 404 for "missing" and "not yours"."""
+    return _get_where(queryset, what, public_id=public_id)
+
+
+def _get_where(queryset: QuerySet, what: str, **lookup):
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # A malformed id is as missing as an unknown one.
+        raise Http404(f"No such {what}.") from None
+
+
+# --- Configuration ------------------------------------------------------------------
+
+
+def status_list(*, org: Organization) -> list[IncidentStatus]:
+    statuses = list(IncidentStatus.objects.filter(org=org))
+    statuses.sort(key=lambda s: _status_order(s.category, s.rank, s.pk))
+    return statuses
+
+
+def _status_order(category: str, rank: int, pk: int) -> tuple:
+    """Statuses by lifecycle category, then their rank in it."""
+    return CATEGORY_ORDER.index(category), rank, pk
+
+
+def filter_choices(
+    *, org: Organization, status_categories: Collection[str] | None = None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(statuses, severities)`` as ``(public id, name)`` choices, in
+    ``status_list`` and ``severity_list`` order, in one query of rows: the
+    incidents list's filters and the incident page's edit form, on every page.
+    ``status_categories`` keeps the statuses of those categories only."""
+    status, severity = IncidentStatus._meta.db_table, Severity._meta.db_table
+    with connection.cursor() as cursor:
+        execute_hot(
+            cursor,
+            f"SELECT 's', public_id, name, category, rank, id FROM {status} WHERE org_id = %s "
+            f"UNION ALL SELECT 'v', public_id, name, '', rank, id FROM {severity} WHERE org_id = %s",
+            [org.pk, org.pk],
+        )
+        rows = cursor.fetchall()
+    statuses = sorted(
+        (r for r in rows if r[0] == "s" and (status_categories is None or r[3] in status_categories)),
+        key=lambda r: _status_order(*r[3:6]),
+    )
+    severities = sorted((r for r in rows if r[0] == "v"), key=lambda r: (r[4], r[5]))
+    return [(str(r[1]), r[2]) for r in statuses], [(str(r[1]), r[2]) for r in severities]
+
+
+def status_get(*, org: Organization, public_id) -> IncidentStatus:
+    return _get(IncidentStatus.objects.filter(org=org), public_id, "status")
+
+
+def severity_list(*, org: Organization) -> QuerySet[Severity]:
+    return Severity.objects.filter(org=org).order_by("rank", "pk")
+
+
+def severity_get(*, org: Organization, public_id) -> Severity:
+    return _get(Severity.objects.filter(org=org), public_id, "severity")
+
+
+def role_list(*, org: Organization) -> QuerySet[IncidentRole]:
+    return IncidentRole.objects.filter(org=org).order_by("rank", "pk")
+
+
+def member_rows(*, org: Organization) -> list[tuple[int, str, str]]:
+    """The org's members as ``(id, name, email)`` rows, ordered by e-mail:
+    rows, not ``User`` instances, because a page builds several selects of
+    200 of them. Plain SQL: the incidents list and every incident page ask for it."""
+    with connection.cursor() as cursor:
+        execute_hot(cursor, _MEMBERS_SQL, [org.pk])
+        return cursor.fetchall()
+
+
+_MEMBERS_SQL = f"""
+    SELECT u.id, u.name, u.email FROM {User._meta.db_table} u
+    JOIN {Membership._meta.db_table} m ON m.user_id = u.id
+    WHERE m.org_id = %s ORDER BY u.email
+"""
+
+
+def role_get(*, org: Organization, public_id) -> IncidentRole:
+    return _get(IncidentRole.objects.filter(org=org), public_id, "role")
+
+
+# --- Incidents -----------------------------------------------------------------------------
+
+
+# The one way every surface (dashboard, API, Slack) fetches an org's incident by
+# a key it was given: through the org, in one query, and the same Http404
+# ("No such incident.") for a missing incident, another org's and a malformed
+# key. A surface adapts the 404 to its own answer (the API's 404 JSON, Slack's
+# ephemeral "not found", a form error), it does not look incidents up itself.
+
+
+def _incidents(org: Organization, queryset: QuerySet | None) -> QuerySet:
+    if queryset is None:
+        queryset = Incident.objects.select_related("status", "severity", "org", "merged_into")
+    return queryset.filter(org=org)  # whatever the caller passed
+
+
+def incident_get(*, org: Organization, public_id, queryset: QuerySet | None = None) -> Incident:
+    """The org's incident by public id (a dashboard URL, a Slack button or modal)."""
+    return _get(_incidents(org, queryset), public_id, "incident")
+
+
+def incident_get_by_reference(*, org: Organization, reference: str, queryset: QuerySet | None = None) -> Incident:
+    """The org's incident by reference (``INC-12``; ``incidentio.incidents.references``)."""
+    number = parse_reference(reference)
+    if number is None:
+        raise Http404("No such incident.")
+    return _get_where(_incidents(org, queryset), "incident", number=number)
+
+
+def incident_lookup(*, org: Organization, key: str, queryset: QuerySet | None = None) -> Incident:
+    """The org's incident by public id or by reference, wherever both are taken
+    (the API's ``incident_id``). ``queryset`` reads it another way (e.g. as a row)."""
+    if parse_reference(key) is not None:
+        return incident_get_by_reference(org=org, reference=key, queryset=queryset)
+    return incident_get(org=org, public_id=key, queryset=queryset)
+
+
+@dataclass
+class IncidentFilters:
+    """Filters of the incidents list; each narrows the org's incidents."""
+
+    category: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)  # status public ids
+    severity: list[str] = field(default_factory=list)  # severity public ids
+    learning_flow: list[str] = field(default_factory=list)
+    assignee_id: int | None = None
+    query: str = ""
+
+    def sql(self) -> tuple[str, list]:
+        """The filters as conditions of incidentio/incidents/incident_page_sql.py's page query."""
+        where, params = [], []
+        for values, condition in (
+            (self.category, "s.category = ANY(%s)"),
+            (self.status, "s.public_id = ANY(%s::text[]::uuid[])"),
+            (self.severity, "v.public_id = ANY(%s::text[]::uuid[])"),
+            (self.learning_flow, "i.learning_flow = ANY(%s)"),
+        ):
+            if values:
+                where.append(condition)
+                params.append([str(value) for value in values])
+        if self.assignee_id is not None:
+            # EXISTS, not a join: an incident where the person holds two roles is listed once.
+            where.append(f"EXISTS (SELECT 1 FROM {IncidentRoleAssignment._meta.db_table} f "
+                         "WHERE f.incident_id = i.id AND f.user_id = %s)")
+            params.append(self.assignee_id)
+        if self.query:
+            # As Django's icontains: the text's own % and _ match themselves.
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", self.query.strip()) + "%"
+            number = parse_reference(self.query)
+            where.append("i.name ILIKE %s" if number is None else "(i.name ILIKE %s OR i.number = %s)")
+            params.extend([pattern] if number is None else [pattern, number])
+        return "".join(f" AND {condition}" for condition in where), params
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentListItem:
+    """One incident as the dashboard list shows it, read as a row (``values()``).
+
+    The list is the dashboard's busiest page; model instances for 25 incidents,
+    their statuses, severities, assignments, roles and users cost more than the
+    rest of the request (docs/performance.md).
+    """
+
+    public_id: UUID
+    number: int
+    name: str
+    reported_at: datetime
+    status_name: str
+    status_category: str
+    severity_name: str | None
+    severity_rank: int | None
+    roles: list[tuple[str, str]]  # (role name, person's display name), in role order
+
+    @property
+    def reference(self) -> str:
+        return f"INC-{self.number}"  # as Incident.reference
+
+
+@dataclass
+class IncidentPage:
+    incidents: list[IncidentListItem]
+    next_after: int | None  # the cursor for the next page, or None on the last
+
+
+#: Incidents numbered more than this below the org's last number are "settled":
+#: their declares committed (or failed) long ago, so their count can be kept.
+SETTLED_BEHIND = 100
+
+
+def incident_count(*, org: Organization) -> int:
+    """How many incidents the org has, for the API list's ``total_record_count``.
+
+    ``COUNT(*)`` reads every incident of the org (6 ms at 100k) and the list
+    shows it on every page. Incidents are never deleted, so the count of those
+    numbered up to a settled boundary (at least ``SETTLED_BEHIND`` below the
+    org's counter, in steps of 100) never changes once no declare of theirs is
+    in flight: it is remembered per process. The incidents above the boundary
+    (100 to 200) are counted live, so a declare that commits late, or one that
+    failed, is counted right. Always one query: it reads the counter, counts
+    the newest, and counts the settled ones only when this process does not
+    have them for that boundary yet.
+    """
+    known_boundary, known_count = _settled_counts.get(org.pk, (-1, 0))
+    with connection.cursor() as cursor:
+        execute_hot(cursor, _COUNT_SQL, [org.pk, known_boundary, org.pk, SETTLED_BEHIND, org.pk])
+        found = cursor.fetchone()
+    if found is None:
+        return 0
+    boundary, recent, settled = found
+    if settled is None:  # this process knows the count up to this boundary
+        settled = known_count
+    else:
+        if len(_settled_counts) > 10_000:
+            _settled_counts.clear()
+        _settled_counts[org.pk] = (boundary, settled)
+    return settled + recent
+
+
+#: org id → (boundary, incidents numbered up to it), per process.
+_settled_counts: dict[int, tuple[int, int]] = {}
+
+#: One query whatever this process knows: the boundary, the incidents above it,
+#: and those up to it unless the process already has them for that boundary.
+_COUNT_SQL = f"""
+    SELECT b.boundary,
+           (SELECT count(*) FROM {Incident._meta.db_table} WHERE org_id = %s AND number > b.boundary),
+           CASE WHEN b.boundary = %s THEN NULL
+                ELSE (SELECT count(*) FROM {Incident._meta.db_table} WHERE org_id = %s AND number <= b.boundary)
+           END
+    FROM (SELECT greatest(last_number / 100 * 100 - %s, 0) AS boundary
+          FROM {IncidentCounter._meta.db_table} WHERE org_id = %s) b
+"""
+
+
+_LIST_FIELDS = (
+    "id", "public_id", "number", "name", "reported_at",
+    "status__name", "status__category", "severity__name", "severity__rank",
+)
+
+
+def incident_list(
+    *, org: Organization, filters: IncidentFilters, after: int | None = None, page_size: int = 25
+) -> IncidentPage:
+    """Newest first, by keyset on the org's unique (org, number) index — never OFFSET.
+
+    A deep page costs what the first one does. One query, role holders
+    included (incidentio/incidents/incident_page_sql.py).
+    """
+    where, params = filters.sql()
+    rows = page_rows(org, fields=_LIST_FIELDS, where=where, params=params, before=after, limit=page_size + 1)
+    holders = role_holders_of_rows(rows)
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    incidents = [
+        IncidentListItem(
+            public_id=row["public_id"],
+            number=row["number"],
+            name=row["name"],
+            reported_at=row["reported_at"],
+            status_name=row["status__name"],
+            status_category=row["status__category"],
+            severity_name=row["severity__name"],
+            severity_rank=row["severity__rank"],
+            roles=[(holder["role_name"], holder["name"]) for holder in holders.get(row["id"], [])],
+        )
+        for row in rows
+    ]
+    return IncidentPage(incidents=incidents, next_after=rows[-1]["number"] if has_more and rows else None)
+
+
+def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> dict[int, list[dict]]:
+    """``{incident id: [row, ...]}``: who holds which role, in role order, in one
+    query of rows (no model instances). Each row has the role's ``public_id``,
+    ``name`` and ``shortform``, the person's ``name`` (display name) and
+    ``email``, and their ``member_id`` in ``org`` (None once they have left).
+
+    Plain SQL: both incident lists (API and dashboard) run it on every page,
+    and building it through the ORM cost four times what Postgres takes to
+    answer it (docs/performance.md)."""
+    holders: dict[int, list[dict]] = defaultdict(list)
+    if not incident_ids:
+        return holders
+    with connection.cursor() as cursor:
+        execute_hot(cursor, _ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
+        rows = cursor.fetchall()
+    for incident_id, *holder in rows:
+        holders[incident_id].append(role_holder(*holder))
+    return holders
+
+
+def role_holders_of_rows(rows: list[dict]) -> dict[int, list[dict]]:
+    """``{incident id: [row, ...]}`` as :func:`role_holders_by_incident` gives
+    it, from page rows that carry their ``roles`` (incidentio/incidents/incident_page_sql.py)."""
+    return {row["id"]: [role_holder(*holder) for holder in row["roles"]] for row in rows}
+
+
+def role_holder(role_id, role_name: str, shortform: str, user_name: str, email: str, member_id) -> dict:
+    """One row of :func:`role_holders_by_incident`, from its columns in that order."""
+    return {
+        "role_id": role_id, "role_name": role_name, "shortform": shortform,
+        "name": User.display_name_of(user_name, email), "email": email, "member_id": member_id,
+    }
+
+
+def _role_holders_sql() -> str:
+    assignment, role = IncidentRoleAssignment._meta.db_table, IncidentRole._meta.db_table
+    user, membership = User._meta.db_table, Membership._meta.db_table
+    # A user has at most one membership per org (orgs.Membership's unique constraint).
+    return f"""
+        SELECT a.incident_id, r.public_id, r.name, r.shortform, u.name, u.email,
+               (SELECT m.public_id FROM {membership} m WHERE m.org_id = %s AND m.user_id = a.user_id LIMIT 1)
+        FROM {assignment} a
+        JOIN {role} r ON r.id = a.role_id
+        JOIN {user} u ON u.id = a.user_id
+        WHERE a.incident_id = ANY(%s)
+        ORDER BY r.rank, r.id
+    """
+
+
+_ROLE_HOLDERS_SQL = _role_holders_sql()
+
+
+#: How many of its newest events the incident page shows unless asked for all of them.
+TIMELINE_PAGE_EVENTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One event as the incident page shows it: read as a row, not an instance
+    (50 ``TimelineEvent``s and their actors cost the page ≈ 1 ms to build)."""
+
+    public_id: UUID
+    kind: str
+    text: str
+    occurred_at: datetime
+    slack_permalink: str
+    actor_name: str
+
+    @property
+    def kind_label(self) -> str:
+        return EVENT_KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def is_markdown(self) -> bool:
+        """Its text is markdown written by a person (an update, a summary)."""
+        return self.kind in MARKDOWN_EVENT_KINDS
+
+    @classmethod
+    def from_row(cls, row) -> TimelineEntry:
+        """From a ``TIMELINE_ROW`` tuple."""
+        public_id, kind, text, occurred_at, slack_permalink, actor_kind, actor_label, user_name, user_email = row
+        return cls(public_id, kind, text, occurred_at, slack_permalink,
+                   TimelineEvent.actor_name_of(actor_kind, actor_label, user_name, user_email))
+
+
+#: The columns ``TimelineEntry.from_row`` reads, as ``values_list`` names.
+TIMELINE_ROW = ("public_id", "kind", "text", "occurred_at", "slack_permalink", "actor_kind", "actor_label",
+                "actor_user__name", "actor_user__email")
+
+
+@dataclass
+class IncidentTimeline:
+    events: list[TimelineEntry]  # oldest first
+    earlier_count: int  # older events not in ``events``
+
+
+OrgChoices = incident_detail_sql.OrgChoices
+
+
+def incident_detail(*, org: Organization, public_id) -> tuple[Incident, OrgChoices]:
+    """The incident with what its page shows around it, and what the page's
+    forms offer from the org: one prepared statement
+    (incidentio/incidents/incident_detail_sql.py). The org (already known) and the
+    creator (not shown) are not read."""
+    try:
+        public_id = UUID(str(public_id))
+    except ValueError:
+        raise Http404("No such incident.") from None
+    found = incident_detail_sql.incident_detail(org, public_id)
+    if found is None:
+        raise Http404("No such incident.")
+    return found
+
+
+def incident_timeline(*, incident: Incident, limit: int | None = TIMELINE_PAGE_EVENTS) -> IncidentTimeline:
+    """The incident's newest ``limit`` events (all when ``None``), their actors
+    named, and how many older ones there are: one query."""
+    rows, total = incident_detail_sql.timeline_page(incident.pk, limit)
+    entries = [TimelineEntry.from_row(row) for row in reversed(rows)]
+    return IncidentTimeline(events=entries, earlier_count=total - len(entries))
+
+
+def follow_up_get(*, incident: Incident, public_id) -> FollowUp:
+    return _get(FollowUp.objects.filter(incident=incident).select_related("incident"), public_id, "follow-up")
+
+
+def debrief_get(*, incident: Incident, public_id) -> Debrief:
+    return _get(Debrief.objects.filter(incident=incident).prefetch_related("attendees"), public_id, "debrief")
+
+
+@dataclass
+class Overview:
+    active: list[Incident]  # in triage or live, newest first
+    active_count: int
+    learning_count: int
+    my_open_tasks: int
+
+
+def org_overview(*, org: Organization, user, limit: int = 10) -> Overview:
+    """What an org's landing page shows, in a fixed number of queries."""
+    from learning.models import LearningTask, TaskState
+
+    active = Incident.objects.filter(
+        org=org, status__category__in=[StatusCategory.TRIAGE, StatusCategory.LIVE]
+    ).select_related("status", "severity")
+    return Overview(
+        # The newest few: Postgres walks the org's incidents newest first until it has them.
+        active=list(active.order_by("-number")[:limit]),
+        # ``status__org`` says what is always true (an incident's status is its
+        # org's) so that Postgres counts from the org's few triage and live
+        # statuses. Without it the count hashed every org's statuses and read
+        # all of the org's incidents: 9 ms at 100,000 incidents, 0.6 ms with it.
+        active_count=active.filter(status__org=org).count(),
+        learning_count=Incident.objects.filter(org=org, learning_flow=LearningFlowState.RUNNING).count(),
+        my_open_tasks=LearningTask.objects.filter(org=org, assignee=user, state=TaskState.OUTSTANDING).count(),
+    )

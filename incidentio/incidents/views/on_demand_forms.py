@@ -1,0 +1,76 @@
+"""The incident page's less-used forms, served when they are opened.
+
+Editing the name and summary, adding a follow-up, scheduling a debrief and
+correcting timestamps sit in closed ``<details>`` on the incident page. Built
+and rendered with the page they were a fifth of its time, most of it the two
+200-member selects (docs/performance.md), for forms most views of the page
+never open. The page now carries a link to each; static/js/on_demand_forms.js
+fetches the form into its ``<details>`` when it opens (the ``X-Fragment``
+header asks for the form alone), and without JavaScript the link opens the
+same form on a page of its own. Either way it posts to the action it always
+did, which returns to the incident page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+from incidentio.incidents.forms import DebriefForm, DetailsForm, FollowUpForm, TimestampsForm
+from incidentio.incidents.models import INCIDENT_TIMESTAMPS, Incident
+from incidentio.incidents.views.base import IncidentView
+from orgs.models import WRITER_ROLE
+
+FRAGMENT_HEADER = "X-Fragment"
+
+
+@dataclass(frozen=True)
+class OnDemandForm:
+    title: str  # the <summary> on the incident page, and the form page's heading
+    template: str
+    build: Callable[[Incident], object]  # the form, with the incident's current values
+
+
+ON_DEMAND_FORMS = {
+    "details": OnDemandForm(
+        "Edit name and summary", "incidents/forms/details.html",
+        lambda incident: DetailsForm(initial={"name": incident.name, "summary": incident.summary}),
+    ),
+    "follow-up": OnDemandForm(
+        "Add a follow-up", "incidents/forms/follow_up.html", lambda incident: FollowUpForm(org=incident.org),
+    ),
+    "debrief": OnDemandForm(
+        "Schedule a debrief", "incidents/forms/debrief.html", lambda incident: DebriefForm(org=incident.org),
+    ),
+    "timestamps": OnDemandForm(
+        "Correct timestamps", "incidents/forms/timestamps.html",
+        lambda incident: TimestampsForm(initial={field: getattr(incident, field) for field, _ in INCIDENT_TIMESTAMPS}),
+    ),
+}
+
+
+class IncidentFormView(IncidentView):
+    """``GET …/incidents/<id>/forms/<name>/``: one of ``ON_DEMAND_FORMS``, alone
+    (with ``X-Fragment``) or on its own page. Responders only, as the forms'
+    actions are; another org's incident is a 404."""
+
+    http_method_names = ["get", "head"]
+    required_role = WRITER_ROLE
+
+    def get(self, request, org_slug, incident_id, form_name):
+        spec = ON_DEMAND_FORMS.get(form_name)
+        if spec is None:
+            raise Http404("No such form.")
+        incident = self.get_incident()
+        context = self.get_context_data(nav="incidents", incident=incident, form=spec.build(incident),
+                                        title=spec.title, form_template=spec.template)
+        if request.headers.get(FRAGMENT_HEADER):
+            response = render(request, spec.template, context)
+        else:
+            response = render(request, "incidents/form_page.html", context)
+        patch_vary_headers(response, (FRAGMENT_HEADER,))
+        return response
