@@ -363,7 +363,7 @@ def test_idempotency_keys_are_per_organization(editor, api, api_key, acme, globe
 def test_a_lost_idempotency_race_creates_nothing_and_returns_the_winner(editor, acme, owner, monkeypatch):
     """Two creates with one key at once: both miss the first lookup, the second
     hits the unique constraint, its declare is rolled back and the first returned."""
-    from incidentio.api import incidents as api_incidents
+    from incidentio.incidents.api import incidents as api_incidents
 
     winner = incident_declare(org=acme, actor=Actor.for_user(owner), name="Winner")
     Incident.objects.filter(pk=winner.pk).update(idempotency_key="raced")
