@@ -44,14 +44,12 @@ def chosen(values: list[str]) -> list[str]:
 
 class FilterSelect(forms.Select):
     """One ``<select>`` for a filter that takes several values: the query string
-    may repeat the parameter (``?status=a&status=b``), and the select shows
-    the last of them, as ``request.GET[name]`` reads it."""
+    may repeat the parameter (``?status=a&status=b``), and all of them are read.
+    The list's template renders its options (``{% select_options %}``), showing
+    the last, as ``request.GET[name]`` reads it."""
 
     def value_from_datadict(self, data, files, name):
         return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
-
-    def format_value(self, value):
-        return super().format_value(value[-1:] if isinstance(value, (list, tuple)) else value)
 
 
 class AnyMultipleChoiceField(forms.MultipleChoiceField):

@@ -24,7 +24,7 @@ NOBODY = "— Nobody —"
 
 def member_options(rows) -> list[tuple[str, str]]:
     """``(id, "Name (e-mail)")`` of member rows (``selectors.member_rows``), as
-    every select of members shows them (``incidents/_member_options.html``)."""
+    every select of members shows them (``incidents/_options.html``)."""
     return [(str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows]
 
 

@@ -44,24 +44,27 @@ def on_demand_form(context, form_name: str):
 
 
 @register.simple_tag
-def member_options(members, selected="", blank=""):
-    """``{% member_options members selected blank %}``: the ``<option>``s of a
-    select of the org's members (``incidents/_member_options.html``).
+def select_options(choices, selected=None, blank=""):
+    """``{% select_options choices selected blank %}``: the ``<option>``s of a
+    select (``incidents/_options.html``), after an empty one labelled ``blank``
+    when given. ``selected`` may be a list (a filter whose parameter the query
+    string repeats): the last value is shown, as ``request.GET[name]`` reads it.
 
-    A page holds several such selects of up to hundreds of members (the list's
-    assignee filter, the incident page's role and task selects), ≈ 1.2 ms each
-    through the template for 200. Their markup depends on the options, the
+    A page holds several selects, some of hundreds of members (the list's
+    filters, the incident page's role and task selects), ≈ 1.2 ms each for 200
+    members through the template. Their markup depends on the choices, the
     selection and the blank label alone, so each distinct one is rendered once
     per process and kept: a new member, a rename or another selection is
     another entry, so nothing is ever stale."""
-    return _render_member_options(tuple(members), str(selected or ""), blank)
+    if isinstance(selected, (list, tuple)):
+        selected = selected[-1] if selected else None
+    selected = None if selected is None else str(selected)  # None: no option is marked
+    return _render_options(tuple(tuple(choice) for choice in choices), selected, blank)
 
 
-@lru_cache(maxsize=256)
-def _render_member_options(members: tuple, selected: str, blank: str) -> str:
-    return render_to_string(
-        "incidents/_member_options.html", {"members": members, "selected": selected, "blank": blank}
-    )
+@lru_cache(maxsize=512)
+def _render_options(choices: tuple, selected: str | None, blank: str) -> str:
+    return render_to_string("incidents/_options.html", {"choices": choices, "selected": selected, "blank": blank})
 
 
 @register.simple_tag

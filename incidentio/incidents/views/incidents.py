@@ -64,7 +64,6 @@ class IncidentListView(OrgView):
             nav="incidents",
             form=form,
             errors=form.error_lines(),
-            members=form.fields["assignee"].choices[1:],  # after "Anyone"
             incidents=page.incidents,
             url_prefix=incident_url_prefix(self.org),
             page=page,
