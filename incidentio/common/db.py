@@ -155,14 +155,3 @@ def model_from_json(model: type[Model], attnames: tuple[str, ...], values):
     values = [None if value is None else fields[name].to_python(value)
               for name, value in zip(attnames, values, strict=True)]
     return model.from_db(connection.alias, list(attnames), values)
-
-
-def set_prefetched(instance: Model, relation: str, objects: list) -> None:
-    """Give ``instance.<relation>.all()`` the ``objects`` already read, as
-    ``prefetch_related`` would, so code reading the relation runs no query."""
-    queryset = getattr(instance, relation).all()
-    queryset._result_cache = objects
-    queryset._prefetch_done = True
-    if not hasattr(instance, "_prefetched_objects_cache"):
-        instance._prefetched_objects_cache = {}
-    instance._prefetched_objects_cache[relation] = queryset

@@ -4,7 +4,7 @@ Each :class:`Filter` says what one filter takes (:class:`Values`: fixed
 choices, the org's statuses, severities or members, text, a moment), under
 which parameter each surface offers it, and what it fills in the list's query:
 for the dashboard the :class:`~incidentio.incidents.selectors.IncidentFilters` field
-(``target``), for the API the condition of ``api.incident_rows.FILTER_CONDITIONS``
+(``target``), for the API the condition of ``queries.FILTER_CONDITIONS``
 keyed by its parameter. The dashboard's form (``IncidentFilterForm``) and the
 API's parameters (``IncidentListParams``) build their fields from
 :data:`FILTERS`, so a filter is added here once.
@@ -16,7 +16,7 @@ value that is not empty and not one of the choices (garbage, another org's
 id) is refused by name: a 400 with the message on the dashboard, listing
 nothing; a 422 naming the parameter on the API.
 
-The conditions themselves stay with the queries (``IncidentFilters.sql``,
+The conditions themselves stay with the queries (``queries.dashboard_conditions``,
 ``FILTER_CONDITIONS``): each list runs one prepared statement whose text
 they are part of.
 """

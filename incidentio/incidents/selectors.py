@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -11,13 +10,10 @@ from datetime import datetime
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
-from incidentio.common.db import execute_hot
-from incidentio.incidents import incident_detail_sql
-from incidentio.incidents.incident_page_sql import page_rows
+from incidentio.incidents import queries
 from incidentio.incidents.models import (
     CATEGORY_ORDER,
     EVENT_KIND_LABELS,
@@ -25,17 +21,16 @@ from incidentio.incidents.models import (
     Debrief,
     FollowUp,
     Incident,
-    IncidentCounter,
     IncidentRole,
-    IncidentRoleAssignment,
     IncidentStatus,
     LearningFlowState,
     Severity,
     StatusCategory,
     TimelineEvent,
 )
+from incidentio.incidents.queries import IncidentPageRead
 from incidentio.incidents.references import parse_reference
-from orgs.models import Membership, Organization, User
+from orgs.models import Organization, User
 
 logger = logging.getLogger("incidentio")
 
@@ -74,15 +69,7 @@ def filter_choices(
     ``status_list`` and ``severity_list`` order, in one query of rows: the
     incidents list's filters and the incident page's edit form, on every page.
     ``status_categories`` keeps the statuses of those categories only."""
-    status, severity = IncidentStatus._meta.db_table, Severity._meta.db_table
-    with connection.cursor() as cursor:
-        execute_hot(
-            cursor,
-            f"SELECT 's', public_id, name, category, rank, id FROM {status} WHERE org_id = %s "
-            f"UNION ALL SELECT 'v', public_id, name, '', rank, id FROM {severity} WHERE org_id = %s",
-            [org.pk, org.pk],
-        )
-        rows = cursor.fetchall()
+    rows = queries.status_and_severity_rows(org)
     statuses = sorted(
         (r for r in rows if r[0] == "s" and (status_categories is None or r[3] in status_categories)),
         key=lambda r: _status_order(*r[3:6]),
@@ -110,17 +97,8 @@ def role_list(*, org: Organization) -> QuerySet[IncidentRole]:
 def member_rows(*, org: Organization) -> list[tuple[int, str, str]]:
     """The org's members as ``(id, name, email)`` rows, ordered by e-mail:
     rows, not ``User`` instances, because a page builds several selects of
-    200 of them. Plain SQL: the incidents list and every incident page ask for it."""
-    with connection.cursor() as cursor:
-        execute_hot(cursor, _MEMBERS_SQL, [org.pk])
-        return cursor.fetchall()
-
-
-_MEMBERS_SQL = f"""
-    SELECT u.id, u.name, u.email FROM {User._meta.db_table} u
-    JOIN {Membership._meta.db_table} m ON m.user_id = u.id
-    WHERE m.org_id = %s ORDER BY u.email
-"""
+    200 of them (the incidents list and every incident page ask for it)."""
+    return queries.member_rows(org)
 
 
 def role_get(*, org: Organization, public_id) -> IncidentRole:
@@ -176,29 +154,8 @@ class IncidentFilters:
     query: str = ""
 
     def sql(self) -> tuple[str, list]:
-        """The filters as conditions of incidentio/incidents/incident_page_sql.py's page query."""
-        where, params = [], []
-        for values, condition in (
-            (self.category, "s.category = ANY(%s)"),
-            (self.status, "s.public_id = ANY(%s::text[]::uuid[])"),
-            (self.severity, "v.public_id = ANY(%s::text[]::uuid[])"),
-            (self.learning_flow, "i.learning_flow = ANY(%s)"),
-        ):
-            if values:
-                where.append(condition)
-                params.append([str(value) for value in values])
-        if self.assignee_id is not None:
-            # EXISTS, not a join: an incident where the person holds two roles is listed once.
-            where.append(f"EXISTS (SELECT 1 FROM {IncidentRoleAssignment._meta.db_table} f "
-                         "WHERE f.incident_id = i.id AND f.user_id = %s)")
-            params.append(self.assignee_id)
-        if self.query:
-            # As Django's icontains: the text's own % and _ match themselves.
-            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", self.query.strip()) + "%"
-            number = parse_reference(self.query)
-            where.append("i.name ILIKE %s" if number is None else "(i.name ILIKE %s OR i.number = %s)")
-            params.extend([pattern] if number is None else [pattern, number])
-        return "".join(f" AND {condition}" for condition in where), params
+        """The filters as conditions of the list's page query."""
+        return queries.dashboard_conditions(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +193,11 @@ class IncidentPage:
 SETTLED_BEHIND = 100
 
 
-def incident_count(*, org: Organization) -> int:
-    """How many incidents the org has, for the API list's ``total_record_count``.
+def incident_count(*, org: Organization, filters: dict | None = None) -> int:
+    """How many incidents the org has (matching the API list's validated
+    ``filters``, when given), for the API list's ``total_record_count``.
+
+    A filtered count is ``queries.filtered_count``. For the unfiltered one:
 
     ``COUNT(*)`` reads every incident of the org (6 ms at 100k) and the list
     shows it on every page. Incidents are never deleted, so the count of those
@@ -249,10 +209,10 @@ def incident_count(*, org: Organization) -> int:
     the newest, and counts the settled ones only when this process does not
     have them for that boundary yet.
     """
+    if filters:
+        return queries.filtered_count(org, filters=filters)
     known_boundary, known_count = _settled_counts.get(org.pk, (-1, 0))
-    with connection.cursor() as cursor:
-        execute_hot(cursor, _COUNT_SQL, [org.pk, known_boundary, org.pk, SETTLED_BEHIND, org.pk])
-        found = cursor.fetchone()
+    found = queries.counts_around_boundary(org, known_boundary=known_boundary, settled_behind=SETTLED_BEHIND)
     if found is None:
         return 0
     boundary, recent, settled = found
@@ -268,19 +228,6 @@ def incident_count(*, org: Organization) -> int:
 #: org id → (boundary, incidents numbered up to it), per process.
 _settled_counts: dict[int, tuple[int, int]] = {}
 
-#: One query whatever this process knows: the boundary, the incidents above it,
-#: and those up to it unless the process already has them for that boundary.
-_COUNT_SQL = f"""
-    SELECT b.boundary,
-           (SELECT count(*) FROM {Incident._meta.db_table} WHERE org_id = %s AND number > b.boundary),
-           CASE WHEN b.boundary = %s THEN NULL
-                ELSE (SELECT count(*) FROM {Incident._meta.db_table} WHERE org_id = %s AND number <= b.boundary)
-           END
-    FROM (SELECT greatest(last_number / 100 * 100 - %s, 0) AS boundary
-          FROM {IncidentCounter._meta.db_table} WHERE org_id = %s) b
-"""
-
-
 _LIST_FIELDS = (
     "id", "public_id", "number", "name", "reported_at",
     "status__name", "status__category", "severity__name", "severity__rank",
@@ -293,10 +240,10 @@ def incident_list(
     """Newest first, by keyset on the org's unique (org, number) index — never OFFSET.
 
     A deep page costs what the first one does. One query, role holders
-    included (incidentio/incidents/incident_page_sql.py).
+    included (``queries.page_rows``).
     """
     where, params = filters.sql()
-    rows = page_rows(org, fields=_LIST_FIELDS, where=where, params=params, before=after, limit=page_size + 1)
+    rows = queries.page_rows(org, fields=_LIST_FIELDS, where=where, params=params, before=after, limit=page_size + 1)
     holders = role_holders_of_rows(rows)
     has_more = len(rows) > page_size
     rows = rows[:page_size]
@@ -323,23 +270,19 @@ def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> d
     ``name`` and ``shortform``, the person's ``name`` (display name) and
     ``email``, and their ``member_id`` in ``org`` (None once they have left).
 
-    Plain SQL: both incident lists (API and dashboard) run it on every page,
-    and building it through the ORM cost four times what Postgres takes to
-    answer it (docs/performance.md)."""
+    Plain SQL (``queries.role_holders``): every incident the API sends and
+    every webhook payload reads it."""
     holders: dict[int, list[dict]] = defaultdict(list)
     if not incident_ids:
         return holders
-    with connection.cursor() as cursor:
-        execute_hot(cursor, _ROLE_HOLDERS_SQL, [org.pk, list(incident_ids)])
-        rows = cursor.fetchall()
-    for incident_id, *holder in rows:
+    for incident_id, *holder in queries.role_holders(org, incident_ids):
         holders[incident_id].append(role_holder(*holder))
     return holders
 
 
 def role_holders_of_rows(rows: list[dict]) -> dict[int, list[dict]]:
     """``{incident id: [row, ...]}`` as :func:`role_holders_by_incident` gives
-    it, from page rows that carry their ``roles`` (incidentio/incidents/incident_page_sql.py)."""
+    it, from page rows that carry their ``roles`` (``queries.page_rows``)."""
     return {row["id"]: [role_holder(*holder) for holder in row["roles"]] for row in rows}
 
 
@@ -349,24 +292,6 @@ def role_holder(role_id, role_name: str, shortform: str, user_name: str, email: 
         "role_id": role_id, "role_name": role_name, "shortform": shortform,
         "name": User.display_name_of(user_name, email), "email": email, "member_id": member_id,
     }
-
-
-def _role_holders_sql() -> str:
-    assignment, role = IncidentRoleAssignment._meta.db_table, IncidentRole._meta.db_table
-    user, membership = User._meta.db_table, Membership._meta.db_table
-    # A user has at most one membership per org (orgs.Membership's unique constraint).
-    return f"""
-        SELECT a.incident_id, r.public_id, r.name, r.shortform, u.name, u.email,
-               (SELECT m.public_id FROM {membership} m WHERE m.org_id = %s AND m.user_id = a.user_id LIMIT 1)
-        FROM {assignment} a
-        JOIN {role} r ON r.id = a.role_id
-        JOIN {user} u ON u.id = a.user_id
-        WHERE a.incident_id = ANY(%s)
-        ORDER BY r.rank, r.id
-    """
-
-
-_ROLE_HOLDERS_SQL = _role_holders_sql()
 
 
 #: How many of its newest events the incident page shows unless asked for all of them.
@@ -413,19 +338,14 @@ class IncidentTimeline:
     earlier_count: int  # older events not in ``events``
 
 
-OrgChoices = incident_detail_sql.OrgChoices
-
-
-def incident_detail(*, org: Organization, public_id) -> tuple[Incident, OrgChoices]:
+def incident_detail(*, org: Organization, public_id) -> IncidentPageRead:
     """The incident with what its page shows around it, and what the page's
-    forms offer from the org: one prepared statement
-    (incidentio/incidents/incident_detail_sql.py). The org (already known) and the
-    creator (not shown) are not read."""
+    forms offer from the org: one prepared statement (``queries.incident_page``)."""
     try:
         public_id = UUID(str(public_id))
     except ValueError:
         raise Http404("No such incident.") from None
-    found = incident_detail_sql.incident_detail(org, public_id)
+    found = queries.incident_page(org, public_id)
     if found is None:
         raise Http404("No such incident.")
     return found
@@ -433,8 +353,14 @@ def incident_detail(*, org: Organization, public_id) -> tuple[Incident, OrgChoic
 
 def incident_timeline(*, incident: Incident, limit: int | None = TIMELINE_PAGE_EVENTS) -> IncidentTimeline:
     """The incident's newest ``limit`` events (all when ``None``), their actors
-    named, and how many older ones there are: one query."""
-    rows, total = incident_detail_sql.timeline_page(incident.pk, limit)
+    named, and how many older ones there are.
+
+    Through the ORM: the page renders the timeline from the cache
+    (``views.incidents.timeline_fragment``), so this runs once per new event."""
+    events = TimelineEvent.objects.filter(incident=incident)
+    newest = events.order_by("-occurred_at", "-id").values_list(*TIMELINE_ROW)
+    rows = list(newest if limit is None else newest[:limit])
+    total = events.count()  # always: the page runs the same queries for few events as for many
     entries = [TimelineEntry.from_row(row) for row in reversed(rows)]
     return IncidentTimeline(events=entries, earlier_count=total - len(entries))
 

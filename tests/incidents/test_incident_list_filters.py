@@ -166,8 +166,8 @@ def test_every_filter_of_the_specification_reaches_its_query():
     has a query condition for it, or adding it would fail here, not in a user's list."""
     from dataclasses import fields
 
-    from incidentio.incidents.api.representation import COUNT_CONDITIONS, FILTER_CONDITIONS
     from incidentio.incidents.filters import API_FILTERS, DASHBOARD_FILTERS
+    from incidentio.incidents.queries import COUNT_CONDITIONS, FILTER_CONDITIONS
     from incidentio.incidents.selectors import IncidentFilters
 
     assert {f.target for f in DASHBOARD_FILTERS} == {field.name for field in fields(IncidentFilters)}

@@ -196,7 +196,7 @@ def test_the_timeline_needs_the_same_queries_for_few_and_many_events(
 
 def _timeline_and_queries(client, url, django_assert_max_num_queries) -> tuple[str, int]:
     """The page's timeline and how many queries the page ran (a cached timeline
-    saves its one query; the hot reads are prepared statements, whose SQL
+    saves its two queries; the hot reads are prepared statements, whose SQL
     text does not name the table)."""
     with django_assert_max_num_queries(40) as captured:
         response = client.get(url)

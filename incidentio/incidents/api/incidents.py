@@ -29,7 +29,6 @@ from incidentio.api.serializers import (
 from incidentio.incidents import selectors
 from incidentio.incidents.api import serializers as s
 from incidentio.incidents.api.representation import (
-    incident_filtered_count,
     incident_page_rows,
     incident_rows,
     incidents_json,
@@ -113,7 +112,7 @@ class IncidentListCreateView(IncidentApiView):
             limit=page_size + 1,
         )
         page = page_of(rows, kind=kind, key="number", page_size=page_size)
-        total = incident_filtered_count(self.org, filters=filters) if filters else selectors.incident_count(org=self.org)
+        total = selectors.incident_count(org=self.org, filters=filters)
         return Response({
             "incidents": incidents_json(self.org, page.rows),
             "pagination_meta": pagination_meta(page, total_record_count=total),

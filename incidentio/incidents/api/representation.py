@@ -14,22 +14,20 @@ SQL; from rows it is a fraction of that (docs/performance.md).
 
 The list reads a page in one query of plain SQL (:func:`incident_page_rows`),
 role holders included; one incident is read through the ORM
-(:func:`incident_rows`) and its role holders in a second query.
+(:func:`incident_rows`) and its role holders in a second query. The list's
+filtered count is ``queries.filtered_count``.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
 
 from incidentio.common.links import incident_url_prefix
-from incidentio.incidents.incident_page_sql import page_rows
+from incidentio.incidents import queries
 from incidentio.incidents.models import (
     INCIDENT_TIMESTAMPS,
     Incident,
-    IncidentStatus,
-    Severity,
 )
 from incidentio.incidents.selectors import role_holders_by_incident, role_holders_of_rows
 
@@ -58,76 +56,13 @@ def incident_json(incident: Incident) -> dict:
     return incidents_json(incident.org, [row])[0]
 
 
-# --- The list's page in plain SQL (incidentio/incidents/incident_page_sql.py) -------------------------------
-
-#: API filter parameter → (its SQL condition, its value from the validated parameter).
-FILTER_CONDITIONS = {
-    "status_category[one_of]": ("s.category = ANY(%s)", list),
-    "status[one_of]": ("i.status_id = ANY(%s)", lambda statuses: [status.pk for status in statuses]),
-    "severity[gte]": ("v.rank >= %s", lambda severity: severity.rank),
-    "created_at[gte]": ("i.reported_at >= %s", lambda value: value),
-    "created_at[lte]": ("i.reported_at <= %s", lambda value: value),
-    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", list),
-}
-
-
-def _where(filters: dict) -> tuple[str, list]:
-    conditions, params = [], []
-    for name, value in filters.items():
-        condition, convert = FILTER_CONDITIONS[name]
-        conditions.append(f" AND {condition}")
-        params.append(convert(value))
-    return "".join(conditions), params
-
-
 def incident_page_rows(org, *, filters: dict, before: int | None, limit: int) -> list[dict]:
     """Up to ``limit`` of the org's incidents matching ``filters`` (validated API
     filter values by parameter name), newest first, numbered below ``before``:
-    rows as :func:`incident_rows` gives them, with their role holders."""
-    where, params = _where(filters)
-    return page_rows(org, fields=PAGE_FIELDS, where=where, params=params, before=before, limit=limit)
-
-
-_STATUSES, _SEVERITIES = IncidentStatus._meta.db_table, Severity._meta.db_table
-#: The filters again, for the count: on the incident's own columns, so the count
-#: reads the incident table's (org, …) indexes and joins nothing; a status or
-#: severity condition is first narrowed to the org's own few. Each takes the
-#: org's pk and the value as the page's condition converts it.
-COUNT_CONDITIONS = {
-    "status_category[one_of]": (
-        f"i.status_id IN (SELECT c.id FROM {_STATUSES} c WHERE c.org_id = %s AND c.category = ANY(%s))",
-        lambda org_pk, value: [org_pk, value],
-    ),
-    "status[one_of]": ("i.status_id = ANY(%s)", lambda org_pk, value: [value]),
-    "severity[gte]": (
-        f"i.severity_id IN (SELECT c.id FROM {_SEVERITIES} c WHERE c.org_id = %s AND c.rank >= %s)",
-        lambda org_pk, value: [org_pk, value],
-    ),
-    "created_at[gte]": ("i.reported_at >= %s", lambda org_pk, value: [value]),
-    "created_at[lte]": ("i.reported_at <= %s", lambda org_pk, value: [value]),
-    "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", lambda org_pk, value: [value]),
-}
-
-
-def incident_filtered_count(org, *, filters: dict) -> int:
-    """How many of the org's incidents match ``filters`` (the list's ``total_record_count``).
-
-    Not a prepared statement, unlike the page: a count must read every match,
-    and which plan does that fastest depends on the org. A prepared
-    statement's generic plan guesses an average org (≈ 200 incidents) and, on
-    one with 100,000, read all of them to count 1,000 live ones (20–80 ms);
-    planned for the org at hand the same count takes ≈ 0.3 ms, for about
-    0.2 ms of planning (docs/performance.md)."""
-    where, params = [], []
-    for name, value in filters.items():
-        condition, count_params = COUNT_CONDITIONS[name]
-        _page_condition, convert = FILTER_CONDITIONS[name]
-        where.append(f" AND {condition}")
-        params += count_params(org.pk, convert(value))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {Incident._meta.db_table} i WHERE i.org_id = %s{''.join(where)}",
-                       [org.pk, *params])
-        return cursor.fetchone()[0]
+    rows as :func:`incident_rows` gives them, with their role holders, in one
+    prepared statement (``queries.page_rows``)."""
+    where, params = queries.api_conditions(filters)
+    return queries.page_rows(org, fields=PAGE_FIELDS, where=where, params=params, before=before, limit=limit)
 
 
 def incidents_json(org, rows: list[dict]) -> list[dict]:

@@ -107,8 +107,9 @@ class DeclareView(OrgView):
 def render_incident_page(view: IncidentView, public_id, *, status: int = 200, error: str | None = None):
     """The incident page; actions that fail re-render it with their error."""
     org = view.org
-    incident, choices = selectors.incident_detail(org=org, public_id=public_id)
-    assignments = {a.role_id: a for a in incident.role_assignments.all()}
+    read = selectors.incident_detail(org=org, public_id=public_id)
+    incident, choices = read.incident, read.choices
+    assignments = {a.role_id: a for a in read.role_assignments}
     roles = [(role, assignments.get(role.pk)) for role in choices.roles]
     postmortem = getattr(incident, "postmortem", None)
     context = view.get_context_data(
@@ -119,8 +120,8 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         error=error,
         roles=roles,
         timeline=timeline_fragment(incident, full=view.request.GET.get("timeline") == "all"),
-        follow_ups=list(incident.follow_ups.all()),
-        debriefs=list(incident.debriefs.all()),
+        follow_ups=read.follow_ups,
+        debriefs=read.debriefs,
         postmortem=postmortem,
         timestamps=[(label, getattr(incident, field)) for field, label in INCIDENT_TIMESTAMPS],
         can_act=view.membership.may_write,
