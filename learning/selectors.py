@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
-from incidentio.common.db import execute_hot, model_columns, model_from_row, model_width
 from incidentio.incidents.models import IncidentStatus, StatusCategory
+from learning import queries
 from learning.models import LearningTask, LifecycleRules, TaskState, TaskTemplate
-from orgs.models import User
 
 
 def _get(queryset: QuerySet, public_id, what: str):
@@ -48,9 +46,8 @@ class StatusTasks:
 
 def incident_tasks(*, incident) -> list[StatusTasks]:
     """The incident's tasks grouped by learning status, in flow order, with
-    their status and assignee: one prepared statement (the incident page's;
-    the ORM spent more building it than Postgres answering)."""
-    tasks = _incident_tasks_sql(incident.pk)
+    their status and assignee: one prepared statement (``queries.incident_tasks``)."""
+    tasks = queries.incident_tasks(incident.pk)
     groups: dict[int, StatusTasks] = {}
     for task in tasks:
         group = groups.setdefault(
@@ -58,38 +55,6 @@ def incident_tasks(*, incident) -> list[StatusTasks]:
         )
         group.tasks.append(task)
     return list(groups.values())
-
-
-_NO_PASSWORD = ("password",)
-_TASK_WIDTH = model_width(LearningTask)
-_STATUS_WIDTH = model_width(IncidentStatus)
-_INCIDENT_TASKS_SQL = f"""
-SELECT {model_columns(LearningTask, "t")}, {model_columns(IncidentStatus, "s")},
-    {model_columns(User, "u", _NO_PASSWORD)}
-FROM {LearningTask._meta.db_table} t
-JOIN {IncidentStatus._meta.db_table} s ON s.id = t.status_id
-LEFT JOIN {User._meta.db_table} u ON u.id = t.assignee_id
-WHERE t.incident_id = %s
-ORDER BY s.rank, t.status_id, t.rank, t.id
-"""
-
-
-def _incident_tasks_sql(incident_id: int) -> list[LearningTask]:
-    with connection.cursor() as cursor:
-        execute_hot(cursor, _INCIDENT_TASKS_SQL, [incident_id])
-        rows = cursor.fetchall()
-    statuses: dict[int, IncidentStatus] = {}
-    tasks = []
-    for row in rows:
-        task = model_from_row(LearningTask, row[:_TASK_WIDTH])
-        status_id = task.status_id
-        if status_id not in statuses:
-            statuses[status_id] = model_from_row(IncidentStatus, row[_TASK_WIDTH:_TASK_WIDTH + _STATUS_WIDTH])
-        task.status = statuses[status_id]
-        user = row[_TASK_WIDTH + _STATUS_WIDTH:]
-        task.assignee = None if user[0] is None else model_from_row(User, user, _NO_PASSWORD)
-        tasks.append(task)
-    return tasks
 
 
 @dataclass(slots=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from incidentio.common.db import execute_hot, model_columns, model_from_row
-from orgs.models import Invitation, Membership, Organization, User, hash_invitation_token
+from orgs import queries
+from orgs.models import Invitation, Membership, Organization, hash_invitation_token
 
 
 def membership_list(*, org: Organization) -> QuerySet[Membership]:
@@ -17,31 +16,9 @@ def membership_list(*, org: Organization) -> QuerySet[Membership]:
 
 def active_membership(*, org_slug: str, user_id: int) -> Membership | None:
     """The active user's membership of the org with that slug, with ``org`` and
-    ``user`` loaded; every dashboard request asks (orgs/middleware.py).
-
-    One prepared statement (incidentio/common/db.py): the ORM spent more building
-    this three-table query on each request than Postgres spends answering it.
-    """
-    with connection.cursor() as cursor:
-        execute_hot(cursor, _ACTIVE_MEMBERSHIP_SQL, [org_slug, user_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    membership = model_from_row(Membership, row[:_MEMBERSHIP_WIDTH])
-    membership.org = model_from_row(Organization, row[_MEMBERSHIP_WIDTH:_MEMBERSHIP_WIDTH + _ORG_WIDTH])
-    membership.user = model_from_row(User, row[_MEMBERSHIP_WIDTH + _ORG_WIDTH:])
-    return membership
-
-
-_MEMBERSHIP_WIDTH = len(Membership._meta.concrete_fields)
-_ORG_WIDTH = len(Organization._meta.concrete_fields)
-_ACTIVE_MEMBERSHIP_SQL = f"""
-    SELECT {model_columns(Membership, "m")}, {model_columns(Organization, "o")}, {model_columns(User, "u")}
-    FROM {Membership._meta.db_table} m
-    JOIN {Organization._meta.db_table} o ON o.id = m.org_id
-    JOIN {User._meta.db_table} u ON u.id = m.user_id
-    WHERE o.slug = %s AND m.user_id = %s AND u.is_active
-"""
+    ``user`` loaded; every dashboard request asks (orgs/middleware.py), so it
+    is a prepared statement (``queries.active_membership``)."""
+    return queries.active_membership(org_slug, user_id)
 
 
 def membership_get(*, org: Organization, public_id) -> Membership:
