@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from incidentio.incidents.models import ActorKind
+from django.db import models
+
+
+class ActorKind(models.TextChoices):
+    """The kinds of actor; the timeline stores one per event (``TimelineEvent.actor_kind``)."""
+
+    USER = "user", "User"
+    API_KEY = "api_key", "API key"
+    SLACK_USER = "slack_user", "Slack user"
+    SYSTEM = "system", "System"
 
 
 @dataclass(frozen=True)

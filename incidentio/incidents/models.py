@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from incidentio.common import limits
+from incidentio.common.actors import ActorKind
 from orgs.models import Organization, User
 
 
@@ -250,13 +251,6 @@ class IncidentRoleAssignment(models.Model):
             models.UniqueConstraint(fields=["incident", "role"], name="one_assignee_per_role"),
         ]
         indexes = [models.Index(fields=["user", "role"])]
-
-
-class ActorKind(models.TextChoices):
-    USER = "user", "User"
-    API_KEY = "api_key", "API key"
-    SLACK_USER = "slack_user", "Slack user"
-    SYSTEM = "system", "System"
 
 
 ACTOR_KIND_LABELS = dict(ActorKind.choices)
