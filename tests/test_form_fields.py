@@ -42,3 +42,26 @@ def test_a_select_offers_its_choices_escaped_with_the_current_one_chosen():
     html = _field_tag(Signup()["team"])
     assert '<option value="a">Ops</option>' in html
     assert '<option value="b" selected>&lt;Dev&gt; &amp; co</option>' in html
+
+
+class Options(forms.Form):
+    notify = forms.BooleanField(required=False, label="Tell <everyone>", help_text="By e-mail")
+    token = forms.CharField(widget=forms.HiddenInput, initial="t1")
+
+
+def test_a_checkbox_sits_before_its_label():
+    html = _field_tag(Options()["notify"])
+    assert html.startswith('<div class="field checkbox"><input type="checkbox" name="notify"')
+    assert '> <label for="id_notify">Tell &lt;everyone&gt;</label><small class="help">By e-mail</small></div>' in html
+
+
+def test_a_hidden_field_is_its_input_alone():
+    assert _field_tag(Options()["token"]).strip() == '<input type="hidden" name="token" value="t1" id="id_token">'
+
+
+def test_a_form_renders_field_by_field_in_a_loop():
+    html = engines["django"].from_string(
+        "{% load fields %}{% for field in form %}{% field field %}{% endfor %}"
+    ).render({"form": Options()})
+    assert html.index('name="notify"') < html.index('name="token"')
+    assert html.count("<label") == 1

@@ -6,6 +6,11 @@ and Slack refuse the same over-long text with the same message and write
 nothing; a form's or serializer's max_length is only an earlier, nicer stop.
 The numbers are far above anything a team writes and low enough that one
 field cannot make a page slow to render or a row costly to keep.
+
+A new limit that belongs to one model field alone can instead be that
+field's ``max_length``, which the form, the serializer and the service read
+from the field (docs/adding-a-feature.md, "A field on the incident"). The
+limits here are shared by several texts, or were set before that.
 """
 
 from __future__ import annotations

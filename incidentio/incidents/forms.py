@@ -1,10 +1,17 @@
 """Forms of the incident dashboard. They parse and resolve ids through the org;
-the rules themselves live in the services."""
+the rules themselves live in the services.
+
+A form that feeds one service names its fields as the service's parameters:
+its view passes ``cleaned_data`` on as keyword arguments, and its template
+renders whatever fields it has, so a field added here reaches the service and
+the page without naming it anywhere else.
+"""
 
 from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import pretty_name
 from django.http import Http404
 
 from incidentio.common import limits
@@ -51,12 +58,22 @@ class OrgForm(forms.Form):
         return user
 
 
+def fields_in_words(form_class: type[forms.BaseForm]) -> str:
+    """The form's fields by their labels, as a sentence lists them: "name and
+    summary". For a title or a message that should name what the form edits,
+    however many fields it has."""
+    labels = [str(field.label or pretty_name(name)).lower() for name, field in form_class.base_fields.items()]
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+
+
 def _severity_choices(org, blank=None):
     choices = [(str(s.public_id), s.name) for s in selectors.severity_list(org=org)]
     return ([("", blank)] if blank else []) + choices
 
 
 class DeclareForm(OrgForm):
+    """Its fields are ``incident_declare``'s parameters (DeclareView), in the order the page shows them."""
+
     name = forms.CharField(max_length=limits.INCIDENT_NAME, label="Name", help_text="What is broken, in a few words.")
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
                               help_text="Markdown. What we know so far.")
@@ -113,8 +130,16 @@ class EditForm(OrgForm):
 
 
 class DetailsForm(forms.Form):
+    """The incident's own text, from the incident page: its fields are
+    ``incident_edit``'s parameters and the incident's attributes of the same name."""
+
     name = forms.CharField(max_length=limits.INCIDENT_NAME)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+
+    @classmethod
+    def of(cls, incident) -> DetailsForm:
+        """The form filled with the incident's current values."""
+        return cls(initial={name: getattr(incident, name) for name in cls.base_fields})
 
 
 class UpdateForm(forms.Form):

@@ -323,6 +323,19 @@ def test_declare_form_renders_for_responders(as_responder):
     assert "Declare incident" in html
 
 
+def test_declare_form_shows_its_fields_in_order_with_their_labels_and_help(as_responder):
+    html = _text(as_responder.get(DECLARE))
+    labels = ['<label for="id_name">Name</label>', '<label for="id_summary">Summary</label>',
+              '<label for="id_severity">Severity</label>', '<label for="id_lead">Incident lead</label>',
+              '<label for="id_triage">Start in triage (not yet confirmed)</label>']
+    positions = [html.index(label) for label in labels]
+    assert positions == sorted(positions)
+    assert "What is broken, in a few words." in html and "Markdown. What we know so far." in html
+    # The triage box sits before its label, on one line with it.
+    assert re.search(r'<div class="field checkbox"><input type="checkbox" name="triage" id="id_triage">'
+                     r' <label for="id_triage">', html)
+
+
 def test_declare_creates_the_incident_and_redirects_to_its_page(as_responder, acme, responder):
     major = _severity(acme, "Major")
     response = as_responder.post(
@@ -519,6 +532,8 @@ def test_edit_name_and_summary(as_responder, acme, responder):
     summary = html[html.index('data-testid="summary"') :]
     assert "<em>payments</em>" in summary
     assert "Renamed from “Old name” to “New name”" in _timeline_section(page)
+    assert "Name and summary saved." in html
+    assert "<summary>Edit name and summary</summary>" in html
 
 
 def test_edit_with_a_blank_name_is_refused(as_responder, acme, responder):

@@ -126,7 +126,9 @@ class IncidentListCreateView(IncidentApiView):
     )
     def post(self, request):
         data = self.validated(s.IncidentCreateRequest, request.data)
-        key = data["idempotency_key"]
+        # What is left once the key and the mode are taken out is incident_declare's own parameters.
+        key = data.pop("idempotency_key")
+        triage = data.pop("mode") == "triage"
         existing = created_with(self.org, key)
         if existing is not None:
             return self.render(existing)
@@ -134,10 +136,7 @@ class IncidentListCreateView(IncidentApiView):
             # The savepoint makes a lost race undo the whole declare (its
             # reference number and its after-commit work included).
             with transaction.atomic(), api_field_names(severity="severity_id", lead="incident_lead_id"):
-                incident = svc.incident_declare(
-                    org=self.org, actor=self.actor, name=data["name"], summary=data["summary"],
-                    severity=data.get("severity"), lead=data.get("lead"), triage=data["mode"] == "triage",
-                )
+                incident = svc.incident_declare(org=self.org, actor=self.actor, triage=triage, **data)
                 Incident.objects.filter(pk=incident.pk).update(idempotency_key=key)
         except IntegrityError:
             # A concurrent request with the same key declared it first.

@@ -214,6 +214,9 @@ FollowUpListResponse = list_envelope("FollowUpListResponse", "follow_ups", Follo
 
 
 class IncidentCreateRequest(serializers.Serializer):
+    """Besides ``idempotency_key`` and ``mode``, its fields are ``incident_declare``'s
+    parameters, as their ``source`` names them: the view passes them on as they are."""
+
     name = Text(max_length=limits.INCIDENT_NAME)
     summary = Text(required=False, allow_blank=True, default="", max_length=limits.INCIDENT_SUMMARY,
                    help_text="Markdown.")
@@ -231,7 +234,8 @@ class IncidentCreateRequest(serializers.Serializer):
 
 
 class IncidentEditRequest(serializers.Serializer):
-    """Only the fields sent change."""
+    """Only the fields sent change: they are ``incident_edit``'s parameters, as
+    their ``source`` names them, passed on as they are."""
 
     name = Text(max_length=limits.INCIDENT_NAME, required=False)
     summary = Text(required=False, allow_blank=True, max_length=limits.INCIDENT_SUMMARY)

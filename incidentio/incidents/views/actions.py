@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404
+from django.utils.text import capfirst
 
 from incidentio.common.errors import ServiceError
 from incidentio.incidents import selectors
@@ -16,6 +17,7 @@ from incidentio.incidents.forms import (
     ReasonForm,
     TimestampsForm,
     UpdateForm,
+    fields_in_words,
 )
 from incidentio.incidents.models import INCIDENT_TIMESTAMPS, LearningFlowState
 from incidentio.incidents.services import incidents as svc
@@ -37,12 +39,10 @@ class EditStatusSeverityView(IncidentActionView):
 
 class EditDetailsView(IncidentActionView):
     form_class = DetailsForm
-    success_message = "Name and summary saved."
+    success_message = f"{capfirst(fields_in_words(DetailsForm))} saved."
 
     def perform(self, incident, form):
-        return svc.incident_edit(
-            incident=incident, actor=self.actor, name=form.cleaned_data["name"], summary=form.cleaned_data["summary"]
-        )
+        return svc.incident_edit(incident=incident, actor=self.actor, **form.cleaned_data)
 
 
 class AcceptView(IncidentActionView):

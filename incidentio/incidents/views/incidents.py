@@ -83,16 +83,9 @@ class DeclareView(OrgView):
     def post(self, request, org_slug):
         form = DeclareForm(request.POST, org=self.org)
         if form.is_valid():
-            data = form.cleaned_data
             try:
                 incident = incident_services.incident_declare(
-                    org=self.org,
-                    actor=Actor.for_user(request.user),
-                    name=data["name"],
-                    summary=data["summary"],
-                    severity=data["severity"],
-                    lead=data["lead"],
-                    triage=data["triage"],
+                    org=self.org, actor=Actor.for_user(request.user), **form.cleaned_data
                 )
             except ServiceError as exc:
                 add_service_error(form, exc)
