@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.forms.utils import pretty_name
 from django.http import Http404
 
 from incidentio.common import limits
@@ -56,14 +55,6 @@ class OrgForm(forms.Form):
         if user is None:
             raise forms.ValidationError("Choose a member of this organization.")
         return user
-
-
-def fields_in_words(form_class: type[forms.BaseForm]) -> str:
-    """The form's fields by their labels, as a sentence lists them: "name and
-    summary". For a title or a message that should name what the form edits,
-    however many fields it has."""
-    labels = [str(field.label or pretty_name(name)).lower() for name, field in form_class.base_fields.items()]
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def _severity_choices(org, blank=None):

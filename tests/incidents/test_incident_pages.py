@@ -532,8 +532,8 @@ def test_edit_name_and_summary(as_responder, acme, responder):
     summary = html[html.index('data-testid="summary"') :]
     assert "<em>payments</em>" in summary
     assert "Renamed from “Old name” to “New name”" in _timeline_section(page)
-    assert "Name and summary saved." in html
-    assert "<summary>Edit name and summary</summary>" in html
+    assert "Details saved." in html
+    assert "<summary>Edit details</summary>" in html
 
 
 def test_edit_with_a_blank_name_is_refused(as_responder, acme, responder):

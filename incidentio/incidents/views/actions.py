@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404
-from django.utils.text import capfirst
 
 from incidentio.common.errors import ServiceError
 from incidentio.incidents import selectors
@@ -17,7 +16,6 @@ from incidentio.incidents.forms import (
     ReasonForm,
     TimestampsForm,
     UpdateForm,
-    fields_in_words,
 )
 from incidentio.incidents.models import INCIDENT_TIMESTAMPS, LearningFlowState
 from incidentio.incidents.services import incidents as svc
@@ -39,7 +37,7 @@ class EditStatusSeverityView(IncidentActionView):
 
 class EditDetailsView(IncidentActionView):
     form_class = DetailsForm
-    success_message = f"{capfirst(fields_in_words(DetailsForm))} saved."
+    success_message = "Details saved."
 
     def perform(self, incident, form):
         return svc.incident_edit(incident=incident, actor=self.actor, **form.cleaned_data)

@@ -20,7 +20,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from incidentio.incidents.forms import DebriefForm, DetailsForm, FollowUpForm, TimestampsForm, fields_in_words
+from incidentio.incidents.forms import DebriefForm, DetailsForm, FollowUpForm, TimestampsForm
 from incidentio.incidents.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.incidents.views.base import IncidentView
 from orgs.models import WRITER_ROLE
@@ -37,7 +37,7 @@ class OnDemandForm:
 
 ON_DEMAND_FORMS = {
     "details": OnDemandForm(
-        f"Edit {fields_in_words(DetailsForm)}", "incidents/forms/details.html", DetailsForm.of,
+        "Edit details", "incidents/forms/details.html", DetailsForm.of,
     ),
     "follow-up": OnDemandForm(
         "Add a follow-up", "incidents/forms/follow_up.html", lambda incident: FollowUpForm(org=incident.org),
