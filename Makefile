@@ -45,12 +45,18 @@ run: seed
 	@echo ""
 	$(WITH_DB) $(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite runs in TEST_WORKERS processes at once (pytest-xdist; docs/testing.md).
+# PYTEST_ARGS come after, so they win: make test PYTEST_ARGS="-n 0 tests/test_db.py"
+# runs one file in this process. TEST_WORKERS=auto: one per CPU.
+TEST_WORKERS ?= 2
 test: install-dev
-	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+	$(WITH_DB) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Slow runs with real processes and long fuzzing (docs/reliability.md), on
 # Postgres and Redis (the local servers unless DATABASE_URL / REDIS_URL say
-# otherwise). RELIABILITY_SHORT=1 is the shortened form CI runs.
+# otherwise). RELIABILITY_SHORT=1 is the shortened form CI runs. One test at a
+# time: they share one Redis database and the collected static files, and each
+# load or fault run needs the machine to itself.
 RELIABILITY_EXAMPLES ?= $(if $(RELIABILITY_SHORT),40,300)
 RELIABILITY_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/incidentio} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} RELIABILITY_EXAMPLES=$(RELIABILITY_EXAMPLES) \

@@ -17,6 +17,7 @@ from django.test import Client
 
 from orgs.models import Role
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+from tests.redis_databases import private_redis_url
 
 REQUIRE_SERVICES = os.environ.get("INCIDENTIO_REQUIRE_SERVICES") == "1"
 
@@ -48,10 +49,30 @@ def eager_celery(settings):
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture
+def private_redis():
+    """The URL of this xdist worker's own Redis database (tests/redis_databases.py),
+    empty when the test starts and emptied after it."""
+    import redis
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (CI has one)")
+    url = private_redis_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_fast_hashing(settings):
     # Each test gets its own cache namespace, so rate-limit counters from one
-    # test never leak into the next (the real Redis is shared by the run).
+    # test never leak into the next, nor into a test running at the same time
+    # in another xdist worker (the real Redis is shared by the run).
     caches = {name: dict(conf) for name, conf in settings.CACHES.items()}
     for conf in caches.values():
         conf["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"

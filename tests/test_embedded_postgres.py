@@ -68,8 +68,15 @@ def _env(data_dir: Path) -> dict:
 
 
 def _embedded(data_dir: Path, *command: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "incidentio.config.embedded_postgres", "run", "--", *command],
-                            cwd=PROJECT_ROOT, env=_env(data_dir), **kwargs)
+    # Started as from a terminal, where Ctrl-C is not ignored: a test run that was
+    # itself started with SIGINT ignored (nohup, `cmd &` in a script) would hand that
+    # on, and the Ctrl-C test would wait for a server that never hears it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen([sys.executable, "-m", "incidentio.config.embedded_postgres", "run", "--", *command],
+                                cwd=PROJECT_ROOT, env=_env(data_dir), **kwargs)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _server_running(data_dir: Path) -> bool:
@@ -108,10 +115,12 @@ def test_the_data_is_kept_across_restarts(data_dir):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
-def test_make_run_serves_and_leaves_no_server_behind_when_stopped(data_dir, signum):
+def test_make_run_serves_and_leaves_no_server_behind_when_stopped(data_dir, signum, tmp_path):
     port = free_port()
-    serve = _embedded(data_dir, sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}",
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = tmp_path / "serve.log"
+    with output.open("wb") as log:  # a file, not a pipe nobody reads: the end of it explains a failure
+        serve = _embedded(data_dir, sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}",
+                          stdout=log, stderr=subprocess.STDOUT)
 
     def answers() -> bool:
         try:
@@ -129,7 +138,7 @@ def test_make_run_serves_and_leaves_no_server_behind_when_stopped(data_dir, sign
         if serve.poll() is None:
             serve.kill()
 
-    assert not _server_running(data_dir)
+    assert not _server_running(data_dir), output.read_text(errors="replace")[-3000:]
 
 
 def test_a_server_someone_else_started_is_left_running(data_dir):

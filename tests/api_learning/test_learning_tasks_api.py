@@ -124,7 +124,9 @@ def test_page_size_out_of_range_is_422(editor, page_size):
     assert error_fields(response) == ["page_size"]
 
 
-@pytest.mark.parametrize("cursor", ["garbage", encode_cursor("incidents", 10)])
+# Named ids: the signed cursor carries the time it was made, and pytest-xdist
+# refuses to run when its workers collect tests under different names.
+@pytest.mark.parametrize("cursor", ["garbage", encode_cursor("incidents", 10)], ids=["garbage", "incidents-cursor"])
 def test_a_bad_or_foreign_cursor_is_422(editor, cursor):
     response = editor.get("learning_tasks", {"after": cursor})
     assert response.status_code == 422

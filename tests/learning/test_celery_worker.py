@@ -4,8 +4,9 @@ In production the advance is not run by the request that addressed the last
 task: the commit queues ``advance_incident`` on Redis and a worker process
 advances the incident, and the outbox messages are delivered by the worker
 too. This test starts ``celery worker`` as a separate process against the test
-database and a Redis database of its own, and drives the flow from the test
-process, which is *not* eager: every job goes through Redis.
+database and the xdist worker's private Redis database (tests/redis_databases.py),
+and drives the flow from the test process, which is *not* eager: every job goes
+through Redis.
 
 Needs Postgres (the worker is another process; it must see the test's
 commits) and REDIS_URL. CI sets both, and a skip fails the run there.
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
@@ -49,10 +50,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PROJECT_ROOT = Path(django_settings.BASE_DIR)
 WORKER_READY_TIMEOUT = 60
 FLOW_TIMEOUT = 20
-#: Redis databases tried, in order, for the worker's broker: the first one no
-#: other worker listens on, so no one else (a developer's worker, another test
-#: run) consumes this test's jobs.
-BROKER_DBS = (5, 9, 10, 11, 12, 13, 14, 15)
 
 
 @pytest.fixture(autouse=True)
@@ -61,19 +58,12 @@ def _needs_postgres_and_redis():
         pytest.skip("a real Celery worker needs REDIS_URL")
 
 
-def _with_db(redis_url: str, db: int) -> str:
-    parts = urlsplit(redis_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
-
-
-def _use_private_broker(app, redis_url: str) -> str:
-    """Point ``app`` at a Redis database of the configured server where no worker answers a ping."""
-    for db in BROKER_DBS:
-        url = _with_db(redis_url, db)
-        _use_broker(app, url)
-        if not app.control.ping(timeout=0.5):
-            return url
-    pytest.fail(f"every candidate Redis database {BROKER_DBS} has a Celery worker listening")
+def _use_private_broker(app, url: str) -> None:
+    """Point ``app`` at ``url``, a Redis database where no Celery worker may answer:
+    one would take this test's jobs."""
+    _use_broker(app, url)
+    if app.control.ping(timeout=0.5):
+        pytest.fail(f"a Celery worker already listens on {url} (left over from an interrupted run?): stop it")
 
 
 def _test_database_url() -> str:
@@ -113,16 +103,16 @@ def _wait_for(condition, timeout: float, what: str, log: Path):
 
 
 class WorkerLauncher:
-    """Points this process's Celery app at a private Redis database at once;
-    ``start()`` launches the ``celery worker`` process when the test wants it
-    (jobs published before then wait in Redis)."""
+    """Points this process's Celery app at the private Redis database ``broker_url``
+    at once; ``start()`` launches the ``celery worker`` process when the test wants
+    it (jobs published before then wait in Redis)."""
 
-    def __init__(self, app, log: Path):
+    def __init__(self, app, log: Path, broker_url: str):
         self.app = app
         self.log = log
         self.process = None
-        self.broker_url = _use_private_broker(app, django_settings.REDIS_URL)
-        assert app.conf.broker_url == self.broker_url
+        self.broker_url = broker_url
+        _use_private_broker(app, broker_url)
 
     def start(self) -> dict:
         hostname = f"learning-test-{uuid.uuid4().hex[:12]}@{socket.gethostname()}"
@@ -164,10 +154,12 @@ class WorkerLauncher:
 
 
 @pytest.fixture
-def worker_launcher(transactional_db, tmp_path):
-    """A ``WorkerLauncher`` against the test database.
+def worker_launcher(transactional_db, private_redis, tmp_path):
+    """A ``WorkerLauncher`` against the test database and this xdist worker's
+    private Redis database, which is empty when the test starts.
 
-    Depends on ``transactional_db`` so the worker is stopped before the database is flushed.
+    Depends on ``transactional_db`` and ``private_redis`` so the worker is stopped
+    before the database is flushed and the Redis database emptied.
     """
     from incidentio.config.celery import app
 
@@ -175,7 +167,7 @@ def worker_launcher(transactional_db, tmp_path):
     previous_broker = app.conf.broker_url
     launcher = None
     try:
-        launcher = WorkerLauncher(app, tmp_path / "worker.log")
+        launcher = WorkerLauncher(app, tmp_path / "worker.log", private_redis)
         yield launcher
     finally:
         if launcher is not None:
@@ -185,7 +177,7 @@ def worker_launcher(transactional_db, tmp_path):
 
 @pytest.fixture
 def celery_worker(worker_launcher):
-    """A ``celery worker`` process on a private Redis database, against the test database."""
+    """A ``celery worker`` process on the private Redis database, against the test database."""
     return worker_launcher.start()
 
 
@@ -285,8 +277,7 @@ def test_slack_edits_are_queued_behind_new_posts(worker_launcher, acme, owner, r
     from incidentio.config.celery import PRIORITY_BACKGROUND, PRIORITY_REFRESH
     from slackbot.models import SlackWorkspace
 
-    broker = redis.Redis.from_url(worker_launcher.broker_url)
-    broker.flushdb()  # a private database no worker listens on: left-overs of earlier tests go
+    broker = redis.Redis.from_url(worker_launcher.broker_url)  # empty at the start (private_redis)
     # Connected to Slack (no worker runs: nothing is sent), so task changes queue edits.
     SlackWorkspace.objects.create(org=acme, team_id="TPRIO", bot_token="xoxb-prio", bot_user_id="UBOT")
     incident = _closed_into_the_flow(acme, owner, responder)

@@ -25,7 +25,8 @@ from tests.slack.fake_slack import FakeSlack
 
 SHORT = os.environ.get("RELIABILITY_SHORT", "") not in ("", "0")
 #: Redis database for the stack's broker and cache: not 0 (a developer's own),
-#: not the ones the test suite's worker tests pick (5, 9-15).
+#: and clear of the test suite's per-worker databases (REDIS_URL's number + 1,
+#: + 2, …: tests/redis_databases.py) with the usual REDIS_URL of database 0.
 REDIS_DB = int(os.environ.get("RELIABILITY_REDIS_DB", "8"))
 TEAM_ID = "T0001"
 BOT_TOKEN = "xoxb-reliability"
