@@ -230,7 +230,7 @@ class FollowUpForm(OrgForm):
 
 
 class IncidentFilterForm(OrgForm):
-    """The incidents list's filters (GET), built from ``incident_filters.DASHBOARD_FILTERS``.
+    """The incidents list's filters (GET), built from ``filters.DASHBOARD_FILTERS``.
 
     An empty value is "Any"; any other value not among the choices is refused
     by name, not ignored.

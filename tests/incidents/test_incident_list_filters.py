@@ -162,7 +162,7 @@ def test_another_orgs_incidents_never_match(as_responder, world):
 
 
 def test_every_filter_of_the_specification_reaches_its_query():
-    """A filter is added once, in incident_filters.FILTERS: each surface it names
+    """A filter is added once, in incidentio/incidents/filters.py (FILTERS): each surface it names
     has a query condition for it, or adding it would fail here, not in a user's list."""
     from dataclasses import fields
 

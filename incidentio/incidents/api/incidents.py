@@ -72,7 +72,7 @@ class IncidentApiView(OrgApiView):
 
 class IncidentListParams(PageParams):
     """``GET /incidents`` query parameters; the names carry their operator.
-    The filters are ``incident_filters.API_FILTERS``."""
+    The filters are ``filters.API_FILTERS``."""
 
     def get_fields(self):
         fields = super().get_fields()
