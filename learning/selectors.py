@@ -5,20 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 
+from incidentio.common.lookups import get_or_404
 from incidentio.incidents.models import IncidentStatus, StatusCategory
 from learning import queries
 from learning.models import LearningTask, LifecycleRules, TaskState, TaskTemplate
 
 
 def _get(queryset: QuerySet, public_id, what: str):
-    try:
-        return queryset.get(public_id=public_id)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise Http404(f"No such {what}.") from None
+    return get_or_404(queryset, what, public_id=public_id)
 
 
 def task_get(*, org, public_id) -> LearningTask:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import Http404
 from django.utils import timezone
 
+from incidentio.common.lookups import get_or_404
 from orgs import queries
 from orgs.models import Invitation, Membership, Organization, hash_invitation_token
 
@@ -23,10 +23,7 @@ def active_membership(*, org_slug: str, user_id: int) -> Membership | None:
 
 def membership_get(*, org: Organization, public_id) -> Membership:
     """A member of ``org``; the same 404 for a missing one and another org's."""
-    try:
-        return Membership.objects.select_related("user", "org").get(org=org, public_id=public_id)
-    except (Membership.DoesNotExist, ValueError):
-        raise Http404("No such member.") from None
+    return get_or_404(Membership.objects.select_related("user", "org").filter(org=org), "member", public_id=public_id)
 
 
 def invitation_list_pending(*, org: Organization) -> QuerySet[Invitation]:
@@ -39,17 +36,11 @@ def invitation_list_pending(*, org: Organization) -> QuerySet[Invitation]:
 
 
 def invitation_get(*, org: Organization, public_id) -> Invitation:
-    try:
-        return Invitation.objects.get(org=org, public_id=public_id)
-    except (Invitation.DoesNotExist, ValueError):
-        raise Http404("No such invitation.") from None
+    return get_or_404(Invitation.objects.filter(org=org), "invitation", public_id=public_id)
 
 
 def invitation_by_token(*, token: str) -> Invitation:
-    try:
-        return Invitation.objects.select_related("org").get(token_hash=hash_invitation_token(token))
-    except Invitation.DoesNotExist:
-        raise Http404("No such invitation.") from None
+    return get_or_404(Invitation.objects.select_related("org"), "invitation", token_hash=hash_invitation_token(token))
 
 
 def member_id_of(org, user_field: str) -> Subquery:

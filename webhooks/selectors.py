@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404
 
+from incidentio.common.lookups import get_or_404
 from orgs.models import Organization
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -17,10 +17,8 @@ def endpoint_list(*, org: Organization) -> QuerySet[WebhookEndpoint]:
 
 def endpoint_get(*, org: Organization, public_id) -> WebhookEndpoint:
     """An endpoint of ``org``; the same 404 for a missing one and another org's."""
-    try:
-        return WebhookEndpoint.objects.select_related("org").get(org=org, public_id=public_id)
-    except (WebhookEndpoint.DoesNotExist, ValueError):
-        raise Http404("No such webhook endpoint.") from None
+    return get_or_404(WebhookEndpoint.objects.select_related("org").filter(org=org), "webhook endpoint",
+                      public_id=public_id)
 
 
 def delivery_log(*, endpoint: WebhookEndpoint, limit: int = DELIVERY_LOG_SIZE) -> list[WebhookDelivery]:

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
+from incidentio.common.lookups import get_or_404
 from incidentio.incidents import queries
 from incidentio.incidents.models import (
     CATEGORY_ORDER,
@@ -36,16 +36,8 @@ logger = logging.getLogger("incidentio")
 
 
 def _get(queryset: QuerySet, public_id, what: str):
-    """One object of the org, or the same 404 for "missing" and "not yours"."""
-    return _get_where(queryset, what, public_id=public_id)
-
-
-def _get_where(queryset: QuerySet, what: str, **lookup):
-    try:
-        return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
-        # A malformed id is as missing as an unknown one.
-        raise Http404(f"No such {what}.") from None
+    """One object of the org by public id, or the same 404 for "missing", "not yours" and "malformed"."""
+    return get_or_404(queryset, what, public_id=public_id)
 
 
 # --- Configuration ------------------------------------------------------------------
@@ -131,7 +123,7 @@ def incident_get_by_reference(*, org: Organization, reference: str, queryset: Qu
     number = parse_reference(reference)
     if number is None:
         raise Http404("No such incident.")
-    return _get_where(_incidents(org, queryset), "incident", number=number)
+    return get_or_404(_incidents(org, queryset), "incident", number=number)
 
 
 def incident_lookup(*, org: Organization, key: str, queryset: QuerySet | None = None) -> Incident:

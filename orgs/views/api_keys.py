@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 
 from incidentio.common.errors import add_service_error
+from incidentio.common.lookups import get_or_404
 from orgs import services
 from orgs.models import ApiKey, ApiKeyRole, Organization
 from orgs.views.base import AdminView
@@ -31,10 +31,7 @@ class ApiKeyForm(forms.Form):
 
 def _api_key_get(*, org: Organization, public_id) -> ApiKey:
     """A key of ``org``; the same 404 for a missing one and another org's."""
-    try:
-        return ApiKey.objects.get(org=org, public_id=public_id)
-    except (ApiKey.DoesNotExist, ValueError):
-        raise Http404("No such API key.") from None
+    return get_or_404(ApiKey.objects.filter(org=org), "API key", public_id=public_id)
 
 
 class ApiKeysView(AdminView):

@@ -7,8 +7,6 @@ item carries its ``rank`` for display order.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -18,6 +16,7 @@ from rest_framework.response import Response
 from incidentio.api.base import OrgApiView
 from incidentio.api.pagination import PageParams, paginate, pagination_meta
 from incidentio.api.serializers import CREATE_ERRORS, LIST_ERRORS, LIST_PARAMETERS, READ_ERRORS, WRITE_ERRORS
+from incidentio.common.lookups import get_or_404
 from incidentio.incidents.api import serializers as s
 from incidentio.incidents.models import IncidentRole, IncidentStatus, Severity
 from incidentio.incidents.services import configuration as svc
@@ -37,10 +36,7 @@ class ConfigApiView(OrgApiView):
 
     def get_object(self, object_id: str):
         """The org's object; another org's, a missing one and a malformed id are the same 404."""
-        try:
-            return self.model.objects.get(org=self.org, public_id=object_id)
-        except (self.model.DoesNotExist, DjangoValidationError, ValueError, TypeError):
-            raise Http404(f"No such {self.singular}.") from None
+        return get_or_404(self.model.objects.filter(org=self.org), self.singular, public_id=object_id)
 
     def render(self, obj, code: int = status.HTTP_200_OK) -> Response:
         return Response({self.singular: self.serializer(obj).data}, status=code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.urls import path
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from incidentio.api.base import OrgApiView
 from incidentio.api.pagination import PageParams, paginate, pagination_meta
 from incidentio.api.serializers import LIST_PARAMETERS, READ_ERRORS, WRITE_ERRORS, api_field_names, errors
+from incidentio.common.lookups import get_or_404
 from incidentio.incidents import selectors
 from incidentio.incidents.api import serializers as s
 from incidentio.incidents.api.incidents import INCIDENT_ID
@@ -109,10 +109,7 @@ def follow_up_queryset(org):
 class FollowUpApiView(OrgApiView):
     def get_follow_up(self, follow_up_id: str) -> FollowUp:
         """Another org's follow-up, a missing one and a malformed id are the same 404."""
-        try:
-            return follow_up_queryset(self.org).get(public_id=follow_up_id)
-        except (FollowUp.DoesNotExist, DjangoValidationError, ValueError, TypeError):
-            raise Http404("No such follow-up.") from None
+        return get_or_404(follow_up_queryset(self.org), "follow-up", public_id=follow_up_id)
 
     def render(self, follow_up: FollowUp, code: int = status.HTTP_200_OK) -> Response:
         follow_up = self.get_follow_up(str(follow_up.public_id))  # with its assignee's id
