@@ -28,7 +28,7 @@ from slackbot.listeners.common import MALFORMED
 from slackbot.listeners.declare import UNKNOWN_SEVERITY
 from slackbot.listeners.tasks import TASK_GONE
 from slackbot.models import OutboxMessage
-from tests.slack.conftest import reply
+from tests.slack.conftest import reply, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +238,24 @@ def test_a_view_bolt_cannot_parse_is_not_a_500(slack, live, snapshot, caplog, pa
     assert response.status_code == 200
     assert snapshot() == before
     _no_bolt_errors(caplog)
+
+
+@pytest.mark.parametrize("event", ["app_uninstalled", None, [], 5, {"type": 5}],
+                         ids=["a string", "null", "a list", "a number", "a type that is not a string"])
+def test_an_event_bolt_cannot_parse_is_not_a_500(slack, live, snapshot, caplog, event):
+    """Bolt reads ``event["type"]`` to match listeners; an event that is not an object is answered, not a 500."""
+    before = snapshot()
+    body = json.dumps({"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event": event})
+    response = slack.client.post("/slack/events", data=body, content_type="application/json", **sign(body))
+    assert response.status_code == 200
+    assert snapshot() == before
+    _no_bolt_errors(caplog)
+
+
+def test_an_unsigned_event_bolt_cannot_parse_is_still_refused(slack, live, snapshot):
+    before = snapshot()
+    body = json.dumps({"type": "event_callback", "team_id": "T0001", "api_app_id": "A0001", "event": None})
+    response = slack.client.post("/slack/events", data=body, content_type="application/json",
+                                 **sign(body, secret="not-the-secret"))
+    assert response.status_code == 401
+    assert snapshot() == before
