@@ -5,28 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import QuerySet
-
 from incidentio.common.lookups import get_or_404
 from incidentio.incidents.models import IncidentStatus, StatusCategory
 from learning import queries
 from learning.models import LearningTask, LifecycleRules, TaskState, TaskTemplate
 
 
-def _get(queryset: QuerySet, public_id, what: str):
-    return get_or_404(queryset, what, public_id=public_id)
-
-
 def task_get(*, org, public_id) -> LearningTask:
-    return _get(LearningTask.objects.filter(org=org).select_related("incident", "status"), public_id, "task")
+    return get_or_404(LearningTask.objects.filter(org=org).select_related("incident", "status"), "task", public_id=public_id)
 
 
 def task_get_for_incident(*, incident, public_id) -> LearningTask:
-    return _get(LearningTask.objects.filter(incident=incident).select_related("incident", "status"), public_id, "task")
+    return get_or_404(LearningTask.objects.filter(incident=incident).select_related("incident", "status"), "task", public_id=public_id)
 
 
 def template_get(*, org, public_id) -> TaskTemplate:
-    return _get(TaskTemplate.objects.filter(org=org).select_related("status", "org"), public_id, "task template")
+    return get_or_404(TaskTemplate.objects.filter(org=org).select_related("status", "org"), "task template", public_id=public_id)
 
 
 def learning_status_list(*, org) -> list[IncidentStatus]:

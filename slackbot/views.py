@@ -24,7 +24,7 @@ def _unroutable_event(request) -> bool:
     ``type``. Bolt's authorization middleware reads ``event["type"]`` before any
     middleware of ours runs (``slackbot.app.PayloadShape`` handles the payloads
     it can reach), so such a body would be a 500; Slack never sends one."""
-    if not request.content_type == "application/json":
+    if request.content_type != "application/json":
         return False
     try:
         body = json.loads(request.body)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -31,14 +30,6 @@ from incidentio.incidents.models import (
 from incidentio.incidents.queries import IncidentPageRead
 from incidentio.incidents.references import parse_reference
 from orgs.models import Organization, User
-
-logger = logging.getLogger("incidentio")
-
-
-def _get(queryset: QuerySet, public_id, what: str):
-    """One object of the org by public id, or the same 404 for "missing", "not yours" and "malformed"."""
-    return get_or_404(queryset, what, public_id=public_id)
-
 
 # --- Configuration ------------------------------------------------------------------
 
@@ -71,7 +62,7 @@ def filter_choices(
 
 
 def status_get(*, org: Organization, public_id) -> IncidentStatus:
-    return _get(IncidentStatus.objects.filter(org=org), public_id, "status")
+    return get_or_404(IncidentStatus.objects.filter(org=org), "status", public_id=public_id)
 
 
 def severity_list(*, org: Organization) -> QuerySet[Severity]:
@@ -79,7 +70,7 @@ def severity_list(*, org: Organization) -> QuerySet[Severity]:
 
 
 def severity_get(*, org: Organization, public_id) -> Severity:
-    return _get(Severity.objects.filter(org=org), public_id, "severity")
+    return get_or_404(Severity.objects.filter(org=org), "severity", public_id=public_id)
 
 
 def role_list(*, org: Organization) -> QuerySet[IncidentRole]:
@@ -94,7 +85,7 @@ def member_rows(*, org: Organization) -> list[tuple[int, str, str]]:
 
 
 def role_get(*, org: Organization, public_id) -> IncidentRole:
-    return _get(IncidentRole.objects.filter(org=org), public_id, "role")
+    return get_or_404(IncidentRole.objects.filter(org=org), "role", public_id=public_id)
 
 
 # --- Incidents -----------------------------------------------------------------------------
@@ -115,7 +106,7 @@ def _incidents(org: Organization, queryset: QuerySet | None) -> QuerySet:
 
 def incident_get(*, org: Organization, public_id, queryset: QuerySet | None = None) -> Incident:
     """The org's incident by public id (a dashboard URL, a Slack button or modal)."""
-    return _get(_incidents(org, queryset), public_id, "incident")
+    return get_or_404(_incidents(org, queryset), "incident", public_id=public_id)
 
 
 def incident_get_by_reference(*, org: Organization, reference: str, queryset: QuerySet | None = None) -> Incident:
@@ -358,11 +349,11 @@ def incident_timeline(*, incident: Incident, limit: int | None = TIMELINE_PAGE_E
 
 
 def follow_up_get(*, incident: Incident, public_id) -> FollowUp:
-    return _get(FollowUp.objects.filter(incident=incident).select_related("incident"), public_id, "follow-up")
+    return get_or_404(FollowUp.objects.filter(incident=incident).select_related("incident"), "follow-up", public_id=public_id)
 
 
 def debrief_get(*, incident: Incident, public_id) -> Debrief:
-    return _get(Debrief.objects.filter(incident=incident).prefetch_related("attendees"), public_id, "debrief")
+    return get_or_404(Debrief.objects.filter(incident=incident).prefetch_related("attendees"), "debrief", public_id=public_id)
 
 
 @dataclass
