@@ -65,7 +65,7 @@ class LearningTaskListView(OrgApiView):
             page_size=params["page_size"], after=params.get("after"),
         )
         return Response({
-            "learning_tasks": [s.learning_task_json(task) for task in page.rows],
+            "learning_tasks": s.learning_tasks_json(page.rows),
             "pagination_meta": pagination_meta(page),
         })
 
