@@ -18,7 +18,6 @@ from incidentio.common.links import incident_url_prefix
 from incidentio.incidents import selectors
 from incidentio.incidents.forms import (
     DeclareForm,
-    EditForm,
     IncidentFilterForm,
     MergeForm,
     UpdateForm,
@@ -118,10 +117,8 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         postmortem=postmortem,
         timestamps=[(label, getattr(incident, field)) for field, label in INCIDENT_TIMESTAMPS],
         can_act=view.membership.may_write,
-        edit_form=EditForm(org=org, choices=(choices.live_statuses, choices.severities), initial={
-            "status": str(incident.status.public_id),
-            "severity": str(incident.severity.public_id) if incident.severity else "",
-        }),
+        status_options=choices.live_statuses,
+        severity_options=choices.severities,
         update_form=UpdateForm(),
         merge_form=MergeForm(),
         members=member_options(choices.members),
