@@ -14,11 +14,6 @@ class FlowDecision(str, Enum):
     NEVER = "never"  # closes straight to Closed
 
 
-def rules_for(org) -> LifecycleRules:
-    rules, _ = LifecycleRules.objects.get_or_create(org=org)
-    return rules
-
-
 def decide(incident: Incident) -> FlowDecision:
     if not IncidentStatus.objects.filter(org_id=incident.org_id, category=StatusCategory.LEARNING).exists():
         return FlowDecision.NEVER
