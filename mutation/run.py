@@ -270,12 +270,23 @@ def killed_by_a_test(result: WorkResult) -> bool:
     return bool(re.search(r"\b\d+ (failed|errors?)\b|Interrupted: ", _summary_line(result.output)))
 
 
+def fresh_database(command: str) -> str:
+    """The test command building the test database anew instead of reusing it."""
+    return command.replace("--reuse-db", "--create-db")
+
+
 def execute(work_db: WorkDB, mutants: dict[str, Mutant], config) -> float:
     pending = list(work_db.pending_work_items)
     started = time.monotonic()
+    rebuild = False
     for number, item in enumerate(pending, start=1):
         t0 = time.monotonic()
-        result = mutate_and_test(item.mutations, config.test_command, config.timeout)
+        command = fresh_database(config.test_command) if rebuild else config.test_command
+        result = mutate_and_test(item.mutations, command, config.timeout)
+        # A run stopped by the timeout is killed mid-test: rows a transactional
+        # test committed are never flushed and would fail the next mutant's
+        # tests on the reused database. The next run builds it anew.
+        rebuild = result.output == "timeout"
         work_db.set_result(item.job_id, result)
         outcome = result.test_outcome.value if result.test_outcome else result.worker_outcome.value
         print(f"[{number}/{len(pending)}] {outcome:<11} {time.monotonic() - t0:5.1f}s  {mutants[item.job_id].label()}",
@@ -373,9 +384,10 @@ def main(argv=None) -> int:
         print_inventory(work_db, mutants)
         elapsed = None
         if not args.report:
-            print(f"\nUnmutated run (must pass): {config.test_command}", flush=True)
+            print(f"\nUnmutated run (must pass), on a new test database: {config.test_command}", flush=True)
             t0 = time.monotonic()
-            outcome, output = run_tests(config.test_command, config.timeout)
+            # A fresh test database: an earlier run stopped midway may have left rows behind.
+            outcome, output = run_tests(fresh_database(config.test_command), config.timeout)
             print(f"  {outcome.value} in {time.monotonic() - t0:.1f}s: {_summary_line(output)}", flush=True)
             if outcome != TestOutcome.SURVIVED:
                 print(output)
