@@ -11,7 +11,8 @@ PORT ?= 8000
 # (incidentio/config/embedded_postgres.py), started for it and stopped after it.
 WITH_DB = $(if $(DATABASE_URL),,$(PY) -m incidentio.config.embedded_postgres run --)
 
-.PHONY: run test lint install install-dev migrate seed lock worker clean bench bench-smoke reliability wrk
+.PHONY: run test lint install install-dev migrate seed lock worker clean bench bench-smoke reliability wrk \
+	mutation mutation-sample
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +66,23 @@ reliability: install-dev
 	$(RELIABILITY_ENV) $(PY) -m pytest -m reliability tests/reliability $(PYTEST_ARGS)
 	$(RELIABILITY_ENV) $(PY) -m pytest tests/learning/test_flow_stateful.py tests/api_learning/test_schemathesis.py \
 		$(PYTEST_ARGS)
+
+# Mutation testing of the learning-flow engine with cosmic-ray (docs/testing.md,
+# "Mutation testing"; config in mutation/). `make mutation` runs every mutant
+# (70-80 minutes) and fails under mutation/threshold.txt; `make mutation-sample` runs
+# MUTATION_SAMPLE random ones plus a canary, as CI does, and fails only if the
+# tool is broken. MUTATION_SEED=<n> repeats a sample. Postgres and Redis as for
+# make reliability. It edits learning/ while it runs: run nothing else in this
+# checkout meanwhile.
+MUTATION_SAMPLE ?= 12
+MUTATION_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/incidentio} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} INCIDENTIO_REQUIRE_SERVICES=1
+mutation: install-dev
+	$(MUTATION_ENV) $(PY) mutation/run.py $(MUTATION_ARGS)
+
+mutation-sample: install-dev
+	$(MUTATION_ENV) $(PY) mutation/run.py --sample $(MUTATION_SAMPLE) \
+		$(if $(MUTATION_SEED),--seed $(MUTATION_SEED)) $(MUTATION_ARGS)
 
 # Benchmarks (docs/performance.md): Postgres from DATABASE_URL (default the
 # local server), Redis from REDIS_URL, wrk from Debian.
