@@ -155,7 +155,8 @@ def test_each_org_closes_by_its_own_lifecycle_rules(acme, globex, owner, outside
     rules_update(org=acme, auto_enter_min_severity=Severity.objects.get(org=acme, name="Major"),
                  otherwise=UnmatchedPolicy.ASK)
     rules_update(org=globex, auto_enter_min_severity=None, otherwise=UnmatchedPolicy.NEVER)
-    acme_major, acme_minor = declare(acme, owner, "Major"), declare(acme, owner, "Minor")
+    acme_critical, acme_major = declare(acme, owner, "Critical"), declare(acme, owner, "Major")
+    acme_minor = declare(acme, owner, "Minor")
     globex_critical, globex_minor = declare(globex, outsider, "Critical"), declare(globex, outsider, "Minor")
 
     # The incident pages say, before closing, what closing will do.
@@ -166,12 +167,15 @@ def test_each_org_closes_by_its_own_lifecycle_rules(acme, globex, owner, outside
 
     acme_api, globex_api = editor_of(acme), editor_of(globex)
     entered = acme_api.close(acme_major)
+    above = acme_api.close(acme_critical)  # above the threshold enters too, not only at it
     asked = acme_api.close(acme_minor)
     straight = [globex_api.close(globex_critical), globex_api.close(globex_minor)]
 
     assert entered.status_code == 200, entered.content
     assert entered.json()["incident"]["learning_flow"] == "running"
     assert entered.json()["incident"]["incident_status"]["category"] == "learning"
+    assert above.status_code == 200, above.content
+    assert above.json()["incident"]["learning_flow"] == "running"
     assert asked.status_code == 422, asked.content
     assert [e["source"]["field"] for e in asked.json()["errors"]] == ["learning_flow"]
     assert acme_api.incident(acme_minor)["incident_status"]["category"] == "live"
@@ -450,3 +454,49 @@ def test_an_opt_out_that_fails_half_way_leaves_nothing_behind(acme, owner, respo
     response = client.post(page_of(incident) + "learning/opt-out/", {"opt_out_reason": "Superseded by INC-9."})
     assert response.status_code == 302
     assert fresh(incident).learning_flow == LearningFlowState.OPTED_OUT
+
+
+# --- Notifications and a lost advance job ---------------------------------------------------------------
+
+
+def test_entering_the_flow_messages_only_people_with_outstanding_tasks(acme, globex, owner, responder, outsider):
+    """Tasks nobody holds send no direct message (there is nobody to send it to),
+    and neither do tasks already done when the flow starts: the lead, who wrote
+    the post-mortem already, is told only about what is still theirs to do."""
+    unled = in_flow(acme, owner, name="Nobody leads this")
+    in_flow(globex, outsider, name="Their incident")
+    led = declare(acme, owner, lead=responder, name="Led incident")
+    editor_of(acme).post(f"incidents/{led.public_id}/postmortem")  # written before closing
+    incident_close(incident=led, actor=Actor.for_user(owner), learning_flow="run")
+
+    dms = OutboxMessage.objects.filter(org=acme, destination__startswith="dm:")
+    assert not dms.filter(incident=unled).exists()
+    [dm] = dms.filter(incident=led)
+    assert dm.destination == f"dm:{responder.pk}"
+    outstanding = set(LearningTask.objects.filter(incident=led, assignee=responder, state=TaskState.OUTSTANDING)
+                      .values_list("public_id", flat=True))
+    assert outstanding and {str(pk) for pk in outstanding} == set(dm.data["task_ids"])
+    automatic = LearningTask.objects.filter(incident=led, completed_automatically=True)
+    assert automatic.exists() and not {str(t.public_id) for t in automatic} & set(dm.data["task_ids"])
+
+
+def test_a_task_change_stands_when_the_advance_cannot_be_queued(acme, owner, responder, commit, monkeypatch):
+    """With the broker down at commit (Redis unreachable), completing the last
+    task still succeeds; the repair sweep advances the incident later."""
+    incident = in_flow(acme, owner, lead=responder, name="Broker down")
+    api = editor_of(acme)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis is unreachable")
+
+    monkeypatch.setattr("learning.tasks.advance_incident.delay", broker_down)
+    responses = commit(lambda: [api.post(f"learning_tasks/{task['id']}/actions/complete")
+                                for task in api.tasks(incident) if task["state"] == "outstanding"])
+    assert responses and all(response.status_code == 200 for response in responses)
+    assert all(task["state"] != "outstanding" for task in api.tasks(incident)
+               if task["learning_status"]["name"] == "Documenting")
+    assert api.incident(incident)["incident_status"]["name"] == "Documenting"  # the advance was lost
+
+    monkeypatch.undo()
+    assert commit(lambda: repair_stuck_incidents.apply().get()) == 1
+    assert api.incident(incident)["incident_status"]["name"] == "Reviewing"
