@@ -29,7 +29,7 @@ from django.test import Client
 from incidentio.common.actors import Actor
 from incidentio.incidents.models import EventKind, Incident, LearningFlowState, Severity, TimelineEvent
 from incidentio.incidents.services.incidents import incident_declare
-from learning.models import LearningTask, LifecycleRules, TaskState, UnmatchedPolicy
+from learning.models import LearningStatusVisit, LearningTask, LifecycleRules, TaskState, UnmatchedPolicy
 from learning.services.configuration import rules_update
 from learning.services.flow import incident_close, learning_advance, learning_opt_out
 from learning.services.tasks import task_complete
@@ -500,3 +500,35 @@ def test_a_task_change_stands_when_the_advance_cannot_be_queued(acme, owner, res
     monkeypatch.undo()
     assert commit(lambda: repair_stuck_incidents.apply().get()) == 1
     assert api.incident(incident)["incident_status"]["name"] == "Reviewing"
+
+
+def test_the_repair_sweep_warns_operators_when_it_repaired_something(acme, owner, responder, commit, caplog):
+    """A repaired incident means an advance job was lost: the sweep says so in
+    the log (operators alert on it); a sweep with nothing to repair says nothing."""
+    stuck = in_flow(acme, owner, lead=responder, name="Lost advance")
+    with caplog.at_level("WARNING", logger="learning.tasks"):
+        assert commit(lambda: repair_stuck_incidents.apply().get()) == 0
+    assert not caplog.records
+
+    address_quietly(stuck, owner)
+    with caplog.at_level("WARNING", logger="learning.tasks"):
+        assert commit(lambda: repair_stuck_incidents.apply().get()) == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "Repaired 1 incident(s) whose learning-flow advance was lost."
+    ]
+
+
+def test_an_incident_without_a_record_of_its_current_status_still_moves_forward(acme, owner, responder, commit):
+    """The advance goes to the next learning status after the current one by
+    order, not back into the current one, even when the record that the
+    incident has been there is missing (rows written before visits were kept)."""
+    incident = in_flow(acme, owner, lead=responder, name="No visit row")
+    LearningStatusVisit.objects.filter(incident=incident).delete()
+    documenting = fresh(incident).status
+    tasks_before = LearningTask.objects.filter(incident=incident, status=documenting).count()
+
+    address_quietly(incident, owner)
+    assert commit(learning_advance, incident_id=incident.pk, from_status_id=documenting.pk) is True
+
+    assert editor_of(acme).incident(incident)["incident_status"]["name"] == "Reviewing"
+    assert LearningTask.objects.filter(incident=incident, status=documenting).count() == tasks_before
