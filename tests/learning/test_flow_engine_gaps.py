@@ -27,7 +27,15 @@ import pytest
 from django.test import Client
 
 from incidentio.common.actors import Actor
-from incidentio.incidents.models import EventKind, Incident, LearningFlowState, Severity, TimelineEvent
+from incidentio.incidents.models import (
+    EventKind,
+    Incident,
+    IncidentStatus,
+    LearningFlowState,
+    Severity,
+    TimelineEvent,
+)
+from incidentio.incidents.services.configuration import status_create, status_move
 from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningStatusVisit, LearningTask, LifecycleRules, TaskState, UnmatchedPolicy
 from learning.services.configuration import rules_update
@@ -532,3 +540,21 @@ def test_an_incident_without_a_record_of_its_current_status_still_moves_forward(
 
     assert editor_of(acme).incident(incident)["incident_status"]["name"] == "Reviewing"
     assert LearningTask.objects.filter(incident=incident, status=documenting).count() == tasks_before
+
+
+def test_a_learning_status_added_before_the_current_one_is_not_gone_back_to(acme, owner, responder, commit):
+    """An admin adds a learning status and moves it first while an incident is
+    in the flow: the incident carries on to the statuses after the one it is
+    in; it never goes back to one ordered before it."""
+    incident = in_flow(acme, owner, lead=responder, name="Flow changed under it")
+    documenting = fresh(incident).status
+    added = status_create(org=acme, name="Customer follow-up", category="learning")
+    while IncidentStatus.objects.filter(org=acme, category="learning").order_by("rank", "pk").first() != added:
+        status_move(status=added, direction="up")
+
+    address_quietly(incident, owner)
+    assert commit(learning_advance, incident_id=incident.pk, from_status_id=documenting.pk) is True
+    api = editor_of(acme)
+    assert api.incident(incident)["incident_status"]["name"] == "Reviewing"
+    moves = [e["text"] for e in api.timeline(incident) if e["kind"] == EventKind.LEARNING_STATUS_CHANGED]
+    assert moves == ["Every task of Documenting is addressed: moved to Reviewing"]
