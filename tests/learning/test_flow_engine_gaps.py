@@ -37,7 +37,14 @@ from incidentio.incidents.models import (
 )
 from incidentio.incidents.services.configuration import status_create, status_move
 from incidentio.incidents.services.incidents import incident_declare
-from learning.models import LearningStatusVisit, LearningTask, LifecycleRules, TaskState, UnmatchedPolicy
+from learning.models import (
+    LearningStatusVisit,
+    LearningTask,
+    LifecycleRules,
+    TaskState,
+    TaskTemplate,
+    UnmatchedPolicy,
+)
 from learning.services.configuration import rules_update
 from learning.services.flow import incident_close, learning_advance, learning_opt_out
 from learning.services.tasks import task_complete
@@ -558,3 +565,41 @@ def test_a_learning_status_added_before_the_current_one_is_not_gone_back_to(acme
     assert api.incident(incident)["incident_status"]["name"] == "Reviewing"
     moves = [e["text"] for e in api.timeline(incident) if e["kind"] == EventKind.LEARNING_STATUS_CHANGED]
     assert moves == ["Every task of Documenting is addressed: moved to Reviewing"]
+
+
+def test_the_timeline_counts_the_tasks_the_flow_started_with(acme, globex, owner, outsider):
+    """"Learning flow started: Documenting (4 tasks)", and "(1 task)" for one."""
+    documenting = IncidentStatus.objects.filter(org=acme, category="learning").order_by("rank", "pk").first()
+    templates = TaskTemplate.objects.filter(status=documenting).count()
+    assert templates > 1
+    many = in_flow(acme, owner, name="Many tasks")
+    [first, *rest] = TaskTemplate.objects.filter(
+        status=IncidentStatus.objects.filter(org=globex, category="learning").order_by("rank", "pk").first())
+    TaskTemplate.objects.filter(pk__in=[t.pk for t in rest]).delete()
+    one = in_flow(globex, outsider, name="One task")
+
+    def started(incident, api):
+        return [e["text"] for e in api.timeline(incident) if e["kind"] == EventKind.LEARNING_FLOW_ENTERED]
+
+    assert started(many, editor_of(acme)) == [f"Learning flow started: Documenting ({templates} tasks)"]
+    assert started(one, editor_of(globex)) == ["Learning flow started: Documenting (1 task)"]
+
+
+def test_an_advance_is_queued_only_when_a_task_change_finishes_the_status(
+    acme, owner, responder, commit, monkeypatch
+):
+    """Each task change that leaves required work outstanding queues nothing; the
+    one that addresses the last required task queues one advance (what the
+    broker sees)."""
+    queued = []
+    monkeypatch.setattr("learning.tasks.advance_incident.delay", lambda *args: queued.append(args))
+    incident = in_flow(acme, owner, lead=responder, name="Counting jobs")
+    api = editor_of(acme)
+    outstanding = [t for t in api.tasks(incident) if t["state"] == "outstanding" and t["required"]]
+    assert len(outstanding) > 1
+
+    for n, task in enumerate(outstanding, start=1):
+        response = commit(lambda: api.post(f"learning_tasks/{task['id']}/actions/complete"))
+        assert response.status_code == 200, response.content
+        last = n == len(outstanding)
+        assert queued == ([(incident.pk, fresh(incident).status_id)] if last else []), (n, queued)
