@@ -69,7 +69,7 @@ reliability: install-dev
 
 # Mutation testing of the learning-flow engine with cosmic-ray (docs/testing.md,
 # "Mutation testing"; config in mutation/). `make mutation` runs every mutant
-# (70-80 minutes) and fails under mutation/threshold.txt; `make mutation-sample` runs
+# (45-60 minutes) and fails under mutation/threshold.txt; `make mutation-sample` runs
 # MUTATION_SAMPLE random ones plus a canary, as CI does, and fails only if the
 # tool is broken. MUTATION_SEED=<n> repeats a sample. Postgres and Redis as for
 # make reliability. It edits learning/ while it runs: run nothing else in this
