@@ -54,17 +54,6 @@ def _celery_in_process(eager_celery):
     """The advance runs on commit through Celery; in-process here."""
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """``commit(fn, **kwargs)``: call ``fn`` and run the on-commit hooks it queued, as a real commit would."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 def _api(org) -> ApiClient:
     _key, token = api_key_create(org=org, name="tests", roles=[ApiKeyRole.VIEWER, ApiKeyRole.INCIDENT_EDITOR],
                                  created_by=None)

@@ -65,18 +65,6 @@ def _celery_in_process(eager_celery):
     """Celery jobs (the advance after a commit) run in-process."""
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """``commit(fn, *args)``: call ``fn`` and run the on-commit hooks it queued, as a
-    real commit would. Outside it, a hook is dropped: an advance job that was lost."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 class Api:
     """A JSON client of ``/api/v2/`` holding a new key of ``org`` with ``roles``."""
 

@@ -20,8 +20,7 @@ from incidentio.incidents.services.documents import postmortem_create
 from incidentio.incidents.services.incidents import incident_assign_role
 from learning.messages import TASK_ASSIGNED
 from learning.models import LearningTask, TaskKind
-from orgs.models import ApiKeyRole, Membership
-from orgs.services import api_key_create
+from orgs.models import Membership
 from slackbot.models import OutboxMessage
 from tests.api_learning.conftest import ApiClient, declare_and_close, error_fields
 from webhooks import services as webhooks
@@ -33,22 +32,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _celery_in_process(eager_celery):
     """The advance runs on commit through Celery; in-process here."""
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
-def editor(acme) -> ApiClient:
-    _key, token = api_key_create(org=acme, name="tests", roles=[ApiKeyRole.VIEWER, ApiKeyRole.INCIDENT_EDITOR],
-                                 created_by=None)
-    return ApiClient(token)
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ import pytest
 from incidentio.incidents.models import EventKind, TimelineEvent
 from learning.messages import TASK_ASSIGNED
 from learning.models import LearningTask, TaskKind
-from orgs.models import ApiKeyRole, Membership
-from orgs.services import api_key_create
+from orgs.models import Membership
 from slackbot.models import OutboxMessage
 from tests.api_learning.conftest import ApiClient, declare_and_close
 
@@ -25,13 +24,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 class OutboxDown(Exception):
     """Queueing a Slack message failed (the process edge)."""
-
-
-@pytest.fixture
-def editor(acme) -> ApiClient:
-    _key, token = api_key_create(org=acme, name="tests", roles=[ApiKeyRole.VIEWER, ApiKeyRole.INCIDENT_EDITOR],
-                                 created_by=None)
-    return ApiClient(token)
 
 
 @pytest.fixture
