@@ -1,9 +1,14 @@
 """The learning flow (docs/learning-flow.md): what happens after an incident is closed.
 
 An org's learning statuses are its ``learning``-category IncidentStatuses.
-Each has ordered TaskTemplates; when an incident enters the status, the
-templates are copied into LearningTasks (a snapshot: later configuration
-changes do not rewrite in-flight incidents).
+A LearningFlow is an ordered choice of them, each with its TaskTemplates;
+every incident type runs the org's default flow or one of its own
+(``LifecycleRules``). An incident keeps the flow it entered (``LearningRun``),
+and when it enters a status the templates are copied into LearningTasks (a
+snapshot: later configuration changes do not rewrite in-flight incidents).
+
+Due dates, reminders and digests (the policies) follow the work through:
+``FollowUpDueRule``, ``ReminderPolicy`` and ``DigestSchedule``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from django.db import models
 from django.utils import timezone
 
 from incidentio.common import limits
-from incidentio.incidents.models import Incident, IncidentRole, IncidentStatus, Severity
+from incidentio.incidents.models import FollowUpPriority, Incident, IncidentRole, IncidentStatus, IncidentType, Severity
 from orgs.models import Organization
 
 
@@ -45,9 +50,53 @@ AUTOMATIC_KINDS = frozenset(
 )
 
 
+class LearningFlow(models.Model):
+    """An ordered list of learning statuses with their task templates."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="learning_flows")
+    name = models.CharField(max_length=limits.CONFIG_NAME)
+    description = models.TextField(blank=True)
+    #: The flow of every incident type that does not name one of its own.
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_default", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="learning_flow_unique_name_per_org"),
+            models.UniqueConstraint(
+                fields=["org"], condition=models.Q(is_default=True), name="learning_flow_one_default_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LearningFlowStatus(models.Model):
+    """One step of a flow: a learning status, in the flow's order."""
+
+    flow = models.ForeignKey(LearningFlow, on_delete=models.CASCADE, related_name="steps")
+    #: A status no incident or task uses may be deleted (``status_delete``); it leaves every flow.
+    status = models.ForeignKey(IncidentStatus, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rank", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "status"], name="learning_flow_status_once"),
+        ]
+
+
+class DueFrom(models.TextChoices):
+    TASK_CREATED = "task_created", "after the task is created"
+    INCIDENT_RESOLVED = "incident_resolved", "after the incident was resolved"
+
+
 class TaskTemplate(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="task_templates")
+    flow = models.ForeignKey(LearningFlow, on_delete=models.CASCADE, related_name="task_templates")
     status = models.ForeignKey(IncidentStatus, on_delete=models.CASCADE, related_name="task_templates")
     title = models.CharField(max_length=limits.TASK_TITLE)
     instructions = models.TextField(blank=True)
@@ -61,6 +110,10 @@ class TaskTemplate(models.Model):
     target_role = models.ForeignKey(
         IncidentRole, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    #: The due rule: the task is due this many business days (``orgs.calendar``)
+    #: after ``due_from``; null means no due date.
+    due_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    due_from = models.CharField(max_length=24, choices=DueFrom.choices, default=DueFrom.TASK_CREATED)
     rank = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -76,9 +129,16 @@ class UnmatchedPolicy(models.TextChoices):
 
 
 class LifecycleRules(models.Model):
-    """When a closed incident enters the learning flow."""
+    """Per incident type: which flow it runs, and when a closed incident enters it."""
 
-    org = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="lifecycle_rules")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="lifecycle_rules")
+    incident_type = models.OneToOneField(IncidentType, on_delete=models.CASCADE, related_name="lifecycle_rules")
+    #: The flow incidents of this type run; null: the org's default flow.
+    learning_flow = models.ForeignKey(
+        LearningFlow, null=True, blank=True, on_delete=models.SET_NULL, related_name="lifecycle_rules"
+    )
+    #: Every incident of the type enters the flow when closed, whatever its severity.
+    auto_enter_all = models.BooleanField(default=False)
     #: Incidents at or above this severity enter the flow automatically; null: none do.
     auto_enter_min_severity = models.ForeignKey(
         Severity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -124,10 +184,19 @@ class LearningTask(models.Model):
     completed_automatically = models.BooleanField(default=False)
     rank = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    #: From the template's due rule when the task was created, or set by a person.
+    due_at = models.DateTimeField(null=True, blank=True)
+    #: No reminders before this moment (``learning.services.reminders``).
+    snoozed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["rank", "pk"]
         indexes = [
+            # The reminder sweep and the overdue filters: outstanding tasks by due date.
+            models.Index(
+                fields=["due_at"], condition=models.Q(state="outstanding", due_at__isnull=False),
+                name="task_outstanding_due_idx",
+            ),
             models.Index(fields=["org", "assignee", "state", "-id"], name="task_assignee_state_id_idx"),
             models.Index(fields=["incident", "status", "state"], name="task_incident_status_idx"),
             models.Index(fields=["org", "state", "-id"], name="task_org_state_idx"),
@@ -159,3 +228,63 @@ class LearningStatusVisit(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["incident", "status"], name="learning_visit_once_per_status"),
         ]
+
+
+class LearningRun(models.Model):
+    """The flow an incident runs, fixed when it enters: later changes to its
+    type or to the type's flow do not move it to another flow."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="learning_run")
+    flow = models.ForeignKey(LearningFlow, on_delete=models.PROTECT, related_name="runs")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+
+class FollowUpDueRule(models.Model):
+    """Follow-ups of a priority are due this many business days after the
+    incident was resolved (or after they were created, if that is later)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="follow_up_due_rules")
+    priority = models.CharField(max_length=16, choices=FollowUpPriority.choices)
+    due_days = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "priority"], name="follow_up_due_rule_once_per_priority"),
+        ]
+
+
+class ReminderPolicy(models.Model):
+    """How the owners of work with a due date are reminded, and when it is escalated."""
+
+    org = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="reminder_policy")
+    #: The first reminder, this many hours before the due date; 0: none before.
+    remind_before_hours = models.PositiveSmallIntegerField(default=24)
+    #: After the due date, remind again every this many days; 0: once, at the due date.
+    repeat_every_days = models.PositiveSmallIntegerField(default=2)
+    #: After this many days overdue, tell the escalation role's holder too; null: never.
+    escalate_after_days = models.PositiveSmallIntegerField(null=True, blank=True, default=5)
+    #: Who is told on escalation; null: the incident lead.
+    escalate_to_role = models.ForeignKey(
+        IncidentRole, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
+class DigestFrequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+
+
+class DigestSchedule(models.Model):
+    """A scheduled summary of overdue and due-soon work, in the org's time zone."""
+
+    org = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="digest_schedule")
+    enabled = models.BooleanField(default=False)
+    frequency = models.CharField(max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.WEEKLY)
+    #: For weekly digests, Monday is 0 (``date.weekday()``).
+    weekday = models.PositiveSmallIntegerField(default=0)
+    #: The hour of the day it is sent, in the org's time zone.
+    hour = models.PositiveSmallIntegerField(default=9)
+    #: A Slack channel id to post to; blank: none.
+    slack_channel = models.CharField(max_length=32, blank=True)
+    #: E-mail addresses it is sent to.
+    emails = models.JSONField(default=list, blank=True)

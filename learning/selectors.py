@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from incidentio.common.lookups import get_or_404
-from incidentio.incidents.models import IncidentStatus, StatusCategory
+from incidentio.incidents.models import IncidentStatus, IncidentType, StatusCategory
 from learning import queries
-from learning.models import LearningTask, LifecycleRules, TaskState, TaskTemplate
+from learning.models import LearningFlow, LearningTask, LifecycleRules, TaskState, TaskTemplate
 
 
 def task_get(*, org, public_id) -> LearningTask:
@@ -119,6 +119,15 @@ def flow_configuration(*, org) -> list[tuple[IncidentStatus, list[TaskTemplate]]
     return [(status, by_status[status.pk]) for status in statuses]
 
 
-def rules_get(*, org) -> LifecycleRules:
-    rules, _ = LifecycleRules.objects.select_related("auto_enter_min_severity").get_or_create(org=org)
+def default_flow(*, org) -> LearningFlow:
+    return LearningFlow.objects.get(org=org, is_default=True)
+
+
+def rules_get(*, org, incident_type=None) -> LifecycleRules:
+    """The lifecycle rules of ``incident_type`` (default: the org's default type)."""
+    if incident_type is None:
+        incident_type = IncidentType.objects.get(org=org, is_default=True)
+    rules, _ = LifecycleRules.objects.select_related("auto_enter_min_severity").get_or_create(
+        incident_type=incident_type, defaults={"org": org}
+    )
     return rules

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from incidentio.incidents.models import IncidentRole, IncidentStatus, RoleKind, Severity, StatusCategory
-from learning.models import LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
+from incidentio.incidents.models import IncidentRole, IncidentStatus, IncidentType, RoleKind, Severity, StatusCategory
+from learning.models import LearningFlow, LearningFlowStatus, LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 
 DEFAULT_TASKS = {
     "Documenting": [
@@ -36,18 +36,29 @@ DEFAULT_TASKS = {
 
 def seed_learning_defaults(*, org) -> None:
     lead = IncidentRole.objects.filter(org=org, kind=RoleKind.LEAD).first()
-    statuses = {s.name: s for s in IncidentStatus.objects.filter(org=org, category=StatusCategory.LEARNING)}
+    flow = LearningFlow.objects.create(
+        org=org, name="Default", is_default=True,
+        description="The flow of every incident type that does not have one of its own.",
+    )
+    statuses = list(IncidentStatus.objects.filter(org=org, category=StatusCategory.LEARNING).order_by("rank", "pk"))
+    LearningFlowStatus.objects.bulk_create(
+        LearningFlowStatus(flow=flow, status=status, rank=rank) for rank, status in enumerate(statuses)
+    )
+    by_name = {s.name: s for s in statuses}
     templates = []
     for status_name, tasks in DEFAULT_TASKS.items():
-        status = statuses.get(status_name)
+        status = by_name.get(status_name)
         if status is None:
             continue
         for rank, (kind, title, instructions) in enumerate(tasks):
             templates.append(TaskTemplate(
-                org=org, status=status, title=title, instructions=instructions, kind=kind,
+                org=org, flow=flow, status=status, title=title, instructions=instructions, kind=kind,
                 required=True, assignee_role=lead, rank=rank,
             ))
     TaskTemplate.objects.bulk_create(templates)
     # High-severity incidents always get the flow; others ask whoever closes them.
     critical = Severity.objects.filter(org=org).order_by("-rank").first()
-    LifecycleRules.objects.create(org=org, auto_enter_min_severity=critical, otherwise=UnmatchedPolicy.ASK)
+    LifecycleRules.objects.create(
+        org=org, incident_type=IncidentType.objects.get(org=org, is_default=True),
+        auto_enter_min_severity=critical, otherwise=UnmatchedPolicy.ASK,
+    )

@@ -99,10 +99,19 @@ slug_validator = RegexValidator(
 )
 
 
+def default_working_days() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
 class Organization(models.Model):
     slug = models.CharField(max_length=50, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=100, validators=[validate_single_line])
     created_at = models.DateTimeField(default=timezone.now)
+    #: The org's working calendar (``orgs.calendar``): due dates count its
+    #: working days in its time zone, skipping its holidays.
+    time_zone = models.CharField(max_length=64, default="UTC")
+    #: ISO weekday numbers minus one (Monday is 0), as ``date.weekday()``.
+    working_days = models.JSONField(default=default_working_days)
 
     class Meta:
         ordering = ["name"]
@@ -251,3 +260,18 @@ class ApiKey(models.Model):
         """May change incidents and learning tasks: what a member's ``may_write``
         is for a key (``incidentio.api.permissions.KeyRoles``' default write role)."""
         return self.has_role(ApiKeyRole.INCIDENT_EDITOR)
+
+
+class Holiday(models.Model):
+    """A day the org does not work: due dates counted in business days skip it."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True, validators=[validate_single_line])
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["org", "date"], name="holiday_unique_date_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()

@@ -132,7 +132,8 @@ def manifest(gen, orgs, *, database_url: str, scale: str, seed: int, anchor: dat
     assignee_tasks = dict(_rows(
         "SELECT state, count(*) FROM learning_learningtask WHERE org_id = %s AND assignee_id = %s GROUP BY 1",
         [big.id, designated.user_id]))
-    rules = LifecycleRules.objects.select_related("auto_enter_min_severity").get(org_id=big.id)
+    rules = LifecycleRules.objects.select_related("auto_enter_min_severity").get(
+        incident_type__org_id=big.id, incident_type__is_default=True)
     key = ApiKey.objects.get(pk=gen.fixtures["api_key_pk"])
     workspace = SlackWorkspace.objects.get(org_id=big.id)
     timeline = gen.fixtures["timeline"]

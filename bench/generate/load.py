@@ -22,7 +22,7 @@ TABLES = {
         "id", "public_id", "number", "name", "summary", "slack_channel_id", "learning_flow", "opt_out_reason",
         "reported_at", "accepted_at", "impact_started_at", "identified_at", "fixed_at", "resolved_at", "closed_at",
         "updated_at", "created_by_id", "merged_into_id", "opted_out_by_id", "org_id", "status_id", "severity_id",
-        "idempotency_key",
+        "idempotency_key", "incident_type_id",
     ],
     "incidentio_timelineevent": [
         "id", "public_id", "kind", "occurred_at", "actor_kind", "actor_label", "actor_ref", "text", "data",
@@ -232,6 +232,7 @@ class Generator:
             esc(s.opt_out_reason), ts(plan.t0), ts(s.accepted_at), ts(s.impact_started_at), ts(s.identified_at),
             ts(s.fixed_at), ts(s.resolved_at), ts(s.closed_at), ts(updated), opt(s.created_by), opt(s.merged_into),
             opt(s.opted_out_by), str(org.id), str(s.status.id), opt(plan.severity.id if plan.severity else None), NULL,
+            str(org.default_type_id),
         )
         events = streams["incidentio_timelineevent"]
         for t, kind, actor, text, data, permalink in s.events:

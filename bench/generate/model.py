@@ -75,3 +75,4 @@ class Org:
     slack_domain: str | None = None  # a connected workspace: channels, links, task messages
     integration: tuple[str, str] | None = None  # an API key that declares incidents: (name, key id)
     big: bool = False
+    default_type_id: int = 0  # every generated incident is of the org's default type

@@ -146,7 +146,7 @@ def _deterministic_public_ids(gen, cursor) -> None:
 
 def _read_back(gen, specs: list[OrgSpec], orgs: dict, fixtures: dict) -> list[Org]:
     """The configuration the services made, for every org, in a handful of queries."""
-    from incidentio.incidents.models import IncidentRole, IncidentStatus
+    from incidentio.incidents.models import IncidentRole, IncidentStatus, IncidentType
     from incidentio.incidents.models import Severity as SeverityModel
     from learning.models import LifecycleRules, TaskTemplate
     from orgs.models import ApiKey, Membership
@@ -164,7 +164,9 @@ def _read_back(gen, specs: list[OrgSpec], orgs: dict, fixtures: dict) -> list[Or
         by_org[t.org_id]["templates"].setdefault(t.status_id, []).append(
             Template(t.pk, t.kind, t.title, t.instructions, t.required, t.assignee_role_id, t.target_role_id))
     rules = {r.org_id: r.auto_enter_min_severity.rank if r.auto_enter_min_severity else None
-             for r in LifecycleRules.objects.select_related("auto_enter_min_severity")}
+             for r in LifecycleRules.objects.filter(incident_type__is_default=True)
+             .select_related("auto_enter_min_severity")}
+    default_types = dict(IncidentType.objects.filter(is_default=True).values_list("org_id", "pk"))
     memberships = dict(Membership.objects.values_list("user_id", "public_id").filter(org__slug=BIG_SLUG))
     integration = ApiKey.objects.get(pk=fixtures["integration_key_pk"])
     result = []
@@ -180,7 +182,7 @@ def _read_back(gen, specs: list[OrgSpec], orgs: dict, fixtures: dict) -> list[Or
             learning=of["learning"], closed=of["closed"][0], declined=of["declined"][0], merged=of["merged"][0],
             canceled=of["canceled"][0], severities=data["severities"], auto_enter_rank=rules.get(model.pk),
             lead_role=roles["lead"], reporter_role=roles.get("reporter"), templates=data["templates"],
-            members=spec.members, big=spec.big,
+            members=spec.members, big=spec.big, default_type_id=default_types[model.pk],
         )
         org.actors = [m for m in spec.members if m.role != "viewer"]
         if spec.big:

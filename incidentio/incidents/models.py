@@ -123,6 +123,34 @@ class IncidentRole(models.Model):
         return self.name
 
 
+class IncidentType(models.Model):
+    """What kind of incident this is ("Default", "Security", "Customer data").
+
+    Every incident has one; exactly one type per org is the default, given to
+    incidents declared without a type. The learning flow an incident runs and
+    the rules that put it there are chosen per type (``learning.models.LifecycleRules``).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="incident_types")
+    name = models.CharField(max_length=limits.CONFIG_NAME)
+    description = models.TextField(blank=True)
+    is_default = models.BooleanField(default=False)
+    rank = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rank", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="incident_type_unique_name_per_org"),
+            models.UniqueConstraint(
+                fields=["org"], condition=models.Q(is_default=True), name="incident_type_one_default_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class IncidentCounter(models.Model):
     """The last reference number handed out in an org. Locked to declare."""
 
@@ -159,6 +187,7 @@ class Incident(models.Model):
     severity = models.ForeignKey(
         Severity, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
     )
+    incident_type = models.ForeignKey(IncidentType, on_delete=models.PROTECT, related_name="incidents")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -201,6 +230,7 @@ class Incident(models.Model):
             models.Index(fields=["org", "status", "-number"], name="incident_org_status_idx"),
             models.Index(fields=["org", "severity", "-number"], name="incident_org_severity_idx"),
             models.Index(fields=["org", "learning_flow", "-number"], name="incident_org_learning_idx"),
+            models.Index(fields=["org", "incident_type", "-number"], name="incident_org_type_idx"),
         ]
 
     def __str__(self) -> str:
@@ -286,6 +316,10 @@ class EventKind(models.TextChoices):
     TASK_NOT_DOING = "task_not_doing", "Task marked not doing"
     TASK_REOPENED = "task_reopened", "Task reopened"
     TASK_ASSIGNED = "task_assigned", "Task assigned"
+    TYPE_CHANGED = "type_changed", "Incident type changed"
+    TASK_DUE_CHANGED = "task_due_changed", "Task due date changed"
+    REMINDER_SNOOZED = "reminder_snoozed", "Reminder snoozed"
+    OVERDUE_ESCALATED = "overdue_escalated", "Overdue work escalated"
 
 
 EVENT_KIND_LABELS = dict(EventKind.choices)
@@ -420,6 +454,12 @@ class FollowUp(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    #: When it should be done: from the org's due rule for its priority
+    #: (``learning.models.FollowUpDueRule``) unless a person set it by hand.
+    due_at = models.DateTimeField(null=True, blank=True)
+    due_set_by_hand = models.BooleanField(default=False, db_default=False)
+    #: No reminders before this moment (``learning.services.reminders``).
+    snoozed_until = models.DateTimeField(null=True, blank=True)
     #: As on Incident: a retried API create with the same key returns this follow-up.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
 
@@ -427,4 +467,11 @@ class FollowUp(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["incident", "idempotency_key"], name="follow_up_unique_idempotency_key"),
+        ]
+        indexes = [
+            # The reminder sweep and the overdue filters: outstanding follow-ups by due date.
+            models.Index(
+                fields=["due_at"], condition=models.Q(status="outstanding", due_at__isnull=False),
+                name="follow_up_outstanding_due_idx",
+            ),
         ]

@@ -63,7 +63,10 @@ def learning_flow_document(*, org: Organization) -> dict:
             ],
         })
     # A read never creates the rules row; an org without one is asked (rules.decide).
-    rules = LifecycleRules.objects.filter(org=org).select_related("auto_enter_min_severity").first()
+    rules = (
+        LifecycleRules.objects.filter(incident_type__org=org, incident_type__is_default=True)
+        .select_related("auto_enter_min_severity").first()
+    )
     return {
         "learning_statuses": statuses,
         "lifecycle_rules": {
@@ -444,7 +447,7 @@ def learning_flow_replace(*, org: Organization, document) -> None:
         except ServiceError as exc:  # it came into use after validation
             raise LearningFlowDocumentInvalid([DocumentError("learning_statuses", str(exc), "in_use")]) from None
 
-    rules = LifecycleRules.objects.filter(org=org).first()
+    rules = LifecycleRules.objects.filter(incident_type__org=org, incident_type__is_default=True).first()
     if rules is None or rules.auto_enter_min_severity_id != (plan.severity.pk if plan.severity else None) \
             or rules.otherwise != plan.otherwise:
         rules_update(org=org, auto_enter_min_severity=plan.severity, otherwise=plan.otherwise)

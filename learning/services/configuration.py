@@ -7,9 +7,9 @@ from django.db import transaction
 
 from incidentio.common import limits
 from incidentio.common.errors import ServiceError
-from incidentio.incidents.models import IncidentRole, IncidentStatus, Severity, StatusCategory
+from incidentio.incidents.models import IncidentRole, IncidentStatus, IncidentType, Severity, StatusCategory
 from incidentio.incidents.services.configuration import move_among
-from learning.models import LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
+from learning.models import LearningFlow, LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
 
 
 def _clean_instructions(instructions: str) -> str:
@@ -41,13 +41,20 @@ def _clean_template(org, *, status, title, kind, assignee_role, target_role) -> 
 def template_create(
     *, org, status: IncidentStatus, title: str, kind: str = TaskKind.CUSTOM, instructions: str = "",
     required: bool = True, assignee_role: IncidentRole | None = None, target_role: IncidentRole | None = None,
+    flow: LearningFlow | None = None,
 ) -> TaskTemplate:
+    """A template of ``status`` in ``flow`` (default: the org's default flow)."""
     fields = _clean_template(org, status=status, title=title, kind=kind, assignee_role=assignee_role,
                              target_role=target_role)
-    siblings = TaskTemplate.objects.filter(status=status)
+    flow = flow or LearningFlow.objects.get(org=org, is_default=True)
+    if flow.org_id != org.pk:
+        raise ServiceError("Choose one of the organization's learning flows.", field="flow")
+    siblings = TaskTemplate.objects.filter(flow=flow, status=status)
     instructions = _clean_instructions(instructions)
     rank = (max(siblings.values_list("rank", flat=True), default=-1)) + 1
-    return TaskTemplate.objects.create(org=org, instructions=instructions, required=required, rank=rank, **fields)
+    return TaskTemplate.objects.create(
+        org=org, flow=flow, instructions=instructions, required=required, rank=rank, **fields
+    )
 
 
 @transaction.atomic
@@ -67,7 +74,9 @@ def template_update(
 
 
 def template_move(*, template: TaskTemplate, direction: str) -> None:
-    move_among(template, TaskTemplate.objects.filter(status_id=template.status_id), direction)
+    move_among(
+        template, TaskTemplate.objects.filter(flow_id=template.flow_id, status_id=template.status_id), direction
+    )
 
 
 def template_delete(*, template: TaskTemplate) -> None:
@@ -80,7 +89,10 @@ def rules_update(*, org, auto_enter_min_severity: Severity | None, otherwise: st
         raise ServiceError("Choose one of the organization's severities.", field="auto_enter_min_severity")
     if otherwise not in UnmatchedPolicy.values:
         raise ServiceError("Choose “ask” or “never” for the other incidents.", field="otherwise")
-    rules, _ = LifecycleRules.objects.select_for_update().get_or_create(org=org)
+    # The default type's rules, until rules are edited per type.
+    default_type = IncidentType.objects.get(org=org, is_default=True)
+    rules, _ = LifecycleRules.objects.select_for_update().get_or_create(incident_type=default_type,
+                                                                        defaults={"org": org})
     rules.auto_enter_min_severity = auto_enter_min_severity
     rules.otherwise = otherwise
     rules.save()

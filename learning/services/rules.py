@@ -17,9 +17,14 @@ class FlowDecision(str, Enum):
 def decide(incident: Incident) -> FlowDecision:
     if not IncidentStatus.objects.filter(org_id=incident.org_id, category=StatusCategory.LEARNING).exists():
         return FlowDecision.NEVER
-    rules = LifecycleRules.objects.filter(org_id=incident.org_id).select_related("auto_enter_min_severity").first()
+    rules = (
+        LifecycleRules.objects.filter(incident_type_id=incident.incident_type_id)
+        .select_related("auto_enter_min_severity").first()
+    )
     if rules is None:
         return FlowDecision.ASK
+    if rules.auto_enter_all:
+        return FlowDecision.REQUIRED
     threshold = rules.auto_enter_min_severity
     if threshold is not None and incident.severity is not None and incident.severity.rank >= threshold.rank:
         return FlowDecision.REQUIRED

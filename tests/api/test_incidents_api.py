@@ -242,7 +242,7 @@ def _bulk_incidents(org, count: int, *, with_roles: list[tuple] = ()):
     now = timezone.now()
     Incident.objects.bulk_create(
         Incident(org=org, number=n, name=f"Incident {n}", status=live, severity=severity,
-                 reported_at=now - timedelta(minutes=count - n), accepted_at=now)
+                 incident_type=org.incident_types.get(is_default=True), reported_at=now - timedelta(minutes=count - n), accepted_at=now)
         for n in range(1, count + 1)
     )
     IncidentCounter.objects.update_or_create(org=org, defaults={"last_number": count})
@@ -689,8 +689,10 @@ def test_total_record_count_is_right_across_the_settled_boundary(acme, api, api_
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     status = IncidentStatus.objects.filter(org=acme).first()
     numbers = [n for n in range(1, 351) if n not in (42, 300)]  # 42 failed; 300 is still being declared
+    default_type = acme.incident_types.get(is_default=True)
     Incident.objects.bulk_create(
-        Incident(org=acme, number=n, name=f"Bulk {n}", status=status, public_id=uuid.uuid4()) for n in numbers
+        Incident(org=acme, number=n, name=f"Bulk {n}", status=status, public_id=uuid.uuid4(),
+                 incident_type=default_type) for n in numbers
     )
     IncidentCounter.objects.update_or_create(org=acme, defaults={"last_number": 350})
     client = api(api_key(acme))
@@ -703,7 +705,7 @@ def test_total_record_count_is_right_across_the_settled_boundary(acme, api, api_
         assert total() == 348
     # The key, the page, the count (a PREPARE is not a query run: incidentio/common/db.py).
     assert len(_queries_run(first)) == 3
-    Incident.objects.create(org=acme, number=300, name="Late commit", status=status)
+    Incident.objects.create(org=acme, number=300, name="Late commit", status=status, incident_type=default_type)
     assert total() == 349
     with CaptureQueriesContext(connection) as later:  # the settled part is remembered
         assert total() == 349

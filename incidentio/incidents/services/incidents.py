@@ -24,6 +24,7 @@ from incidentio.incidents.models import (
     IncidentRole,
     IncidentRoleAssignment,
     IncidentStatus,
+    IncidentType,
     RoleKind,
     Severity,
     StatusCategory,
@@ -63,6 +64,13 @@ def _status_of(org: Organization, category: str) -> IncidentStatus:
     if status is None:
         raise ServiceError(f"This organization has no {category} status configured.")
     return status
+
+
+def default_incident_type(org: Organization) -> IncidentType:
+    incident_type = IncidentType.objects.filter(org=org, is_default=True).first()
+    if incident_type is None:
+        raise ServiceError("This organization has no default incident type configured.")
+    return incident_type
 
 
 def _check_same_org(org: Organization, obj, field: str, what: str) -> None:
@@ -135,11 +143,15 @@ def incident_declare(
     severity: Severity | None = None,
     lead=None,
     triage: bool = False,
+    incident_type: IncidentType | None = None,
 ) -> Incident:
-    """Declare an incident, live at once or in triage, with the next reference."""
+    """Declare an incident, live at once or in triage, with the next reference.
+    Without ``incident_type`` it gets the org's default type."""
     name = _clean_incident_name(name)
     summary = _clean_summary(summary)
     _check_same_org(org, severity, "severity", "severity")
+    _check_same_org(org, incident_type, "incident_type", "incident type")
+    incident_type = incident_type or default_incident_type(org)
     _check_member(org, lead, "lead")
     status = _status_of(org, StatusCategory.TRIAGE if triage else StatusCategory.LIVE)
 
@@ -157,6 +169,7 @@ def incident_declare(
         summary=summary,
         status=status,
         severity=severity,
+        incident_type=incident_type,
         created_by=actor.user,
         reported_at=now,
         accepted_at=None if triage else now,

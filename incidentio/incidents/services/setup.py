@@ -6,6 +6,7 @@ from incidentio.incidents.models import (
     IncidentCounter,
     IncidentRole,
     IncidentStatus,
+    IncidentType,
     RoleKind,
     Severity,
     StatusCategory,
@@ -46,7 +47,7 @@ DEFAULT_ROLES = [
 
 
 def seed_incident_defaults(*, org) -> None:
-    """Statuses, severities, roles and the reference counter of a new org."""
+    """Statuses, severities, roles, the default incident type and the reference counter of a new org."""
     IncidentStatus.objects.bulk_create(
         IncidentStatus(org=org, name=name, category=category, description=description, rank=rank, milestone=milestone)
         for rank, (name, category, description, milestone) in enumerate(DEFAULT_STATUSES)
@@ -60,3 +61,6 @@ def seed_incident_defaults(*, org) -> None:
         for rank, (name, short, kind, required, text) in enumerate(DEFAULT_ROLES)
     )
     IncidentCounter.objects.create(org=org)
+    IncidentType.objects.create(
+        org=org, name="Default", description="Incidents that are not of another type.", is_default=True
+    )
