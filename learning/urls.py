@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from learning import views
+from learning import post_incident_views, views
 
 task = "incidents/<uuid:incident_id>/tasks/<uuid:task_id>/"
 
 urlpatterns = [
     path("tasks/", views.MyTasksView.as_view(), name="my_tasks"),
+    path("post-incident/", post_incident_views.PostIncidentView.as_view(), name="post_incident"),
     path(task + "complete/", views.TaskCompleteView.as_view(), name="task_complete"),
     path(task + "not-doing/", views.TaskNotDoingView.as_view(), name="task_not_doing"),
     path(task + "reopen/", views.TaskReopenView.as_view(), name="task_reopen"),

@@ -32,6 +32,7 @@ TABLES = {
         "id", "public_id", "title", "instructions", "kind", "required", "assigned_manually", "state",
         "not_doing_reason", "addressed_at", "completed_automatically", "rank", "created_at", "addressed_by_id",
         "assignee_id", "assignee_role_id", "incident_id", "org_id", "status_id", "target_role_id", "template_id",
+        "due_at",
     ],
     "incidentio_incidentroleassignment": ["id", "assigned_at", "incident_id", "role_id", "user_id"],
     "incidentio_postmortem": [
@@ -39,13 +40,20 @@ TABLES = {
     ],
     "incidentio_followup": [
         "id", "public_id", "title", "description", "status", "priority", "not_doing_reason", "created_at",
-        "completed_at", "assignee_id", "created_by_id", "incident_id", "idempotency_key",
+        "completed_at", "assignee_id", "created_by_id", "incident_id", "idempotency_key", "due_at",
     ],
     "slackbot_slackmessage": [
         "id", "key", "channel_id", "ts", "permalink", "content_hash", "created_at", "updated_at", "incident_id",
         "org_id", "outbox_id",
     ],
 }
+
+
+#: Due dates (no random draw, so a seed makes the same rows as before they existed):
+#: required tasks are due this long after they were created, follow-ups by priority
+#: after they were created (low ones have none), as the orgs' due rules would set.
+TASK_DUE_SECONDS = 5 * b.DAY
+FOLLOW_UP_DUE_SECONDS = {"urgent": 3 * b.DAY, "high": 10 * b.DAY, "medium": 30 * b.DAY}
 
 
 # The bits uuid.UUID(version=4) forces: version 4, RFC 4122 variant.
@@ -257,6 +265,7 @@ class Generator:
                 flag(task.manual), task.state, esc(task.reason), ts(task.addressed_at), flag(task.auto),
                 str(task.rank), ts(task.created_at), opt(task.addressed_by), opt(task.assignee), assignee_role,
                 incident, str(org.id), str(task.status.id), target_role, template_id,
+                ts(task.created_at + TASK_DUE_SECONDS) if template.required else NULL,
             )
         assignments = streams["incidentio_incidentroleassignment"]
         for role_id, user_id, at in s.assignments:
@@ -278,6 +287,8 @@ class Generator:
                 str(ids["incidentio_followup"]), item["public_id"], esc(item["title"]), "", item["status"],
                 item["priority"], esc(item["reason"]), ts(item["created_at"]), ts(item["completed_at"]),
                 opt(item["assignee"]), opt(item["created_by"]), incident, NULL,
+                ts(item["created_at"] + FOLLOW_UP_DUE_SECONDS[item["priority"]])
+                if item["priority"] in FOLLOW_UP_DUE_SECONDS else NULL,
             )
         messages = streams["slackbot_slackmessage"]
         for key, stamp, permalink, at in s.slack_messages:
