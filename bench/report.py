@@ -12,7 +12,8 @@ DASHBOARD_SHARE_OF_CEILING = 0.3
 SLACK_ACK_P99_MS = 300
 FLOW_STATUS_P95_MS = 1000
 FLOW_SLACK_P95_MS = 2000
-DASHBOARD_SCENARIOS = ("dashboard_incidents", "dashboard_incident_200_events", "dashboard_my_tasks")
+DASHBOARD_SCENARIOS = ("dashboard_incidents", "dashboard_incident_200_events", "dashboard_my_tasks",
+                       "dashboard_post_incident")
 
 
 @dataclass

@@ -124,6 +124,7 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
         ("dashboard_incident_200_events", f"/{big}/incidents/{m['timeline_incident']['incident_id']}/", member,
          f"/{little}/incidents/{small['incident_id']}/", small_member),
         ("dashboard_my_tasks", f"/{big}/tasks/", assignee, f"/{little}/tasks/", small_member),
+        ("dashboard_post_incident", f"/{big}/post-incident/", member, f"/{little}/post-incident/", small_member),
     ]
     # The ceiling brackets every scenario: measured right before it and again
     # after. The budgets hold against the run's best ceiling (the strictest
