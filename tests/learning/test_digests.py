@@ -131,6 +131,9 @@ def test_the_digest_lists_overdue_and_due_soon_work_by_owner_with_links(acme, ow
     assert "Add an alert on queue depth (follow-up, due Thu 10 Dec 17:00)" in body.split("Unassigned (1)")[1]
     for absent in ("Later work", "Done already", "No due date"):
         assert absent not in body
+    # Each e-mail is its outbox message: a copy sent again is the same message to a mail client.
+    ids = {m.message()["Message-ID"] for m in sent}
+    assert ids == {f"<outbox-{m.public_id}@127.0.0.1>" for m in OutboxMessage.objects.filter(kind="learning.digest")}
 
 
 def test_a_daily_digest_looks_two_days_ahead(acme, owner, sweep):
