@@ -245,14 +245,39 @@ def test_each_org_gets_its_own_digest(acme, globex, owner, outsider, sweep):
     schedule(acme, frequency=DigestFrequency.DAILY, hour=9, emails=["acme@acme.test"])
     schedule(globex, frequency=DigestFrequency.DAILY, hour=9, emails=["globex@globex.test"])
     follow_up(declare(acme, owner, "Acme outage"), owner, "Acme work", datetime(2026, 12, 1, tzinfo=TOKYO))
-    follow_up(declare(globex, outsider, "Globex outage"), outsider, "Globex work", datetime(2026, 12, 1, tzinfo=TOKYO))
+    globex_incident = declare(globex, outsider, "Globex outage", lead=outsider)
+    follow_up(globex_incident, outsider, "Globex work", datetime(2026, 12, 1, tzinfo=TOKYO))
+    close_into_flow(globex_incident, outsider)
+    LearningTask.objects.filter(incident=globex_incident).update(title="Globex task",
+                                                                due_at=datetime(2026, 12, 1, tzinfo=TOKYO))
 
     sent = {m.to[0]: m.body for m in sweep(datetime(2026, 12, 7, 9, tzinfo=ZoneInfo("UTC")))}
 
-    assert "Acme work" in sent["acme@acme.test"] and "Globex work" not in sent["acme@acme.test"]
-    assert "Globex work" in sent["globex@globex.test"] and "Acme work" not in sent["globex@globex.test"]
+    assert "Acme work" in sent["acme@acme.test"]
+    assert "Globex work" not in sent["acme@acme.test"] and "Globex task" not in sent["acme@acme.test"]
+    assert "Globex work" in sent["globex@globex.test"] and "Globex task" in sent["globex@globex.test"]
+    assert "Acme work" not in sent["globex@globex.test"]
 
 
 def test_the_sweep_refuses_a_moment_without_its_offset(db):
     with pytest.raises(ValueError, match="offset"):
         send_due_digests(at="2026-12-07T09:00:00")
+
+
+def test_building_a_digest_takes_two_queries_whatever_the_number_of_items(acme, owner, responder,
+                                                                          django_assert_num_queries):
+    from learning.services.digests import digest_build
+
+    now = datetime(2026, 12, 7, 9, tzinfo=TOKYO)
+    for n in range(6):
+        incident = declare(acme, owner, f"Outage {n}", lead=owner if n % 2 else responder)
+        close_into_flow(incident, owner)
+        follow_up(incident, owner, f"Follow-up {n}", now - timedelta(days=n), assignee=responder if n % 2 else None)
+    LearningTask.objects.filter(org=acme).update(due_at=now + timedelta(days=1))
+    acme.refresh_from_db()
+
+    with django_assert_num_queries(2):
+        digest = digest_build(org=acme, frequency=DigestFrequency.WEEKLY, now=now)
+
+    assert len(digest.items) == 6 + LearningTask.objects.filter(org=acme, state=TaskState.OUTSTANDING).count()
+    assert {group.owner for group in digest.groups} >= {"Unassigned"}
