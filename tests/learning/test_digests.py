@@ -281,3 +281,11 @@ def test_building_a_digest_takes_two_queries_whatever_the_number_of_items(acme, 
 
     assert len(digest.items) == 6 + LearningTask.objects.filter(org=acme, state=TaskState.OUTSTANDING).count()
     assert {group.owner for group in digest.groups} >= {"Unassigned"}
+
+
+def test_the_beat_runs_the_digest_sweep_every_five_minutes():
+    from incidentio.config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["learning-send-digests"]
+    assert entry["schedule"] == 300.0
+    assert app.tasks[entry["task"]].name == send_due_digests.name == "learning.tasks.send_due_digests"
