@@ -15,7 +15,8 @@ from __future__ import annotations
 from django import forms
 
 from incidentio.common import limits
-from learning.models import TaskKind, UnmatchedPolicy
+from learning.models import DigestFrequency, TaskKind, UnmatchedPolicy
+from learning.services.digests import WEEKDAYS
 
 NOBODY = "Nobody"
 
@@ -96,3 +97,30 @@ class TaskTemplateForm(forms.Form):
         super().__init__(*args, **kwargs)
         _select(self.fields["assignee_role"], [("", NOBODY)] + role_choices)
         _select(self.fields["target_role"], [("", "—")] + role_choices)
+
+
+class DigestForm(forms.Form):
+    """Settings → Digests. The e-mail list and the channel are parsed and
+    checked by ``learning.services.digests`` (one set of rules)."""
+
+    enabled = forms.BooleanField(required=False, label="Send a digest")
+    frequency = forms.ChoiceField(choices=DigestFrequency.choices, label="How often")
+    weekday = forms.TypedChoiceField(
+        coerce=int, choices=list(enumerate(WEEKDAYS)), label="Day (weekly digests)",
+    )
+    hour = forms.TypedChoiceField(coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], label="Hour")
+    slack_channel = forms.CharField(
+        required=False, max_length=200, label="Slack channel",
+        help_text="The channel's ID (in Slack: the channel's details, at the bottom) or a link to it. "
+                  "For a private channel, invite the app first. Blank: no Slack digest.",
+    )
+    emails = forms.CharField(
+        required=False, max_length=10000, label="E-mail addresses", widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Separated by commas or new lines; up to 20. Blank: no e-mail digest.",
+    )
+
+    def __init__(self, *args, zone_name: str, slack_connected: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hour"].label = f"Hour ({zone_name} time)"
+        if not slack_connected:
+            del self.fields["slack_channel"]

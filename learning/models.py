@@ -288,3 +288,11 @@ class DigestSchedule(models.Model):
     slack_channel = models.CharField(max_length=32, blank=True)
     #: E-mail addresses it is sent to.
     emails = models.JSONField(default=list, blank=True)
+    #: The period (``digest_period``: a local date, or an ISO week like
+    #: ``2026-W50``) the sweep last took: its digest was queued, or there was
+    #: nothing to send. Set under the row lock with the outbox rows, so each
+    #: period is taken once (``learning.services.digests``).
+    last_period = models.CharField(max_length=16, blank=True)
+    #: When that period was taken, and how many items its digest listed (0: nothing was sent).
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_item_count = models.PositiveIntegerField(null=True, blank=True)

@@ -1,9 +1,11 @@
-"""The learning-flow settings page, under ``/<org_slug>/settings/``."""
+"""The learning-flow settings pages, under ``/<org_slug>/settings/``."""
 
 from django.urls import path
 
+from learning.digest_settings_views import DigestSettingsView
 from learning.settings_views import LearningSettingsView
 
 urlpatterns = [
     path("learning/", LearningSettingsView.as_view(), name="settings_learning"),
+    path("digests/", DigestSettingsView.as_view(), name="settings_digests"),
 ]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from learning.services.digests import digest_sweep
 from learning.services.flow import learning_advance, learning_repair_stuck
 
 logger = logging.getLogger(__name__)
@@ -25,3 +28,14 @@ def repair_stuck_incidents() -> int:
     if repaired:
         logger.warning("Repaired %d incident(s) whose learning-flow advance was lost.", repaired)
     return repaired
+
+
+@shared_task
+def send_due_digests(at: str | None = None) -> int:
+    """Beat (every 5 minutes): send each digest whose hour has come, once per
+    period (``learning.services.digests``). ``at`` (ISO 8601) sweeps as if it
+    were then. Returns how many digests were sent."""
+    now = parse_datetime(at) if at else timezone.now()
+    if now is None or timezone.is_naive(now):
+        raise ValueError(f"not an ISO 8601 moment with its offset: {at!r}")
+    return digest_sweep(now=now)

@@ -26,8 +26,9 @@ class OutboxMessage(models.Model):
     )
     #: What the message is about, e.g. ``learning.tasks_posted`` or ``learning.opted_out``.
     kind = models.CharField(max_length=64)
-    #: Where it goes: ``incident_channel`` or ``dm:<user id>``.
-    destination = models.CharField(max_length=64, default="incident_channel")
+    #: Where it goes: ``incident_channel``, ``dm:<user id>``, ``channel:<Slack channel id>``
+    #: or ``email:<address>`` (an address is up to 254 characters).
+    destination = models.CharField(max_length=320, default="incident_channel")
     text = models.TextField()
     blocks = models.JSONField(default=list, blank=True)
     #: Facts the transport needs to render the message (e.g. the learning status).

@@ -5,7 +5,10 @@
   messages are printed; DMs go by e-mail, as they would to a member without Slack.
 - ``SlackTransport``: the org has a ``SlackWorkspace``. ``incident_channel``
   goes to the incident's channel (created on first use); ``dm:<user id>`` to the
-  member's Slack DM, or by e-mail when they have no Slack user.
+  member's Slack DM, or by e-mail when they have no Slack user;
+  ``channel:<channel id>`` to a channel an admin chose (the digest's).
+- ``email:<address>`` is an e-mail whichever the transport (the digest's
+  recipients outside the org): ``send_email``.
 
 Task messages are rendered at delivery time from the database: the one message
 of a learning status is posted once (``learning.tasks_posted``) and then edited
@@ -20,13 +23,15 @@ import json
 import logging
 import random
 import re
+import smtplib
 import string
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -122,8 +127,30 @@ def _user_for_dm(message):
 
 def _email(user, message) -> None:
     subject = f"[incidentio] {message.incident.reference} {message.incident.name}" if message.incident else "[incidentio]"
-    # The text is Slack's (escaped for mrkdwn); an e-mail is plain text.
-    send_mail(subject, unescape(message.text), None, [user.email])
+    # The text is Slack's (escaped for mrkdwn); an e-mail is plain text, or the
+    # message's own plain text when its sender wrote one (``data["email_text"]``).
+    send_mail(message.data.get("subject") or subject, message.data.get("email_text") or unescape(message.text),
+              None, [user.email])
+
+
+EMAIL_PREFIX = "email:"
+CHANNEL_PREFIX = "channel:"
+
+
+def send_email(message) -> None:
+    """An ``email:<address>`` message: its text is plain text, its subject in
+    ``data["subject"]``. The Message-ID is the outbox message's, so a copy sent
+    again after a worker died between the SMTP hand-off and recording it is the
+    same message to the mail client (which shows it once)."""
+    address = message.destination.removeprefix(EMAIL_PREFIX)
+    domain = urlsplit(settings.SITE_URL).hostname or "incidentio"
+    email = EmailMessage(message.data.get("subject") or "[incidentio]", message.text, None, [address],
+                         headers={"Message-ID": f"<outbox-{message.public_id}@{domain}>"})
+    try:
+        email.send()
+    except (OSError, smtplib.SMTPException) as exc:
+        permanent = isinstance(exc, smtplib.SMTPRecipientsRefused)
+        raise TransportError(f"e-mail to {address}: {exc}", permanent=permanent) from exc
 
 
 class ConsoleTransport:
@@ -132,6 +159,8 @@ class ConsoleTransport:
 
     def send(self, message, attempt: DeliveryAttempt | None = None) -> None:
         incident = message.incident
+        if message.destination.startswith(EMAIL_PREFIX):
+            return send_email(message)
         if message.destination.startswith("dm:"):
             user = _user_for_dm(message)
             if user is not None:
@@ -191,13 +220,21 @@ class SlackTransport:
     def prepare(self, message) -> None:
         """Create the incident's channel if the message goes there (in a transaction
         of its own: see ``slackbot.tasks._send``)."""
-        if message.destination.startswith("dm:") or message.incident is None or message.kind == TASKS_UPDATED:
+        if message.destination != "incident_channel" or message.incident is None or message.kind == TASKS_UPDATED:
             return
         self.ensure_channel(message.incident, invite=message.data.get("invite") or [])
 
     def send(self, message, attempt: DeliveryAttempt | None = None) -> None:
+        if message.destination.startswith(EMAIL_PREFIX):
+            return send_email(message)
         if message.destination.startswith("dm:"):
             return self._send_dm(message, attempt)
+        if message.destination.startswith(CHANNEL_PREFIX):
+            # A channel an admin named: it exists already (or Slack says
+            # channel_not_found / not_in_channel, a permanent error shown on
+            # Settings → Slack). Posted once, like every post (``_post``).
+            channel = message.destination.removeprefix(CHANNEL_PREFIX)
+            return self._post(message, channel, message.text, message.blocks or None, attempt=attempt)
         if message.incident is None:
             raise TransportError(f"{message.kind}: no incident to find a channel for", permanent=True)
         if message.kind == TASKS_UPDATED:

@@ -41,6 +41,8 @@ EXCEPTIONS = {
     ("learning.services.flow", "slackbot"),
     # The flow's Slack texts escape people's text with the Slack formatting rules.
     ("learning.messages", "slackbot"),
+    # Digests are queued in the outbox with the period as dedupe key, their Slack text escaped.
+    ("learning.services.digests", "slackbot"),
 }
 
 

@@ -40,3 +40,17 @@ def test_seed_demo_gives_incidents_in_several_states_with_timelines():
     assert in_flow.learning_tasks.filter(state="completed", completed_automatically=True).exists()
     assert TimelineEvent.objects.filter(incident=in_flow).count() >= 10
     assert acme.get(learning_flow="opted_out").opt_out_reason
+
+
+def test_seed_demo_turns_on_a_weekly_digest_and_the_settings_page_shows_it():
+    from learning.models import DigestSchedule
+
+    call_command("seed_demo")
+
+    schedule = DigestSchedule.objects.get(org__slug="acme")
+    assert (schedule.enabled, schedule.frequency, schedule.weekday, schedule.hour) == (True, "weekly", 0, 9)
+    alice = User.objects.get(email="alice@example.com")
+    assert schedule.emails == [alice.email]
+    client = Client()
+    sign_in(client, alice, "acme", password="incidentio-demo")
+    assert "Next digest: <strong>Monday" in client.get("/acme/settings/digests/").content.decode()

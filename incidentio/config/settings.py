@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "slack-deliver-pending": {"task": "slackbot.tasks.deliver_pending_outbox", "schedule": 30.0},
     # Re-queues webhook deliveries whose (retry) job was lost.
     "webhooks-deliver-due": {"task": "webhooks.tasks.deliver_due_webhooks", "schedule": 60.0},
+    # Sends the scheduled digests whose hour has come (each once per period).
+    "learning-send-digests": {"task": "learning.tasks.send_due_digests", "schedule": 300.0},
 }
 
 # --- Public API (DRF) ----------------------------------------------------------

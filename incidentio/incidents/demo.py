@@ -12,7 +12,8 @@ from django.utils import timezone
 from incidentio.common.actors import Actor
 from incidentio.incidents.models import Incident, IncidentStatus, LearningFlowState, Severity
 from incidentio.incidents.services import documents, follow_ups, incidents
-from learning.models import LearningTask, TaskState
+from learning.models import DigestFrequency, LearningTask, TaskState
+from learning.services.digests import digest_schedule_update
 from learning.services.flow import LearningFlowChoice, incident_close, learning_advance
 from learning.services.tasks import task_complete
 
@@ -167,5 +168,9 @@ def seed_demo_incidents(*, org, people: list) -> int:
     inc = incidents.incident_declare(org=org, actor=me, name="Dashboard shows wrong timezone", triage=True)
     incidents.incident_decline(incident=inc, actor=me, reason="A display preference, not an incident; ticket filed.")
     created += 1
+
+    # Monday mornings, the week's overdue and due-soon work by e-mail (Settings → Digests).
+    digest_schedule_update(org=org, enabled=True, frequency=DigestFrequency.WEEKLY, weekday=0, hour=9,
+                           slack_channel=None, emails=[lead_person.email], now=now)
 
     return created
