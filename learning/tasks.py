@@ -6,7 +6,9 @@ import logging
 
 from celery import shared_task
 
+from incidentio.config.celery import PRIORITY_BACKGROUND
 from learning.services.flow import learning_advance, learning_repair_stuck
+from learning.services.reminders import reminders_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +27,11 @@ def repair_stuck_incidents() -> int:
     if repaired:
         logger.warning("Repaired %d incident(s) whose learning-flow advance was lost.", repaired)
     return repaired
+
+
+@shared_task(priority=PRIORITY_BACKGROUND)
+def send_due_reminders() -> int:
+    """Beat: send the reminders and escalations whose slot has come
+    (``learning.services.reminders``). Returns how many messages were queued."""
+    result = reminders_sweep()
+    return result.reminders + result.escalations

@@ -41,6 +41,11 @@ EXCEPTIONS = {
     ("learning.services.flow", "slackbot"),
     # The flow's Slack texts escape people's text with the Slack formatting rules.
     ("learning.messages", "slackbot"),
+    # The reminder sweep queues its DMs in the outbox, in the sweep's transaction
+    # (its unique dedupe keys are the ledger of the slots sent).
+    ("learning.services.reminders", "slackbot"),
+    # The reminders' Slack texts escape people's text and name the Slack buttons.
+    ("learning.reminder_messages", "slackbot"),
 }
 
 

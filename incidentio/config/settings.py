@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "slack-deliver-pending": {"task": "slackbot.tasks.deliver_pending_outbox", "schedule": 30.0},
     # Re-queues webhook deliveries whose (retry) job was lost.
     "webhooks-deliver-due": {"task": "webhooks.tasks.deliver_due_webhooks", "schedule": 60.0},
+    # Reminds owners of work with a due date, and escalates overdue work (once per slot).
+    "learning-send-reminders": {"task": "learning.tasks.send_due_reminders", "schedule": 60.0},
 }
 
 # --- Public API (DRF) ----------------------------------------------------------
@@ -358,6 +360,11 @@ TIMELINE_REACTIONS: list[str] = [
 TIMELINE_NOTIFIERS: list[str] = [
     "slackbot.listeners.timeline.on_timeline_event",
     "webhooks.listeners.on_timeline_event",
+]
+# Called by the reminder sweep (learning/services/reminders.py), in its transaction,
+# with the items that went past their due date: ``[(kind, item, key), ...]``.
+OVERDUE_NOTIFIERS: list[str] = [
+    "webhooks.listeners.on_work_overdue",
 ]
 
 # --- Slack (docs/slack.md) -------------------------------------------
