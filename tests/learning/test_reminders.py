@@ -265,3 +265,63 @@ def test_nothing_due_costs_a_few_queries(closed, task, sweep):
     _due(task, timezone.now() + 10 * DAY)
     assert _sweep_queries() <= 4
 
+
+
+# --- Snoozing from the dashboard and the API ----------------------------------------------------
+
+
+def test_snooze_from_the_incident_page(closed, task, responder, signed_in):
+    _due(task, timezone.now() + HOUR)
+    client = signed_in(responder, closed.org)
+    page = client.get(f"/acme/incidents/{closed.public_id}/")
+    assert b"Snooze reminders" in page.content
+    day = (timezone.now() + 3 * DAY).date()
+    response = client.post(f"/acme/incidents/{closed.public_id}/tasks/{task.public_id}/snooze/",
+                           {"until": day.isoformat(), "reason": "Waiting on the vendor"})
+    assert response.status_code == 302
+    task.refresh_from_db()
+    local = task.snoozed_until.astimezone(ZoneInfo("Europe/Paris"))
+    assert (local.date(), local.hour) == (day, 9)
+    event = TimelineEvent.objects.get(incident=closed, kind=EventKind.REMINDER_SNOOZED)
+    assert "Waiting on the vendor" in event.text
+
+
+def test_a_follow_ups_snooze_from_the_incident_page_refuses_a_past_day(closed, owner, responder, commit,
+                                                                       signed_in):
+    follow_up = commit(follow_up_create, incident=closed, actor=Actor.for_user(owner), title="Rotate keys")
+    _due(follow_up, timezone.now() - HOUR)
+    client = signed_in(responder, closed.org)
+    url = f"/acme/incidents/{closed.public_id}/follow-ups/{follow_up.public_id}/snooze/"
+    response = client.post(url, {"until": "2020-01-01"})
+    assert response.status_code == 400 and "in the future" in response.content.decode()
+    follow_up.refresh_from_db()
+    assert follow_up.snoozed_until is None
+    assert client.post(url, {"until": (timezone.now() + 2 * DAY).date().isoformat()}).status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.snoozed_until is not None
+
+
+def test_snooze_through_the_api(closed, task, owner, editor, commit):
+    until = (timezone.now() + 2 * DAY).replace(microsecond=0)
+    response = editor.post(f"learning_tasks/{task.public_id}/actions/snooze",
+                           {"until": until.isoformat(), "reason": "Busy"})
+    assert response.status_code == 200, response.content
+    assert response.json()["learning_task"]["snoozed_until"] == until.isoformat().replace("+00:00", "Z")
+    past = editor.post(f"learning_tasks/{task.public_id}/actions/snooze", {"until": "2020-01-01T00:00:00Z"})
+    assert past.status_code == 422 and past.json()["errors"][0]["source"]["field"] == "until"
+    task.refresh_from_db()
+    assert task.snoozed_until == until
+    follow_up = commit(follow_up_create, incident=closed, actor=Actor.for_user(owner), title="Rotate keys")
+    response = editor.post(f"follow_ups/{follow_up.public_id}/actions/snooze", {"until": until.isoformat()})
+    assert response.status_code == 200 and response.json()["follow_up"]["snoozed_until"] is not None
+
+
+def test_another_orgs_item_cannot_be_snoozed_through_the_api(globex, outsider, editor):
+    from incidentio.incidents.services.incidents import incident_declare as declare
+
+    theirs = declare(org=globex, actor=Actor.for_user(outsider), name="Theirs")
+    follow_up = follow_up_create(incident=theirs, actor=Actor.for_user(outsider), title="Secret")
+    until = (timezone.now() + DAY).isoformat()
+    assert editor.post(f"follow_ups/{follow_up.public_id}/actions/snooze", {"until": until}).status_code == 404
+    follow_up.refresh_from_db()
+    assert follow_up.snoozed_until is None
