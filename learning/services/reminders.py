@@ -359,3 +359,33 @@ def reminder_snooze(*, item, actor: Actor, until: datetime | None, reason: str =
 def snooze_until_day(day, org) -> datetime:
     """A day picked in a date field or Slack's date picker: 09:00 that day, in the org's time zone."""
     return datetime(day.year, day.month, day.day, 9, 0, tzinfo=say.org_zone(org))
+
+
+# --- The policy ------------------------------------------------------------------------------------
+
+
+def reminder_policy_get(*, org) -> ReminderPolicy:
+    """The org's policy; the defaults (unsaved) for an org that never changed it."""
+    return ReminderPolicy.objects.select_related("escalate_to_role").filter(org=org).first() or ReminderPolicy(
+        org=org)
+
+
+@transaction.atomic
+def reminder_policy_update(*, org, remind_before_hours: int, repeat_every_days: int,
+                           escalate_after_days: int | None, escalate_to_role=None) -> ReminderPolicy:
+    limits_by_field = {"remind_before_hours": (remind_before_hours, 24 * 30, "hours"),
+                       "repeat_every_days": (repeat_every_days, 365, "days")}
+    if escalate_after_days is not None:
+        limits_by_field["escalate_after_days"] = (escalate_after_days, 365, "days")
+    for name, (value, most, unit) in limits_by_field.items():
+        if not isinstance(value, int) or not 0 <= value <= most:
+            raise ServiceError(f"Enter a whole number of {unit} from 0 to {most}.", field=name)
+    if escalate_to_role is not None and escalate_to_role.org_id != org.pk:
+        raise ServiceError("Unknown role.", field="escalate_to_role")
+    policy, _ = ReminderPolicy.objects.select_for_update().get_or_create(org=org)
+    policy.remind_before_hours = remind_before_hours
+    policy.repeat_every_days = repeat_every_days
+    policy.escalate_after_days = escalate_after_days
+    policy.escalate_to_role = escalate_to_role
+    policy.save()
+    return policy

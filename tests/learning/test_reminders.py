@@ -325,3 +325,51 @@ def test_another_orgs_item_cannot_be_snoozed_through_the_api(globex, outsider, e
     assert editor.post(f"follow_ups/{follow_up.public_id}/actions/snooze", {"until": until}).status_code == 404
     follow_up.refresh_from_db()
     assert follow_up.snoozed_until is None
+
+
+# --- Settings → Reminders -----------------------------------------------------------------------
+
+
+def test_admins_edit_the_reminder_policy_with_an_example(acme, admin, responder, signed_in):
+    client = signed_in(admin, acme)
+    page = client.get("/acme/settings/reminders/")
+    assert page.status_code == 200
+    example = " ".join(page.content.decode().split())
+    assert "at Friday 17:00, then every 2 days while it is overdue; after 5 days overdue the incident lead" in example
+    scribe = role_create(org=acme, name="Scribe", shortform="scribe")
+    response = client.post("/acme/settings/reminders/", {
+        "remind_before_hours": "48", "repeat_every_days": "1", "escalate_after_days": "",
+        "escalate_to_role": str(scribe.public_id)})
+    assert response.status_code == 302
+    policy = ReminderPolicy.objects.get(org=acme)
+    assert (policy.remind_before_hours, policy.repeat_every_days, policy.escalate_after_days,
+            policy.escalate_to_role) == (48, 1, None, scribe)
+    bad = client.post("/acme/settings/reminders/", {"remind_before_hours": "-1", "repeat_every_days": "1"})
+    assert bad.status_code == 400
+    assert ReminderPolicy.objects.get(org=acme).remind_before_hours == 48
+    assert signed_in(responder, acme).get("/acme/settings/reminders/").status_code == 403
+
+
+# --- Webhooks -----------------------------------------------------------------------------------
+
+
+def test_overdue_webhooks_are_queued_once_when_work_goes_past_its_due_date(closed, task, owner, commit):
+    """Queued, not sent: the sweep's on-commit jobs are not run here."""
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    WebhookEndpoint.objects.create(org=closed.org, url="https://example.com/hook",
+                                   events=["learning_task.overdue", "follow_up.overdue"])
+    follow_up = commit(follow_up_create, incident=closed, actor=Actor.for_user(owner), title="Rotate keys")
+    now = timezone.now()
+    _due(task, now + HOUR)
+    _due(follow_up, now - 3 * DAY)  # a late first sweep: folded to overdue-1, still one overdue event
+    reminders_sweep(now=now)
+    assert list(WebhookDelivery.objects.values_list("event_type", flat=True)) == ["follow_up.overdue"]
+    for later in (2 * HOUR, DAY, 3 * DAY):
+        reminders_sweep(now=now + later)
+    deliveries = WebhookDelivery.objects.order_by("pk")
+    assert [d.event_type for d in deliveries] == ["follow_up.overdue", "learning_task.overdue"]
+    payload = deliveries[1].payload
+    assert payload["data"]["learning_task"]["id"] == str(task.public_id)
+    assert payload["data"]["incident"]["id"] == str(closed.public_id)
+    assert deliveries[0].payload["data"]["follow_up"]["title"] == "Rotate keys"
