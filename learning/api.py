@@ -20,10 +20,12 @@ from incidentio.api.base import OrgApiView
 from incidentio.api.errors import error_response
 from incidentio.api.pagination import list_kind, paginate, pagination_meta
 from incidentio.common.errors import ServiceError
+from incidentio.incidents.api.documents import FOLLOW_UP_ID, FollowUpApiView
+from incidentio.incidents.api.serializers import FollowUpResponse
 from learning import api_serializers as s
 from learning import selectors
 from learning.models import LearningTask
-from learning.services import tasks
+from learning.services import reminders, tasks
 from learning.services.config_document import (
     LearningFlowDocumentInvalid,
     learning_flow_document,
@@ -160,6 +162,47 @@ class LearningTaskAssignView(_TaskActionView):
         return Response(_render_task(self.org, task))
 
 
+_SNOOZE_DESCRIPTION = ("No reminders about it before `until` (docs/learning-flow.md, \"Reminders and escalation\"); "
+                       "when the snooze ends, one reminder says where it stands. Recorded on the incident's timeline "
+                       "with the reason. `until` must be in the future and at most 90 days ahead (else a 422, "
+                       "nothing changed); an addressed item cannot be snoozed.")
+
+
+class LearningTaskSnoozeView(_TaskActionView):
+    @extend_schema(
+        operation_id="learning_tasks_snooze",
+        tags=TAG_TASKS,
+        summary="Snooze a learning task's reminders",
+        description=_SNOOZE_DESCRIPTION,
+        request=s.SnoozeIn,
+        responses={200: s.LearningTaskResponse, **_ACTION_ERRORS},
+    )
+    def post(self, request, task_id: str):
+        task = self.task(task_id)
+        data = self.validated(s.SnoozeIn, request.data)
+        task = reminders.reminder_snooze(item=task, actor=self.actor, until=data["until"], reason=data["reason"])
+        return Response(_render_task(self.org, task))
+
+
+class FollowUpSnoozeView(FollowUpApiView):
+    write_role = ApiKeyRole.INCIDENT_EDITOR
+
+    @extend_schema(
+        operation_id="follow_ups_snooze",
+        tags=["Follow-ups"],
+        summary="Snooze a follow-up's reminders",
+        parameters=[FOLLOW_UP_ID],
+        description=_SNOOZE_DESCRIPTION,
+        request=s.SnoozeIn,
+        responses={200: FollowUpResponse, **_ACTION_ERRORS},
+    )
+    def post(self, request, follow_up_id: str):
+        follow_up = self.get_follow_up(follow_up_id)
+        data = self.validated(s.SnoozeIn, request.data)
+        reminders.reminder_snooze(item=follow_up, actor=self.actor, until=data["until"], reason=data["reason"])
+        return self.render(follow_up)
+
+
 _FLOW_EXAMPLE = {
     "learning_statuses": [
         {
@@ -237,5 +280,7 @@ urlpatterns = [
     path(f"{task}/actions/not_doing", LearningTaskNotDoingView.as_view(), name="learning_task_not_doing"),
     path(f"{task}/actions/reopen", LearningTaskReopenView.as_view(), name="learning_task_reopen"),
     path(f"{task}/actions/assign", LearningTaskAssignView.as_view(), name="learning_task_assign"),
+    path(f"{task}/actions/snooze", LearningTaskSnoozeView.as_view(), name="learning_task_snooze"),
+    path("follow_ups/<str:follow_up_id>/actions/snooze", FollowUpSnoozeView.as_view(), name="follow_up_snooze"),
     path("learning_flow", LearningFlowView.as_view(), name="learning_flow"),
 ]

@@ -73,6 +73,7 @@ class LearningTaskOut(serializers.Serializer):
     completed_automatically = serializers.BooleanField()
     addressed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    snoozed_until = serializers.DateTimeField(allow_null=True, help_text="No reminders about it before then.")
 
     @extend_schema_field(TaskAssigneeOut(allow_null=True))
     def get_assignee(self, task) -> dict | None:
@@ -197,6 +198,13 @@ class LearningTaskListParams(serializers.Serializer):
 class NotDoingIn(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=limits.REASON, default="",
                                    help_text="Why the task is skipped (optional).")
+
+
+class SnoozeIn(serializers.Serializer):
+    until = serializers.DateTimeField(help_text="No reminders before this moment: in the future, at most 90 days "
+                                      "ahead. Snoozing again replaces it.")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=limits.REASON, default="",
+                                   help_text="Why (optional); shown on the incident's timeline.")
 
 
 class AssignIn(serializers.Serializer):

@@ -19,6 +19,19 @@ def task_get_for_incident(*, incident, public_id) -> LearningTask:
     return get_or_404(LearningTask.objects.filter(incident=incident).select_related("incident", "status"), "task", public_id=public_id)
 
 
+def reminder_item_get(*, org, ref):
+    """The task or follow-up a reminder is about, from its ``task:<id>`` /
+    ``follow_up:<id>`` (``learning.reminder_messages.item_ref``); another org's, a
+    missing one and a malformed reference are the same 404."""
+    from incidentio.incidents.models import FollowUp
+
+    kind, _, public_id = (ref if isinstance(ref, str) else "").partition(":")
+    if kind == "task":
+        return task_get(org=org, public_id=public_id)
+    queryset = FollowUp.objects.filter(incident__org=org) if kind == "follow_up" else FollowUp.objects.none()
+    return get_or_404(queryset.select_related("incident", "incident__org"), "follow-up", public_id=public_id)
+
+
 def template_get(*, org, public_id) -> TaskTemplate:
     return get_or_404(TaskTemplate.objects.filter(org=org).select_related("status", "org"), "task template", public_id=public_id)
 

@@ -3,9 +3,11 @@
 from django.urls import path
 
 from learning.digest_settings_views import DigestSettingsView
+from learning.reminder_settings_views import ReminderSettingsView
 from learning.settings_views import LearningSettingsView
 
 urlpatterns = [
     path("learning/", LearningSettingsView.as_view(), name="settings_learning"),
     path("digests/", DigestSettingsView.as_view(), name="settings_digests"),
+    path("reminders/", ReminderSettingsView.as_view(), name="settings_reminders"),
 ]

@@ -8,8 +8,10 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from incidentio.config.celery import PRIORITY_BACKGROUND
 from learning.services.digests import digest_sweep
 from learning.services.flow import learning_advance, learning_repair_stuck
+from learning.services.reminders import reminders_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ def repair_stuck_incidents() -> int:
     return repaired
 
 
-@shared_task
+@shared_task(priority=PRIORITY_BACKGROUND)
 def send_due_digests(at: str | None = None) -> int:
     """Beat (every 5 minutes): send each digest whose hour has come, once per
     period (``learning.services.digests``). ``at`` (ISO 8601) sweeps as if it
@@ -39,3 +41,9 @@ def send_due_digests(at: str | None = None) -> int:
     if now is None or timezone.is_naive(now):
         raise ValueError(f"not an ISO 8601 moment with its offset: {at!r}")
     return digest_sweep(now=now)
+@shared_task(priority=PRIORITY_BACKGROUND)
+def send_due_reminders() -> int:
+    """Beat: send the reminders and escalations whose slot has come
+    (``learning.services.reminders``). Returns how many messages were queued."""
+    result = reminders_sweep()
+    return result.reminders + result.escalations

@@ -13,5 +13,8 @@ urlpatterns = [
     path(task + "not-doing/", views.TaskNotDoingView.as_view(), name="task_not_doing"),
     path(task + "reopen/", views.TaskReopenView.as_view(), name="task_reopen"),
     path(task + "assign/", views.TaskAssignView.as_view(), name="task_assign"),
+    path(task + "snooze/", views.TaskSnoozeView.as_view(), name="task_snooze"),
+    path("incidents/<uuid:incident_id>/follow-ups/<uuid:follow_up_id>/snooze/", views.FollowUpSnoozeView.as_view(),
+         name="follow_up_snooze"),
     path("incidents/<uuid:incident_id>/learning/opt-out/", views.OptOutView.as_view(), name="learning_opt_out"),
 ]

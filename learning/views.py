@@ -10,10 +10,11 @@ from django.shortcuts import render
 from incidentio.common import limits
 from incidentio.common.links import incident_url_prefix
 from incidentio.incidents.forms import OrgForm, member_choices
+from incidentio.incidents.selectors import follow_up_get
 from incidentio.incidents.views.base import IncidentActionView
 from learning import selectors
 from learning.models import TaskState
-from learning.services import flow, tasks
+from learning.services import flow, reminders, tasks
 from orgs.views.base import OrgView
 
 
@@ -133,3 +134,38 @@ class MyTasksView(OrgView):
             selected_status=self.request.GET.get("status", ""),
         )
         return render(self.request, "learning/my_tasks.html", context, status=status)
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(label="Snooze reminders until", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(required=False, max_length=limits.REASON)
+
+
+class _Snooze(IncidentActionView):
+    """"Snooze reminders" on a task or follow-up of the incident page: until 09:00
+    of the chosen day, in the org's time zone."""
+
+    form_class = SnoozeForm
+    success_message = "Reminders snoozed."
+
+    def get_form(self, incident):
+        # The item first: another org's (or a missing) one is a 404 whatever the form says.
+        self.item = self.get_item(incident)
+        return super().get_form(incident)
+
+    def perform(self, incident, form):
+        reminders.reminder_snooze(
+            item=self.item, actor=self.actor,
+            until=reminders.snooze_until_day(form.cleaned_data["until"], self.org), reason=form.cleaned_data["reason"],
+        )
+        return incident
+
+
+class TaskSnoozeView(_TaskAction, _Snooze):
+    def get_item(self, incident):
+        return self.get_task(incident)
+
+
+class FollowUpSnoozeView(_Snooze):
+    def get_item(self, incident):
+        return follow_up_get(incident=incident, public_id=self.kwargs["follow_up_id"])

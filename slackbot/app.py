@@ -101,7 +101,7 @@ def once_per_delivery(req, resp, next):
 
 
 def build_app() -> App:
-    from slackbot.listeners import close, commands, declare, tasks
+    from slackbot.listeners import close, commands, declare, reminders, tasks
 
     app = App(
         name="incidentio",
@@ -114,7 +114,7 @@ def build_app() -> App:
     )
     app.use(PayloadShape())
     app.use(once_per_delivery)
-    for module in (commands, close, tasks, declare):
+    for module in (commands, close, tasks, declare, reminders):
         module.register(app)
 
     @app.event("app_uninstalled")

@@ -26,6 +26,12 @@ DECLARE_VIEW = "declare_incident"
 OPT_OUT_VIEW = "opt_out_reason"
 REASON_BLOCK = "reason"
 REASON_INPUT = "reason_input"
+#: The buttons of a reminder DM (``learning.reminder_messages``); their value (and
+#: the actions block's id) is ``task:<public id>`` or ``follow_up:<public id>``.
+REMINDER_DONE = "reminder_done"
+REMINDER_SNOOZE_DAY = "reminder_snooze_day"
+REMINDER_SNOOZE_WEEK = "reminder_snooze_week"
+REMINDER_SNOOZE_DATE = "reminder_snooze_date"
 
 _PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
 _STATE_MARK = {TaskState.OUTSTANDING: "⬜", TaskState.COMPLETED: "✅", TaskState.NOT_DOING: "⏭️"}

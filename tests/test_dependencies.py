@@ -43,6 +43,11 @@ EXCEPTIONS = {
     ("learning.messages", "slackbot"),
     # Digests are queued in the outbox with the period as dedupe key, their Slack text escaped.
     ("learning.services.digests", "slackbot"),
+    # The reminder sweep queues its DMs in the outbox, in the sweep's transaction
+    # (its unique dedupe keys are the ledger of the slots sent).
+    ("learning.services.reminders", "slackbot"),
+    # The reminders' Slack texts escape people's text and name the Slack buttons.
+    ("learning.reminder_messages", "slackbot"),
 }
 
 

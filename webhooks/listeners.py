@@ -16,7 +16,9 @@ from __future__ import annotations
 import uuid
 
 from incidentio.api.renderers import as_sent
+from incidentio.incidents.api.documents import follow_up_queryset
 from incidentio.incidents.api.representation import incident_json
+from incidentio.incidents.api.serializers import FollowUpSerializer
 from incidentio.incidents.models import EventKind, IncidentStatus, StatusCategory, TimelineEvent
 from learning.api_serializers import learning_task_json, learning_task_queryset
 from orgs.models import Membership
@@ -124,3 +126,34 @@ def build_payload(event: TimelineEvent, event_type: str, event_id: uuid.UUID, *,
         ).first()
         data["learning_task"] = as_sent(learning_task_json(task)) if task else None
     return {"id": str(event_id), "type": event_type, "created_at": _ts(event.occurred_at), "data": data}
+
+
+# --- Overdue work -------------------------------------------------------------------------------
+
+
+def on_work_overdue(items: list) -> None:
+    """``settings.OVERDUE_NOTIFIERS``: the reminder sweep found these items past
+    their due date (``[(kind, item, key), …]``, kind ``task`` or ``follow_up``),
+    in its transaction. One event per item and due date: its id is derived from
+    ``key`` (the item's "due" slot), so a second sweep's enqueue is a no-op."""
+    by_org: dict[int, list] = {}
+    for kind, item, key in items:
+        by_org.setdefault(item.incident.org_id, []).append((kind, item, key))
+    for org_id, org_items in by_org.items():
+        endpoints = subscribed_endpoints(org_id=org_id)
+        if not endpoints:
+            continue
+        for kind, item, key in org_items:
+            event_type = E.LEARNING_TASK_OVERDUE if kind == "task" else E.FOLLOW_UP_OVERDUE
+            if not any(e.subscribes_to(event_type) for e in endpoints):
+                continue
+            event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"incidentio:{key}")
+            data = {"incident": as_sent(incident_json(item.incident)), "due_at": _ts(item.due_at)}
+            if kind == "task":
+                task = learning_task_queryset(org_id).get(pk=item.pk)
+                data["learning_task"] = as_sent(learning_task_json(task))
+            else:
+                follow_up = follow_up_queryset(item.incident.org).get(pk=item.pk)
+                data["follow_up"] = as_sent(FollowUpSerializer(follow_up).data)
+            payload = {"id": str(event_id), "type": event_type, "created_at": _ts(item.due_at), "data": data}
+            deliveries_enqueue(endpoints=endpoints, event_type=event_type, event_id=event_id, payload=payload)

@@ -36,6 +36,8 @@ class WebhookEventType(models.TextChoices):
         "learning_task.updated",
         "A learning task is completed, marked not doing, reopened or assigned",
     )
+    LEARNING_TASK_OVERDUE = "learning_task.overdue", "A learning task goes past its due date"
+    FOLLOW_UP_OVERDUE = "follow_up.overdue", "A follow-up goes past its due date"
 
 
 def generate_secret() -> str:

@@ -208,6 +208,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-deliver-due": {"task": "webhooks.tasks.deliver_due_webhooks", "schedule": 60.0},
     # Sends the scheduled digests whose hour has come (each once per period).
     "learning-send-digests": {"task": "learning.tasks.send_due_digests", "schedule": 300.0},
+    # Reminds owners of work with a due date, and escalates overdue work (once per slot).
+    "learning-send-reminders": {"task": "learning.tasks.send_due_reminders", "schedule": 60.0},
 }
 
 # --- Public API (DRF) ----------------------------------------------------------
@@ -360,6 +362,11 @@ TIMELINE_REACTIONS: list[str] = [
 TIMELINE_NOTIFIERS: list[str] = [
     "slackbot.listeners.timeline.on_timeline_event",
     "webhooks.listeners.on_timeline_event",
+]
+# Called by the reminder sweep (learning/services/reminders.py), in its transaction,
+# with the items that went past their due date: ``[(kind, item, key), ...]``.
+OVERDUE_NOTIFIERS: list[str] = [
+    "webhooks.listeners.on_work_overdue",
 ]
 
 # --- Slack (docs/slack.md) -------------------------------------------

@@ -20,7 +20,8 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from slack_bolt.request import BoltRequest
@@ -80,6 +81,17 @@ def _assignee_picker(slack, ids):
     return slack.action_body(kit.TASK_ASSIGN, block_id=f"task:{ids['task']}", selected_user=RESPONDER)
 
 
+def _reminder(action_id: str) -> Callable:
+    return lambda slack, ids: slack.action_body(action_id, value=f"task:{ids['task']}")
+
+
+def _reminder_date_picker(slack, ids):
+    body = json.loads(parse_qs(slack.action_body(kit.REMINDER_SNOOZE_DATE))["payload"][0])
+    body["actions"] = [{"action_id": kit.REMINDER_SNOOZE_DATE, "block_id": f"reminder:task:{ids['task']}",
+                        "type": "datepicker", "selected_date": str(date.today() + timedelta(days=3)), "action_ts": "1.1"}]
+    return urlencode({"payload": json.dumps(body)})
+
+
 def _view(callback_id: str, *, values: Callable[[dict], dict], metadata: Callable[[dict], str] = lambda ids: ""):
     def body(slack, ids):
         payload = {
@@ -110,6 +122,9 @@ def _cases() -> list[Case]:
         Case(kit.TASK_DONE, [_action(kit.TASK_DONE, "task")]),
         Case(kit.TASK_NOT_DOING, [_action(kit.TASK_NOT_DOING, "task")]),
         Case(kit.TASK_ASSIGN, [_assignee_picker]),
+        *(Case(action_id, [_reminder(action_id)])
+          for action_id in (kit.REMINDER_DONE, kit.REMINDER_SNOOZE_DAY, kit.REMINDER_SNOOZE_WEEK)),
+        Case(kit.REMINDER_SNOOZE_DATE, [_reminder_date_picker]),
         Case(kit.OPT_OUT_VIEW, [
             _view(kit.OPT_OUT_VIEW, values=lambda ids: REASON,
                   metadata=lambda ids: json.dumps({"incident": ids["live"], "mode": "close"})),
@@ -167,7 +182,8 @@ def _snapshot() -> tuple:
     return (
         list(Incident.objects.order_by("pk").values_list(
             "pk", "name", "summary", "status_id", "severity_id", "learning_flow", "opt_out_reason", "closed_at")),
-        list(LearningTask.objects.order_by("pk").values_list("pk", "state", "assignee_id", "not_doing_reason")),
+        list(LearningTask.objects.order_by("pk").values_list("pk", "state", "assignee_id", "not_doing_reason",
+                                                                 "snoozed_until")),
         list(IncidentRoleAssignment.objects.order_by("pk").values_list("pk", "incident_id", "role_id", "user_id")),
         TimelineEvent.objects.count(),
         OutboxMessage.objects.count(),

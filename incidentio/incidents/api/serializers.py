@@ -184,6 +184,7 @@ class FollowUpSerializer(serializers.Serializer):
     not_doing_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    snoozed_until = serializers.DateTimeField(allow_null=True, help_text="No reminders about it before then.")
 
     @extend_schema_field(UserSerializer(allow_null=True))
     def get_assignee(self, obj) -> dict | None:
