@@ -245,7 +245,7 @@ def incident_type_create(*, org: Organization, name: str, description: str = "")
     types = IncidentType.objects.filter(org=org)
     return IncidentType.objects.create(
         org=org,
-        name=_clean_name(name, queryset=types, what="incident type"),
+        name=_clean_name(name, queryset=types, what="type"),
         description=_clean_text(description, field="description"),
         rank=_next_rank(types),
     )
@@ -253,7 +253,7 @@ def incident_type_create(*, org: Organization, name: str, description: str = "")
 
 def incident_type_update(*, incident_type: IncidentType, name: str, description: str = "") -> IncidentType:
     siblings = IncidentType.objects.filter(org_id=incident_type.org_id)
-    incident_type.name = _clean_name(name, queryset=siblings, exclude=incident_type, what="incident type")
+    incident_type.name = _clean_name(name, queryset=siblings, exclude=incident_type, what="type")
     incident_type.description = _clean_text(description, field="description")
     incident_type.save(update_fields=["name", "description"])
     return incident_type
