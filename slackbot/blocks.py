@@ -168,8 +168,14 @@ def reason_modal(incident, *, mode: str) -> dict:
     }
 
 
-def declare_modal(*, name: str, severities, channel_id: str = "") -> dict:
-    options = [{"text": {"type": "plain_text", "text": s.name}, "value": str(s.public_id)} for s in severities]
+def _option(obj) -> dict:
+    return {"text": {"type": "plain_text", "text": obj.name[:75]}, "value": str(obj.public_id)}
+
+
+def declare_modal(*, name: str, severities, incident_types=(), channel_id: str = "") -> dict:
+    """``incident_types``: the org's types in order; a select, on the default
+    one, only when there is more than one to choose from."""
+    options = [_option(s) for s in severities]
     name_element = {"type": "plain_text_input", "action_id": "name"}
     if name:
         name_element["initial_value"] = name[:200]
@@ -181,6 +187,15 @@ def declare_modal(*, name: str, severities, channel_id: str = "") -> dict:
             "element": {"type": "plain_text_input", "action_id": "summary", "multiline": True},
         },
     ]
+    if len(incident_types) > 1:
+        type_options = [_option(t) for t in incident_types]
+        default = next((o for o, t in zip(type_options, incident_types, strict=True) if t.is_default), type_options[0])
+        blocks.append({
+            "type": "input", "block_id": "incident_type",
+            "label": {"type": "plain_text", "text": "Type"},
+            "element": {"type": "static_select", "action_id": "incident_type", "options": type_options,
+                        "initial_option": default},
+        })
     if options:
         blocks.append({
             "type": "input", "block_id": "severity", "optional": True,
@@ -231,6 +246,7 @@ In an incident channel (elsewhere add the reference, e.g. `/inc close INC-12`):
 • `/inc status` — where the incident stands
 • `/inc update <text>` — post an update
 • `/inc severity <name>` — change the severity
+• `/inc type <name>` — change the incident type
 • `/inc lead @someone` — make someone the incident lead
 • `/inc close` — close it (asks about the learning flow)
 • `/inc tasks` — the learning tasks of its current status

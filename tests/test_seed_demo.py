@@ -40,6 +40,14 @@ def test_seed_demo_gives_incidents_in_several_states_with_timelines():
     assert in_flow.learning_tasks.filter(state="completed", completed_automatically=True).exists()
     assert TimelineEvent.objects.filter(incident=in_flow).count() >= 10
     assert acme.get(learning_flow="opted_out").opt_out_reason
+    # Two are Security incidents, one of them moved there while live (its timeline says so).
+    assert sorted(acme.filter(incident_type__name="Security").values_list("name", flat=True)) == [
+        "Elevated login latency", "Status page certificate expiry warning",
+    ]
+    assert TimelineEvent.objects.get(incident__in=acme, incident__name="Elevated login latency",
+                                     kind="type_changed").text == (
+        "Type changed from Default to Security"
+    )
 
 
 def test_seed_demo_turns_on_a_weekly_digest_and_the_settings_page_shows_it():

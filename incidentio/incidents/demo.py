@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from incidentio.common.actors import Actor
 from incidentio.incidents.models import Incident, IncidentStatus, LearningFlowState, Severity
-from incidentio.incidents.services import documents, follow_ups, incidents
+from incidentio.incidents.services import configuration, documents, follow_ups, incidents
 from learning.models import DigestFrequency, LearningTask, TaskState
 from learning.services.digests import digest_schedule_update
 from learning.services.flow import LearningFlowChoice, incident_close, learning_advance
@@ -97,6 +97,11 @@ def seed_demo_incidents(*, org, people: list) -> int:
     me, them = Actor.for_user(lead_person), Actor.for_user(other)
     now = timezone.now()
     created = 0
+    # A second type, so the type select, badges and filter have something to show.
+    security = configuration.incident_type_create(
+        org=org, name="Security",
+        description="Suspected breaches, leaked credentials, certificates and abuse.",
+    )
 
     # Long done: closed through the whole learning flow.
     inc = incidents.incident_declare(
@@ -113,7 +118,7 @@ def seed_demo_incidents(*, org, people: list) -> int:
 
     # Closed without the learning flow, with the reason on record.
     inc = incidents.incident_declare(org=org, actor=me, name="Status page certificate expiry warning",
-                                     severity=_severity(org, "Minor"), lead=lead_person)
+                                     severity=_severity(org, "Minor"), lead=lead_person, incident_type=security)
     incident_close(incident=inc, actor=me, learning_flow=LearningFlowChoice.OPT_OUT,
                    opt_out_reason="Renewed automatically an hour later; no customer impact.")
     inc.refresh_from_db()
@@ -156,6 +161,9 @@ def seed_demo_incidents(*, org, people: list) -> int:
         org=org, actor=me, name="Elevated login latency", severity=_severity(org, "Minor"), lead=lead_person,
     )
     incidents.incident_post_update(incident=inc, actor=me, message="p95 at 1.8s; looking at the session store.")
+    incidents.incident_post_update(incident=inc, actor=me,
+                                   message="Most slow logins are failed attempts from a few IP ranges: credential stuffing?")
+    incidents.incident_type_change(incident=inc, actor=me, incident_type=security)
     inc.refresh_from_db()
     _backdate(inc, hours_ago=0.6, lasted_hours=0.5)
     created += 1

@@ -31,7 +31,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from incidentio.api.serializers import OneOfField
-from incidentio.incidents.models import IncidentStatus, LearningFlowState, Severity, StatusCategory
+from incidentio.incidents.models import IncidentStatus, IncidentType, LearningFlowState, Severity, StatusCategory
 
 #: The search box's longest query.
 QUERY_MAX_LENGTH = 200
@@ -135,6 +135,29 @@ class OrgSeverities(Values):
         return AnyMultipleChoiceField(required=False, label=label)
 
 
+class OrgIncidentTypes(Values):
+    """Any of the org's incident types, by public id (the dashboard's choices, per org)."""
+
+    def form_field(self, *, label):
+        return AnyMultipleChoiceField(required=False, label=label)  # choices: IncidentFilterForm, per org
+
+    def api_field(self):
+        return OneOfField(child=serializers.UUIDField(), required=False)
+
+    def api_parameter(self, name):
+        return OpenApiParameter(
+            name, OpenApiTypes.UUID, many=True, explode=True, style="form",
+            description="Incident type ids; repeat the parameter or separate ids with commas.",
+        )
+
+    def api_resolve(self, org, value, name):
+        wanted = set(value)
+        types = list(IncidentType.objects.filter(org=org, public_id__in=wanted))
+        if len(types) != len(wanted):
+            raise serializers.ValidationError({name: "Unknown incident type in this organization."})
+        return types
+
+
 class SeverityAtLeast(Values):
     """One of the org's severities, by public id: it or higher."""
 
@@ -203,6 +226,7 @@ FILTERS = (
     Filter("Status", OrgStatuses(), dashboard="status", target="status", api="status[one_of]"),
     Filter("Severity", OrgSeverities(), dashboard="severity", target="severity"),
     Filter("Severity at or above", SeverityAtLeast(), api="severity[gte]"),
+    Filter("Type", OrgIncidentTypes(), dashboard="incident_type", target="incident_type", api="incident_type[one_of]"),
     Filter("Reported from", Moment("Reported at or after (ISO 8601)."), api="created_at[gte]"),
     Filter("Reported until", Moment("Reported at or before (ISO 8601)."), api="created_at[lte]"),
     Filter("Learning flow", Fixed(LearningFlowState), dashboard="learning_flow", target="learning_flow",

@@ -68,14 +68,32 @@ class DeclareForm(OrgForm):
     name = forms.CharField(max_length=limits.INCIDENT_NAME, label="Name", help_text="What is broken, in a few words.")
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
                               help_text="Markdown. What we know so far.")
+    incident_type = forms.ChoiceField(required=False, label="Type")
     severity = forms.ChoiceField(required=False)
     lead = forms.ChoiceField(required=False, label="Incident lead")
     triage = forms.BooleanField(required=False, label="Start in triage (not yet confirmed)")
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
+        types = list(selectors.incident_type_list(org=org))
+        if len(types) > 1:
+            self.fields["incident_type"].choices = [(str(t.public_id), t.name) for t in types]
+            self.fields["incident_type"].initial = next((str(t.public_id) for t in types if t.is_default), None)
+            self.fields["incident_type"].help_text = " ".join(
+                f"{t.name}: {t.description}" for t in types if t.description
+            )
+        else:
+            # One type: nothing to choose; the incident gets the default.
+            del self.fields["incident_type"]
         self.fields["severity"].choices = _severity_choices(org, blank="— Not set —")
         self.fields["lead"].choices = member_choices(org)
+
+    def clean_incident_type(self):
+        value = self.cleaned_data.get("incident_type")
+        try:
+            return selectors.incident_type_get(org=self.org, public_id=value) if value else None
+        except Http404:
+            raise forms.ValidationError("Choose one of the listed types.") from None
 
     def clean_severity(self):
         value = self.cleaned_data.get("severity")
@@ -89,20 +107,23 @@ class DeclareForm(OrgForm):
 
 
 class EditForm(OrgForm):
-    """Status and severity of a live incident, from the incident page."""
+    """Status, severity and type of an incident, from the incident page. A
+    type left out (the page shows no select with one type) changes nothing."""
 
     status = forms.ChoiceField(required=False)
     severity = forms.ChoiceField(required=False)
+    incident_type = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, org, choices: tuple[list, list] | None = None, **kwargs):
-        """``choices``: the live statuses' and the severities' ``(public id,
-        name)`` choices when the page has read them already."""
+    def __init__(self, *args, org, choices: tuple[list, list, list] | None = None, **kwargs):
+        """``choices``: the live statuses', the severities' and the types'
+        ``(public id, name)`` choices when the page has read them already."""
         super().__init__(*args, org=org, **kwargs)
         if choices is None:
             choices = selectors.filter_choices(org=org, status_categories={StatusCategory.LIVE})
-        statuses, severities = choices
+        statuses, severities, types = choices
         self.fields["status"].choices = statuses
         self.fields["severity"].choices = [("", "— Not set —"), *severities]
+        self.fields["incident_type"].choices = [("", ""), *types]
 
     def _resolve(self, field, getter):
         value = self.cleaned_data.get(field)
@@ -118,6 +139,9 @@ class EditForm(OrgForm):
 
     def clean_severity(self):
         return self._resolve("severity", selectors.severity_get)
+
+    def clean_incident_type(self):
+        return self._resolve("incident_type", selectors.incident_type_get)
 
 
 class DetailsForm(forms.Form):
@@ -242,8 +266,11 @@ class IncidentFilterForm(OrgForm):
         super().__init__(*args, org=org, **kwargs)
         fields = {f.dashboard: f.values.form_field(label=f.label) for f in DASHBOARD_FILTERS}
         self.fields = {**fields, "after": self.fields["after"]}
-        statuses, severities = selectors.filter_choices(org=org)
-        choices = {"status": statuses, "severity": severities, "assignee": member_choices(org, blank="Anyone")}
+        statuses, severities, types = selectors.filter_choices(org=org)
+        #: The org has types to tell apart: the list shows each incident's.
+        self.shows_types = len(types) > 1
+        choices = {"status": statuses, "severity": severities, "incident_type": types,
+                   "assignee": member_choices(org, blank="Anyone")}
         #: Each select's (value, label) options, as the list's template renders them.
         self.options = {}
         for f in DASHBOARD_FILTERS:

@@ -9,7 +9,7 @@ each has this one path. They run as prepared statements
 (:func:`~incidentio.common.db.execute_hot`), planned once per connection.
 
 The tables as the conditions see them: ``i`` the incident, ``s`` its status,
-``v`` its severity (null when it has none).
+``v`` its severity (null when it has none), ``t`` its type.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from incidentio.incidents.models import (
     IncidentRole,
     IncidentRoleAssignment,
     IncidentStatus,
+    IncidentType,
     Postmortem,
     Severity,
     StatusCategory,
@@ -37,6 +38,7 @@ from incidentio.incidents.references import parse_reference
 from orgs.models import Membership, User
 
 _INCIDENT, _STATUS, _SEVERITY = Incident._meta.db_table, IncidentStatus._meta.db_table, Severity._meta.db_table
+_TYPE = IncidentType._meta.db_table
 _ASSIGNMENT, _ROLE = IncidentRoleAssignment._meta.db_table, IncidentRole._meta.db_table
 _USER, _MEMBERSHIP = User._meta.db_table, Membership._meta.db_table
 
@@ -56,6 +58,7 @@ FROM_INCIDENTS = f"""
     FROM {_INCIDENT} i
     JOIN {_STATUS} s ON s.id = i.status_id
     LEFT JOIN {_SEVERITY} v ON v.id = i.severity_id
+    JOIN {_TYPE} t ON t.id = i.incident_type_id
     WHERE i.org_id = %s
 """
 #: Who holds which role, as a JSON array of :func:`role_holders` rows, in role order.
@@ -72,7 +75,7 @@ _ROLES_SQL = f"""
 
 def _column(field: str) -> str:
     table, _, name = field.rpartition("__")
-    alias = {"": "i", "status": "s", "severity": "v"}[table]
+    alias = {"": "i", "status": "s", "severity": "v", "incident_type": "t"}[table]
     return f'{alias}.{name} AS "{field}"'
 
 
@@ -85,7 +88,7 @@ def page_rows(org, *, fields: tuple[str, ...], where: str, params: list, before:
     """Up to ``limit`` of the org's incidents matching ``where`` (`` AND …``
     conditions on ``i``, ``s`` and ``v`` with their ``params``), newest first,
     numbered below ``before``: dicts of ``fields`` (``values()`` names such as
-    ``status__name``) plus ``roles``. Keyset on the (org, number) index."""
+    ``status__name``, ``incident_type__name``) plus ``roles``. Keyset on the (org, number) index."""
     if before is not None:
         where += " AND i.number < %s"
         params = [*params, before]
@@ -102,6 +105,7 @@ def dashboard_conditions(filters) -> tuple[str, list]:
         (filters.category, "s.category = ANY(%s)"),
         (filters.status, "s.public_id = ANY(%s::text[]::uuid[])"),
         (filters.severity, "v.public_id = ANY(%s::text[]::uuid[])"),
+        (filters.incident_type, "t.public_id = ANY(%s::text[]::uuid[])"),
         (filters.learning_flow, "i.learning_flow = ANY(%s)"),
     ):
         if values:
@@ -129,6 +133,7 @@ FILTER_CONDITIONS = {
     "created_at[gte]": ("i.reported_at >= %s", lambda value: value),
     "created_at[lte]": ("i.reported_at <= %s", lambda value: value),
     "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", list),
+    "incident_type[one_of]": ("i.incident_type_id = ANY(%s)", lambda types: [t.pk for t in types]),
 }
 
 
@@ -161,6 +166,7 @@ COUNT_CONDITIONS = {
     "created_at[gte]": ("i.reported_at >= %s", lambda org_pk, value: [value]),
     "created_at[lte]": ("i.reported_at <= %s", lambda org_pk, value: [value]),
     "learning_flow[one_of]": ("i.learning_flow = ANY(%s)", lambda org_pk, value: [value]),
+    "incident_type[one_of]": ("i.incident_type_id = ANY(%s)", lambda org_pk, value: [value]),
 }
 
 
@@ -239,13 +245,15 @@ def role_holders(org, incident_ids: list[int]) -> list[tuple]:
 _CHOICE_ROWS_SQL = f"""
     SELECT 's', public_id, name, category, rank, id FROM {_STATUS} WHERE org_id = %s
     UNION ALL SELECT 'v', public_id, name, '', rank, id FROM {_SEVERITY} WHERE org_id = %s
+    UNION ALL SELECT 't', public_id, name, '', rank, id FROM {_TYPE} WHERE org_id = %s
 """
 
 
-def status_and_severity_rows(org) -> list[tuple]:
+def choice_rows(org) -> list[tuple]:
     """``(kind, public id, name, category, rank, id)`` of the org's statuses
-    (kind ``s``) and severities (kind ``v``, no category), unordered."""
-    return _fetchall(_CHOICE_ROWS_SQL, [org.pk, org.pk])
+    (kind ``s``), severities (kind ``v``) and incident types (kind ``t``; the
+    last two without a category), unordered."""
+    return _fetchall(_CHOICE_ROWS_SQL, [org.pk, org.pk, org.pk])
 
 
 # Measured: 0.52 → 0.31 ms, on the incidents list and every incident page
@@ -276,6 +284,7 @@ class OrgChoices:
     roles: list[IncidentRole]  # in order, each with a select of the members
     live_statuses: list[tuple[str, str]]  # (public id, name) choices of the status form
     severities: list[tuple[str, str]]  # likewise
+    incident_types: list[tuple[str, str]]  # likewise
     members: list[tuple[int, str, str]]  # (id, name, e-mail) by e-mail, as member_rows
 
 
@@ -283,7 +292,7 @@ class OrgChoices:
 class IncidentPageRead:
     """The incident with what its page shows around it (in the page's order)."""
 
-    incident: Incident  # with status, severity, merged_into (a link's fields) and postmortem
+    incident: Incident  # with status, severity, incident_type, merged_into (a link's fields) and postmortem
     role_assignments: list[IncidentRoleAssignment]  # each with its user
     follow_ups: list[FollowUp]  # each with its assignee
     debriefs: list[Debrief]  # each with ``attendee_list``, its attendees by name
@@ -307,7 +316,7 @@ def _json_columns(model, alias: str, attnames: tuple[str, ...]) -> str:
 
 _INCIDENT_PAGE_SQL = f"""
 SELECT {model_columns(Incident, "i")}, {model_columns(IncidentStatus, "s")}, {model_columns(Severity, "v")},
-    {model_columns(Postmortem, "pm")}, {_json_columns(Incident, "mi", MERGED_INTO_FIELDS)},
+    {model_columns(IncidentType, "t")}, {model_columns(Postmortem, "pm")}, {_json_columns(Incident, "mi", MERGED_INTO_FIELDS)},
     (SELECT coalesce(json_agg(json_build_array({_json_columns(IncidentRoleAssignment, "a", ASSIGNMENT_FIELDS)},
                                                {_json_columns(User, "u", USER_FIELDS)}) ORDER BY a.id), '[]')
      FROM {_ASSIGNMENT} a JOIN {_USER} u ON u.id = a.user_id
@@ -330,11 +339,14 @@ SELECT {model_columns(Incident, "i")}, {model_columns(IncidentStatus, "s")}, {mo
      FROM {_STATUS} ls WHERE ls.org_id = i.org_id AND ls.category = %s),
     (SELECT coalesce(json_agg(json_build_array(os.public_id, os.name) ORDER BY os.rank, os.id), '[]')
      FROM {_SEVERITY} os WHERE os.org_id = i.org_id),
+    (SELECT coalesce(json_agg(json_build_array(ot.public_id, ot.name) ORDER BY ot.rank, ot.id), '[]')
+     FROM {_TYPE} ot WHERE ot.org_id = i.org_id),
     (SELECT coalesce(json_agg(json_build_array(mu.id, mu.name, mu.email) ORDER BY mu.email), '[]')
      FROM {_USER} mu JOIN {_MEMBERSHIP} m ON m.user_id = mu.id WHERE m.org_id = i.org_id)
 FROM {_INCIDENT} i
 JOIN {_STATUS} s ON s.id = i.status_id
 LEFT JOIN {_SEVERITY} v ON v.id = i.severity_id
+JOIN {_TYPE} t ON t.id = i.incident_type_id
 LEFT JOIN {Postmortem._meta.db_table} pm ON pm.incident_id = i.id
 LEFT JOIN {_INCIDENT} mi ON mi.id = i.merged_into_id
 WHERE i.org_id = %s AND i.public_id = %s
@@ -380,6 +392,7 @@ def incident_page(org, public_id) -> IncidentPageRead | None:
     incident.status = model_from_row(IncidentStatus, columns.take(model_width(IncidentStatus)))
     severity = columns.take(model_width(Severity))
     incident.severity = None if severity[0] is None else model_from_row(Severity, severity)
+    incident.incident_type = model_from_row(IncidentType, columns.take(model_width(IncidentType)))
     postmortem = columns.take(model_width(Postmortem))
     postmortem = None if postmortem[0] is None else model_from_row(Postmortem, postmortem)
     if postmortem is not None:
@@ -391,7 +404,7 @@ def incident_page(org, public_id) -> IncidentPageRead | None:
         incident.merged_into = model_from_json(Incident, MERGED_INTO_FIELDS, merged_into)
     else:
         incident.merged_into = None
-    assignment_rows, follow_up_rows, debrief_rows, roles, live_statuses, severities, members = columns.take(7)
+    assignment_rows, follow_up_rows, debrief_rows, roles, live_statuses, severities, types, members = columns.take(8)
 
     assignments = []
     for values in assignment_rows:
@@ -417,6 +430,7 @@ def incident_page(org, public_id) -> IncidentPageRead | None:
             roles=[model_from_json(IncidentRole, ROLE_FIELDS, values) for values in roles],
             live_statuses=[(public_id, name) for public_id, name in live_statuses],
             severities=[(public_id, name) for public_id, name in severities],
+            incident_types=[(public_id, name) for public_id, name in types],
             members=[(pk, name, email) for pk, name, email in members],
         ),
     )

@@ -22,6 +22,7 @@ from incidentio.incidents.models import (
     Incident,
     IncidentRole,
     IncidentStatus,
+    IncidentType,
     LearningFlowState,
     Severity,
     StatusCategory,
@@ -47,18 +48,20 @@ def _status_order(category: str, rank: int, pk: int) -> tuple:
 
 def filter_choices(
     *, org: Organization, status_categories: Collection[str] | None = None
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``(statuses, severities)`` as ``(public id, name)`` choices, in
-    ``status_list`` and ``severity_list`` order, in one query of rows: the
-    incidents list's filters and the incident page's edit form, on every page.
-    ``status_categories`` keeps the statuses of those categories only."""
-    rows = queries.status_and_severity_rows(org)
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(statuses, severities, incident types)`` as ``(public id, name)``
+    choices, in ``status_list``, ``severity_list`` and ``incident_type_list``
+    order, in one query of rows: the incidents list's filters and the incident
+    page's edit form, on every page. ``status_categories`` keeps the statuses
+    of those categories only."""
+    rows = queries.choice_rows(org)
     statuses = sorted(
         (r for r in rows if r[0] == "s" and (status_categories is None or r[3] in status_categories)),
         key=lambda r: _status_order(*r[3:6]),
     )
     severities = sorted((r for r in rows if r[0] == "v"), key=lambda r: (r[4], r[5]))
-    return [(str(r[1]), r[2]) for r in statuses], [(str(r[1]), r[2]) for r in severities]
+    types = sorted((r for r in rows if r[0] == "t"), key=lambda r: (r[4], r[5]))
+    return tuple([(str(r[1]), r[2]) for r in kind] for kind in (statuses, severities, types))
 
 
 def status_get(*, org: Organization, public_id) -> IncidentStatus:
@@ -75,6 +78,14 @@ def severity_get(*, org: Organization, public_id) -> Severity:
 
 def role_list(*, org: Organization) -> QuerySet[IncidentRole]:
     return IncidentRole.objects.filter(org=org).order_by("rank", "pk")
+
+
+def incident_type_list(*, org: Organization) -> QuerySet[IncidentType]:
+    return IncidentType.objects.filter(org=org).order_by("rank", "pk")
+
+
+def incident_type_get(*, org: Organization, public_id) -> IncidentType:
+    return get_or_404(IncidentType.objects.filter(org=org), "incident type", public_id=public_id)
 
 
 def member_rows(*, org: Organization) -> list[tuple[int, str, str]]:
@@ -100,7 +111,7 @@ def role_get(*, org: Organization, public_id) -> IncidentRole:
 
 def _incidents(org: Organization, queryset: QuerySet | None) -> QuerySet:
     if queryset is None:
-        queryset = Incident.objects.select_related("status", "severity", "org", "merged_into")
+        queryset = Incident.objects.select_related("status", "severity", "incident_type", "org", "merged_into")
     return queryset.filter(org=org)  # whatever the caller passed
 
 
@@ -132,6 +143,7 @@ class IncidentFilters:
     category: list[str] = field(default_factory=list)
     status: list[str] = field(default_factory=list)  # status public ids
     severity: list[str] = field(default_factory=list)  # severity public ids
+    incident_type: list[str] = field(default_factory=list)  # incident type public ids
     learning_flow: list[str] = field(default_factory=list)
     assignee_id: int | None = None
     query: str = ""
@@ -158,6 +170,7 @@ class IncidentListItem:
     status_category: str
     severity_name: str | None
     severity_rank: int | None
+    incident_type_name: str
     roles: list[tuple[str, str]]  # (role name, person's display name), in role order
 
     @property
@@ -213,7 +226,7 @@ _settled_counts: dict[int, tuple[int, int]] = {}
 
 _LIST_FIELDS = (
     "id", "public_id", "number", "name", "reported_at",
-    "status__name", "status__category", "severity__name", "severity__rank",
+    "status__name", "status__category", "severity__name", "severity__rank", "incident_type__name",
 )
 
 
@@ -240,6 +253,7 @@ def incident_list(
             status_category=row["status__category"],
             severity_name=row["severity__name"],
             severity_rank=row["severity__rank"],
+            incident_type_name=row["incident_type__name"],
             roles=[(holder["role_name"], holder["name"]) for holder in holders.get(row["id"], [])],
         )
         for row in rows

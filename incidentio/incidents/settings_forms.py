@@ -48,6 +48,15 @@ class SeverityForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class IncidentTypeForm(forms.Form):
+    name = forms.CharField(max_length=limits.CONFIG_NAME)
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="When to choose this type; shown to people declaring an incident.",
+    )
+
+
 class RoleForm(forms.Form):
     name = forms.CharField(max_length=limits.CONFIG_NAME)
     shortform = forms.CharField(

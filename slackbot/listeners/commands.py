@@ -10,7 +10,13 @@ from __future__ import annotations
 from incidentio.common.errors import ServiceError
 from incidentio.incidents import selectors
 from incidentio.incidents.models import IncidentRole, LearningFlowState, RoleKind, Severity
-from incidentio.incidents.services.incidents import incident_assign_role, incident_edit, incident_post_update
+from incidentio.incidents.selectors import incident_type_list
+from incidentio.incidents.services.incidents import (
+    incident_assign_role,
+    incident_edit,
+    incident_post_update,
+    incident_type_change,
+)
 from learning.models import LearningTask
 from learning.services.flow import incident_close, learning_opt_out
 from learning.services.rules import FlowDecision, decide
@@ -116,6 +122,7 @@ def _declare(command):
     severities = list(Severity.objects.filter(org=command.org))
     channel_id = command.body.get("channel_id")
     view = kit.declare_modal(name=command.rest, severities=severities,
+                             incident_types=list(incident_type_list(org=command.org)),
                              channel_id=channel_id if isinstance(channel_id, str) else "")
     after_commit(open_view, command.workspace.team_id, trigger_id, view)
     return ""
@@ -154,6 +161,18 @@ def _severity(command):
         raise Refusal(f"Choose one of: {names}.")
     incident_edit(incident=incident, actor=actor_for(member, command.user_name), severity=chosen)
     return f"{incident.reference} is now {escape(chosen.name)}."
+
+
+def _type(command):
+    member = command.member()
+    incident = command.incident(usage_rest=" <type>")
+    types = list(incident_type_list(org=command.org))
+    chosen = next((t for t in types if t.name.lower() == command.rest.lower()), None)
+    if chosen is None:
+        names = ", ".join(escape(t.name) for t in types)
+        raise Refusal(f"Choose one of: {names}.")
+    incident_type_change(incident=incident, actor=actor_for(member, command.user_name), incident_type=chosen)
+    return f"{incident.reference} is now of type {escape(chosen.name)}."
 
 
 def _target_member(command, text: str):
@@ -258,6 +277,7 @@ SUBCOMMANDS = {
     "status": _status,
     "update": _update,
     "severity": _severity,
+    "type": _type,
     "lead": _lead,
     "close": _close,
     "tasks": _tasks,

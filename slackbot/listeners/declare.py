@@ -11,6 +11,7 @@ from slackbot import blocks as kit
 from slackbot.listeners.common import Refusal, actor_for, dig, member_or_refuse, parse_public_id, slack_user_of
 
 UNKNOWN_SEVERITY = "Choose one of the severities in the list."
+UNKNOWN_TYPE = "Choose one of the types in the list."
 
 
 def register(app) -> None:
@@ -44,11 +45,19 @@ def submit(ack, body, view, context):
         except Http404:  # not an id, deleted meanwhile, or another org's
             ack(response_action="errors", errors={"severity": UNKNOWN_SEVERITY})
             return
+    incident_type = None  # no select (one type): the default
+    type_id = _value(values, "incident_type")
+    if type_id:
+        try:
+            incident_type = selectors.incident_type_get(org=workspace.org, public_id=parse_public_id(type_id))
+        except Http404:  # not an id, deleted meanwhile, or another org's
+            ack(response_action="errors", errors={"incident_type": UNKNOWN_TYPE})
+            return
     try:
         member = member_or_refuse(workspace, slack_user_of(body), write=True)
         incident_declare(
             org=workspace.org, actor=actor_for(member, dig(body, "user", "name") or ""),
-            name=name, summary=_value(values, "summary"), severity=severity,
+            name=name, summary=_value(values, "summary"), severity=severity, incident_type=incident_type,
         )
     except Refusal as refusal:
         ack(response_action="errors", errors={"name": str(refusal)[:150]})

@@ -7,7 +7,7 @@ still go to the console transport.
 
 - ``declared``: the announcement, which creates the incident's channel and
   invites the declarer.
-- updates, severity, status and role changes: a line in the incident channel.
+- updates, severity, type, status and role changes: a line in the incident channel.
 - anything that changes a learning task (done, not doing, reopened, assigned,
   completed automatically, a role holder changing, the flow moving on or being
   left): one ``learning.tasks_updated`` message, which edits the task
@@ -37,6 +37,7 @@ TASK_EVENTS = frozenset(
 CHANNEL_LINES = {
     EventKind.UPDATE_POSTED: "incident.update_posted",
     EventKind.SEVERITY_CHANGED: "incident.severity_changed",
+    EventKind.TYPE_CHANGED: "incident.type_changed",
     EventKind.ROLE_ASSIGNED: "incident.role_assigned",
     EventKind.STATUS_CHANGED: "incident.status_changed",
     EventKind.CLOSED: "incident.closed",

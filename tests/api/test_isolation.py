@@ -25,7 +25,7 @@ from django.urls import URLPattern
 from incidentio.api import urls as api_urls
 from incidentio.api.base import OrgApiView
 from incidentio.common.actors import Actor
-from incidentio.incidents.models import IncidentRole, IncidentStatus, RoleKind, Severity
+from incidentio.incidents.models import IncidentRole, IncidentStatus, IncidentType, RoleKind, Severity
 from incidentio.incidents.services.documents import postmortem_create
 from incidentio.incidents.services.follow_ups import follow_up_create
 from incidentio.incidents.services.incidents import incident_declare
@@ -85,6 +85,7 @@ def _world(org, user, *, filler: int = 0) -> dict[str, str]:
         "severity_id": str(Severity.objects.filter(org=org).first().public_id),
         "role_id": str(IncidentRole.objects.get(org=org, kind=RoleKind.LEAD).public_id),
         "task_id": str(task.public_id),
+        "incident_type_id": str(IncidentType.objects.get(org=org, is_default=True).public_id),
     }
 
 
@@ -99,7 +100,7 @@ def theirs(globex, outsider):
 
 
 #: Every URL parameter a route may have; _world() makes an object for each.
-ID_PARAMETERS = ("incident_id", "follow_up_id", "status_id", "severity_id", "role_id", "task_id")
+ID_PARAMETERS = ("incident_id", "follow_up_id", "status_id", "severity_id", "role_id", "task_id", "incident_type_id")
 
 
 def _missing_ids() -> dict[str, str]:

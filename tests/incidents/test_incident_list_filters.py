@@ -1,7 +1,7 @@
 """The incidents list's filter form, as a browser submits it (issue #17, item 8).
 
 A browser sends every control of a GET form, the ones left on "Any" as empty
-values: ``?q=&category=&status=&severity=<id>&learning_flow=&assignee=``.
+values: ``?q=&category=&status=&severity=<id>&incident_type=&learning_flow=&assignee=``.
 Each request here is built that way: every control present, most of them empty.
 """
 
@@ -12,14 +12,15 @@ from html import escape
 import pytest
 
 from incidentio.common.actors import Actor
-from incidentio.incidents.models import Incident, IncidentStatus, LearningFlowState, Severity
-from incidentio.incidents.services.incidents import incident_declare
+from incidentio.incidents.models import Incident, IncidentStatus, IncidentType, LearningFlowState, Severity
+from incidentio.incidents.services.configuration import incident_type_create
+from incidentio.incidents.services.incidents import incident_declare, incident_type_change
 from tests.incidents.filter_world import declare_four_incidents
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/acme/incidents/"
-CONTROLS = ("q", "category", "status", "severity", "learning_flow", "assignee")
+CONTROLS = ("q", "category", "status", "severity", "incident_type", "learning_flow", "assignee")
 
 
 def form(**chosen) -> dict[str, str]:
@@ -39,11 +40,21 @@ def world(acme, globex, owner, responder, outsider):
     def status(name):
         return IncidentStatus.objects.get(org=acme, name=name)
 
-    # Globex: a matching name, its own Critical and a running flow, led by its own member.
+    # INC-1 is a Security incident; the others keep the default type.
+    security = incident_type_create(org=acme, name="Security")
+    incident_type_change(incident=Incident.objects.get(org=acme, number=1), actor=Actor.for_user(owner),
+                         incident_type=security)
+
+    def incident_type(name):
+        return IncidentType.objects.get(org=acme, name=name)
+
+    # Globex: a matching name, its own Critical, its own Security type and a running flow.
     theirs = incident_declare(org=globex, actor=Actor.for_user(outsider), name="Checkout is down",
-                              severity=Severity.objects.get(org=globex, name="Critical"))
+                              severity=Severity.objects.get(org=globex, name="Critical"),
+                              incident_type=incident_type_create(org=globex, name="Security"))
     Incident.objects.filter(pk=theirs.pk).update(learning_flow=LearningFlowState.RUNNING)
-    return {"severity": severity, "status": status, "responder": responder, "owner": owner, "outsider": outsider}
+    return {"severity": severity, "status": status, "incident_type": incident_type, "responder": responder,
+            "owner": owner, "outsider": outsider}
 
 
 @pytest.fixture
@@ -76,6 +87,8 @@ def test_every_control_on_any_lists_every_incident_of_the_org(as_responder, worl
     ("status", "Investigating", [1]),
     ("severity", "Critical", [3]),
     ("severity", "Minor", [1]),
+    ("incident_type", "Security", [1]),
+    ("incident_type", "Default", [4, 3, 2]),
     ("learning_flow", "running", [4]),
     ("learning_flow", "not_entered", [3, 2, 1]),
     ("assignee", "responder", [3, 1]),
@@ -85,6 +98,7 @@ def test_each_control_alone_with_the_others_on_any(as_responder, world, control,
     chosen = {
         "status": lambda: world["status"](value).public_id,
         "severity": lambda: world["severity"](value).public_id,
+        "incident_type": lambda: world["incident_type"](value).public_id,
         "assignee": lambda: world[value].pk,
     }.get(control, lambda: value)()
     assert listed(as_responder.get(LIST, form(**{control: chosen}))) == numbers
@@ -103,6 +117,7 @@ def test_the_reported_case_critical_alone_lists_inc_3(as_responder, world):
     (lambda w: {"category": "live", "severity": w["severity"]("Minor").public_id}, [1]),
     (lambda w: {"status": w["status"]("Fixing").public_id, "assignee": w["owner"].pk}, [3]),
     (lambda w: {"learning_flow": "not_entered", "category": "triage"}, [2]),
+    (lambda w: {"q": "checkout", "incident_type": w["incident_type"]("Default").public_id}, [3]),
     (lambda w: {"learning_flow": "running", "severity": w["severity"]("Critical").public_id}, []),
     (lambda w: {"q": "payments", "category": "learning", "learning_flow": "running"}, [4]),
     (lambda w: {  # every control at once
@@ -128,6 +143,7 @@ def test_the_chosen_values_stay_selected(as_responder, world):
     ("category", "bogus", "Category"),
     ("status", "not-a-status", "Status"),
     ("severity", "not-a-uuid", "Severity"),
+    ("incident_type", "not-a-type", "Type"),
     ("learning_flow", "sideways", "Learning flow"),
     ("assignee", "abc", "Person in a role"),
     ("status", "6f1c1f8e-0000-4000-8000-000000000000", "Status"),
@@ -141,11 +157,12 @@ def test_an_invalid_value_is_refused_by_name_and_lists_nothing(as_responder, wor
     assert response.context["page"].incidents == []
 
 
-@pytest.mark.parametrize("control", ["status", "severity", "assignee"])
+@pytest.mark.parametrize("control", ["status", "severity", "incident_type", "assignee"])
 def test_another_orgs_id_is_refused_and_matches_nothing(as_responder, world, globex, control):
     theirs = {
         "status": lambda: IncidentStatus.objects.get(org=globex, name="Investigating").public_id,
         "severity": lambda: Severity.objects.get(org=globex, name="Critical").public_id,
+        "incident_type": lambda: IncidentType.objects.get(org=globex, name="Security").public_id,
         "assignee": lambda: world["outsider"].pk,
     }[control]()
     response = as_responder.get(LIST, form(**{control: theirs}))

@@ -1,4 +1,4 @@
-"""Settings → Statuses, Severities, Roles: admins shape the incident lifecycle.
+"""Settings → Statuses, Severities, Roles, Incident types: admins shape the incident lifecycle.
 
 Every page: GET shows it, a POST with an ``action`` changes one thing and
 redirects; refused input comes back as a 400 with the error on the page and
@@ -14,6 +14,7 @@ from incidentio.incidents.models import (
     Incident,
     IncidentRole,
     IncidentStatus,
+    IncidentType,
     RoleKind,
     Severity,
     StatusCategory,
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.django_db
 STATUSES = "/acme/settings/statuses/"
 SEVERITIES = "/acme/settings/severities/"
 ROLES = "/acme/settings/roles/"
-PAGES = [STATUSES, SEVERITIES, ROLES]
+INCIDENT_TYPES = "/acme/settings/incident-types/"
+PAGES = [STATUSES, SEVERITIES, ROLES, INCIDENT_TYPES]
 
 
 @pytest.fixture
@@ -511,12 +513,13 @@ def test_lifecycle_settings_are_for_admins_only(role_user, page, request, acme, 
     assert not IncidentStatus.objects.filter(name="Sneaky").exists()
     assert not Severity.objects.filter(name="Sneaky").exists()
     assert not IncidentRole.objects.filter(name="Sneaky").exists()
+    assert not IncidentType.objects.filter(name="Sneaky").exists()
     assert IncidentStatus.objects.filter(pk=fixing.pk).exists()
 
 
 def test_owner_can_use_the_pages(owner, acme, signed_in):
     client = signed_in(owner, acme)
-    assert [client.get(page).status_code for page in PAGES] == [200] * 3
+    assert [client.get(page).status_code for page in PAGES] == [200] * len(PAGES)
 
 
 @pytest.mark.parametrize("page", PAGES)

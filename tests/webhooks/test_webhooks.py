@@ -168,6 +168,8 @@ def test_declaring_sends_a_signed_incident_created_event(acme, responder, signed
         "id": str(incident.status.public_id), "name": "Investigating", "category": "live",
     }
     assert data["incident"]["severity"]["name"] == "Minor"
+    default_type = incident.incident_type
+    assert data["incident"]["incident_type"] == {"id": str(default_type.public_id), "name": "Default"}
     assert data["incident"]["learning_flow"] == "not_entered"
     assert data["incident"]["permalink"].endswith(f"/acme/incidents/{incident.public_id}/")
     assert data["actor"]["kind"] == "user" and data["actor"]["user"]["email"] == responder.email
@@ -189,6 +191,29 @@ def test_editing_the_severity_sends_incident_updated(acme, responder, signed_in,
     assert data["incident"]["severity"]["name"] == "Major"
     assert data["change"] == {
         "kind": "severity_changed", "description": "Severity changed from Minor to Major", "from": "Minor", "to": "Major",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changing_the_type_sends_incident_updated_with_the_type(acme, responder, signed_in, receiver):
+    from incidentio.incidents.services.configuration import incident_type_create
+
+    incident = _declare(acme, responder)
+    security = incident_type_create(org=acme, name="Security")
+    _endpoint(acme, receiver)
+
+    response = signed_in(responder, acme).post(
+        _incident_url(incident, "edit/"), {"severity": str(incident.severity.public_id),
+                                           "incident_type": str(security.public_id)}
+    )
+
+    assert response.status_code == 302
+    assert receiver.types == ["incident.updated"]
+    data = receiver.payloads()[0]["data"]
+    assert data["incident"]["incident_type"] == {"id": str(security.public_id), "name": "Security"}
+    assert data["change"] == {
+        "kind": "type_changed", "description": "Type changed from Default to Security",
+        "from": "Default", "to": "Security",
     }
 
 

@@ -1,4 +1,4 @@
-"""API resources: an org's incident statuses, severities and incident roles.
+"""API resources: an org's incident statuses, severities, incident roles and incident types.
 
 Any key reads them; creating and updating needs ``manage_settings``. Lists
 are keyset-paginated on the primary key (stable while rows are added); each
@@ -18,7 +18,7 @@ from incidentio.api.pagination import PageParams, paginate, pagination_meta
 from incidentio.api.serializers import CREATE_ERRORS, LIST_ERRORS, LIST_PARAMETERS, READ_ERRORS, WRITE_ERRORS
 from incidentio.common.lookups import get_or_404
 from incidentio.incidents.api import serializers as s
-from incidentio.incidents.models import IncidentRole, IncidentStatus, Severity
+from incidentio.incidents.models import IncidentRole, IncidentStatus, IncidentType, Severity
 from incidentio.incidents.services import configuration as svc
 from orgs.models import ApiKeyRole
 
@@ -217,6 +217,47 @@ class RoleUpdateView(_Roles, ConfigUpdateView):
     pass
 
 
+# --- Incident types ------------------------------------------------------------------------------
+
+
+class _IncidentTypes:
+    model = IncidentType
+    serializer = s.IncidentTypeSerializer
+    singular, plural, id_kwarg = "incident_type", "incident_types", "incident_type_id"
+    create_request = s.IncidentTypeCreateRequest
+    update_request = s.IncidentTypeUpdateRequest
+
+    def create(self, data):
+        return svc.incident_type_create(org=self.org, **data)
+
+    def update(self, obj, data):
+        return svc.incident_type_update(
+            incident_type=obj, name=data.get("name", obj.name),
+            description=data.get("description", obj.description),
+        )
+
+
+_type_schema = _schema(
+    "incident_types", "Incident types", list_response=s.IncidentTypeListResponse, response=s.IncidentTypeResponse,
+    create_request=s.IncidentTypeCreateRequest, update_request=s.IncidentTypeUpdateRequest, id_name="incident_type",
+)
+
+
+@_type_schema["list"]
+class IncidentTypeListView(_IncidentTypes, ConfigListView):
+    """A new type comes last and is not the default (the dashboard's settings make one the default)."""
+
+
+@_type_schema["detail"]
+class IncidentTypeDetailView(_IncidentTypes, ConfigDetailView):
+    pass
+
+
+@_type_schema["update"]
+class IncidentTypeUpdateView(_IncidentTypes, ConfigUpdateView):
+    pass
+
+
 urlpatterns = [
     path("incident_statuses", StatusListView.as_view(), name="incident_statuses"),
     path("incident_statuses/<str:status_id>", StatusDetailView.as_view(), name="incident_status"),
@@ -228,4 +269,8 @@ urlpatterns = [
     path("incident_roles", RoleListView.as_view(), name="incident_roles"),
     path("incident_roles/<str:role_id>", RoleDetailView.as_view(), name="incident_role"),
     path("incident_roles/<str:role_id>/actions/update", RoleUpdateView.as_view(), name="incident_role_update"),
+    path("incident_types", IncidentTypeListView.as_view(), name="incident_types"),
+    path("incident_types/<str:incident_type_id>", IncidentTypeDetailView.as_view(), name="incident_type"),
+    path("incident_types/<str:incident_type_id>/actions/update", IncidentTypeUpdateView.as_view(),
+         name="incident_type_update"),
 ]

@@ -135,7 +135,9 @@ class IncidentListCreateView(IncidentApiView):
         try:
             # The savepoint makes a lost race undo the whole declare (its
             # reference number and its after-commit work included).
-            with transaction.atomic(), api_field_names(severity="severity_id", lead="incident_lead_id"):
+            with transaction.atomic(), api_field_names(
+                severity="severity_id", lead="incident_lead_id", incident_type="incident_type_id"
+            ):
                 incident = svc.incident_declare(org=self.org, actor=self.actor, triage=triage, **data)
                 Incident.objects.filter(pk=incident.pk).update(idempotency_key=key)
         except IntegrityError:
@@ -163,12 +165,12 @@ class IncidentEditView(IncidentApiView):
     @extend_schema(
         operation_id="incidents_edit", tags=["Incidents"], parameters=[INCIDENT_ID], request=s.IncidentEditRequest,
         responses={200: s.IncidentResponse, **WRITE_ERRORS},
-        description="Change the name, summary, severity or (live) status; one timeline event per change.",
+        description="Change the name, summary, severity, (live) status or type; one timeline event per change.",
     )
     def post(self, request, incident_id):
         incident = self.get_incident(incident_id)
         data = self.validated(s.IncidentEditRequest, request.data)
-        with api_field_names(severity="severity_id", status="status_id"):
+        with api_field_names(severity="severity_id", status="status_id", incident_type="incident_type_id"):
             incident = svc.incident_edit(incident=incident, actor=self.actor, **data)
         return self.render(incident)
 

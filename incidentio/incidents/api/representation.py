@@ -37,6 +37,7 @@ ROW_FIELDS = (
     "reported_at", "updated_at", "accepted_at", "resolved_at", "closed_at", *TIMESTAMP_FIELDS,
     "status__public_id", "status__name", "status__category",
     "severity__public_id", "severity__name", "severity__rank",
+    "incident_type__public_id", "incident_type__name",
 )
 
 
@@ -92,6 +93,7 @@ def incidents_json(org, rows: list[dict]) -> list[dict]:
             "severity": None if row["severity__public_id"] is None else {
                 "id": row["severity__public_id"], "name": row["severity__name"], "rank": row["severity__rank"],
             },
+            "incident_type": {"id": row["incident_type__public_id"], "name": row["incident_type__name"]},
             "learning_flow": row["learning_flow"],
             "opt_out_reason": row["opt_out_reason"],
             "roles": [

@@ -27,6 +27,7 @@ from incidentio.incidents.models import (
     FollowUpPriority,
     FollowUpStatus,
     IncidentStatus,
+    IncidentType,
     LearningFlowState,
     PostmortemStatus,
     RoleKind,
@@ -61,6 +62,17 @@ class SeverityRefSerializer(serializers.Serializer):
 
 class SeveritySerializer(SeverityRefSerializer):
     description = serializers.CharField()
+
+
+class IncidentTypeRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+
+
+class IncidentTypeSerializer(IncidentTypeRefSerializer):
+    description = serializers.CharField()
+    is_default = serializers.BooleanField(help_text="Incidents declared without a type get this one.")
+    rank = serializers.IntegerField()
 
 
 class IncidentRoleRefSerializer(serializers.Serializer):
@@ -117,6 +129,7 @@ class IncidentSerializer(serializers.Serializer):
     summary = serializers.CharField()
     incident_status = IncidentStatusRefSerializer()
     severity = SeverityRefSerializer(allow_null=True)
+    incident_type = IncidentTypeRefSerializer()
     learning_flow = EnumField(LearningFlowState.choices, enum_name="LearningFlowState")
     opt_out_reason = serializers.CharField(help_text="Why the learning flow was skipped; empty unless opted out.")
     roles = RoleAssignmentSerializer(many=True)
@@ -204,6 +217,8 @@ IncidentStatusResponse = envelope("IncidentStatusResponse", incident_status=Inci
 IncidentStatusListResponse = list_envelope("IncidentStatusListResponse", "incident_statuses", IncidentStatusSerializer)
 SeverityResponse = envelope("SeverityResponse", severity=SeveritySerializer())
 SeverityListResponse = list_envelope("SeverityListResponse", "severities", SeveritySerializer)
+IncidentTypeResponse = envelope("IncidentTypeResponse", incident_type=IncidentTypeSerializer())
+IncidentTypeListResponse = list_envelope("IncidentTypeListResponse", "incident_types", IncidentTypeSerializer)
 IncidentRoleResponse = envelope("IncidentRoleResponse", incident_role=IncidentRoleSerializer())
 IncidentRoleListResponse = list_envelope("IncidentRoleListResponse", "incident_roles", IncidentRoleSerializer)
 PostmortemResponse = envelope("PostmortemResponse", postmortem=PostmortemSerializer())
@@ -222,6 +237,10 @@ class IncidentCreateRequest(serializers.Serializer):
     summary = Text(required=False, allow_blank=True, default="", max_length=limits.INCIDENT_SUMMARY,
                    help_text="Markdown.")
     severity_id = OrgObjectField(model=Severity, what="severity", source="severity", required=False, allow_null=True)
+    incident_type_id = OrgObjectField(
+        model=IncidentType, what="incident type", source="incident_type", required=False, allow_null=True,
+        help_text="Omit (or null) for the organization's default type.",
+    )
     incident_lead_id = member_field(source="lead", required=False, allow_null=True)
     mode = EnumField(
         [("live", "Live"), ("triage", "Triage")], enum_name="IncidentMode", default="live",
@@ -244,6 +263,11 @@ class IncidentEditRequest(serializers.Serializer):
     status_id = OrgObjectField(
         model=IncidentStatus, what="status", source="status", required=False,
         help_text="A live status; a live incident only (close it with actions/close).",
+    )
+    incident_type_id = OrgObjectField(
+        model=IncidentType, what="incident type", source="incident_type", required=False,
+        help_text="Any of the organization's incident types, at any point in the incident's life. "
+        "The learning flow it already entered stays.",
     )
 
 
@@ -283,6 +307,18 @@ class SeverityCreateRequest(serializers.Serializer):
 
 
 class SeverityUpdateRequest(serializers.Serializer):
+    """Only the fields sent change."""
+
+    name = Text(max_length=limits.CONFIG_NAME, required=False)
+    description = Text(required=False, allow_blank=True, max_length=limits.CONFIG_TEXT)
+
+
+class IncidentTypeCreateRequest(serializers.Serializer):
+    name = Text(max_length=limits.CONFIG_NAME)
+    description = Text(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT)
+
+
+class IncidentTypeUpdateRequest(serializers.Serializer):
     """Only the fields sent change."""
 
     name = Text(max_length=limits.CONFIG_NAME, required=False)

@@ -1,4 +1,4 @@
-"""An org's lifecycle configuration: statuses, severities and incident roles."""
+"""An org's lifecycle configuration: statuses, severities, incident roles and incident types."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from incidentio.incidents.models import (
     Incident,
     IncidentRole,
     IncidentStatus,
+    IncidentType,
     RoleKind,
     Severity,
     StatusMilestone,
@@ -233,3 +234,70 @@ def role_delete(*, role: IncidentRole) -> None:
     if role.kind != RoleKind.CUSTOM:
         raise ServiceError(f"{role.name} is built in and cannot be deleted; rename it instead.")
     role.delete()
+
+
+# --- Incident types ------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_type_create(*, org: Organization, name: str, description: str = "") -> IncidentType:
+    """A new type, last in the org's order; never the default (make it so after)."""
+    types = IncidentType.objects.filter(org=org)
+    return IncidentType.objects.create(
+        org=org,
+        name=_clean_name(name, queryset=types, what="type"),
+        description=_clean_text(description, field="description"),
+        rank=_next_rank(types),
+    )
+
+
+def incident_type_update(*, incident_type: IncidentType, name: str, description: str = "") -> IncidentType:
+    siblings = IncidentType.objects.filter(org_id=incident_type.org_id)
+    incident_type.name = _clean_name(name, queryset=siblings, exclude=incident_type, what="type")
+    incident_type.description = _clean_text(description, field="description")
+    incident_type.save(update_fields=["name", "description"])
+    return incident_type
+
+
+def incident_type_move(*, incident_type: IncidentType, direction: str) -> None:
+    move_among(incident_type, IncidentType.objects.filter(org_id=incident_type.org_id), direction)
+
+
+@transaction.atomic
+def incident_type_make_default(*, incident_type: IncidentType) -> IncidentType:
+    """Make ``incident_type`` the one its org's new incidents get when none is chosen.
+
+    The org's types are locked, then the old default is cleared before the new
+    one is set, in one transaction: the one-default constraint holds at every
+    statement and no declare sees the org without a default."""
+    types = list(IncidentType.objects.select_for_update().filter(org_id=incident_type.org_id))
+    if any(t.pk == incident_type.pk and t.is_default for t in types):
+        return incident_type
+    IncidentType.objects.filter(org_id=incident_type.org_id, is_default=True).update(is_default=False)
+    IncidentType.objects.filter(pk=incident_type.pk).update(is_default=True)
+    incident_type.is_default = True
+    return incident_type
+
+
+@transaction.atomic
+def incident_type_delete(*, incident_type: IncidentType) -> None:
+    """Delete a type no incident has. The default type stays: declares need it.
+
+    Incidents keep their type for good (it chose their learning flow), so a
+    type in use is not deleted by moving its incidents elsewhere."""
+    # Lock the org's types so a concurrent "make default" cannot make this one the default meanwhile.
+    types = {t.pk: t for t in IncidentType.objects.select_for_update().filter(org_id=incident_type.org_id)}
+    current = types.get(incident_type.pk)
+    if current is None:
+        raise ServiceError("This incident type no longer exists.")
+    if current.is_default:
+        raise ServiceError(
+            f"{current.name} is the default type and cannot be deleted; make another type the default first."
+        )
+    in_use = Incident.objects.filter(incident_type=current).count()
+    if in_use:
+        raise ServiceError(
+            f"{current.name} is the type of {in_use} incident(s) and cannot be deleted; "
+            "incidents keep their type. Rename it instead."
+        )
+    current.delete()

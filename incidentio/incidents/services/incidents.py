@@ -56,7 +56,7 @@ def lock_incident(incident: Incident) -> Incident:
     serialise unrelated incidents.
     """
     Incident.objects.select_for_update().filter(pk=incident.pk).values_list("pk", flat=True).get()
-    return Incident.objects.select_related("status", "severity", "org").get(pk=incident.pk)
+    return Incident.objects.select_related("status", "severity", "incident_type", "org").get(pk=incident.pk)
 
 
 def _status_of(org: Organization, category: str) -> IncidentStatus:
@@ -278,8 +278,9 @@ def incident_edit(
     summary=UNSET,
     severity=UNSET,
     status=UNSET,
+    incident_type=UNSET,
 ) -> Incident:
-    """Change any of name, summary, severity and live status; one event per change.
+    """Change any of name, summary, severity, live status and type; one event per change.
 
     ``status`` must be a live status, and only a live incident changes status
     here (triage is left with accept/decline/merge, live with close).
@@ -292,6 +293,8 @@ def incident_edit(
         summary = _clean_summary(summary)
     if severity is not UNSET:
         _check_same_org(org, severity, "severity", "severity")
+    if incident_type is not UNSET:
+        _check_type(org, incident_type)
     if status is not UNSET:
         _check_same_org(org, status, "status", "status")
         if status.category != StatusCategory.LIVE:
@@ -322,6 +325,39 @@ def incident_edit(
                         data={"from": old_name, "to": new_name})
     if status is not UNSET and status != incident.status:
         _change_status(incident, status, actor)
+    if incident_type is not UNSET:
+        _change_type(incident, incident_type, actor)
+    return incident
+
+
+def _check_type(org: Organization, incident_type: IncidentType | None) -> None:
+    if incident_type is None:
+        raise ServiceError("Choose an incident type.", field="incident_type")
+    _check_same_org(org, incident_type, "incident_type", "incident type")
+
+
+def _change_type(incident: Incident, incident_type: IncidentType, actor: Actor) -> None:
+    """Only the type changes: the learning flow an incident entered, and its
+    tasks, stay those of the type it had then."""
+    if incident_type.pk == incident.incident_type_id:
+        return
+    old = incident.incident_type
+    incident.incident_type = incident_type
+    incident.save(update_fields=["incident_type", "updated_at"])
+    timeline_record(
+        incident=incident, kind=EventKind.TYPE_CHANGED, actor=actor,
+        text=f"Type changed from {old.name} to {incident_type.name}",
+        data={"from": old.name, "to": incident_type.name,
+              "from_id": str(old.public_id), "to_id": str(incident_type.public_id)},
+    )
+
+
+@transaction.atomic
+def incident_type_change(*, incident: Incident, actor: Actor, incident_type: IncidentType) -> Incident:
+    """Give the incident another of its org's types (nothing happens when it has it already)."""
+    _check_type(incident.org, incident_type)
+    incident = lock_incident(incident)
+    _change_type(incident, incident_type, actor)
     return incident
 
 

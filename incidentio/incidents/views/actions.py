@@ -29,6 +29,8 @@ class EditStatusSeverityView(IncidentActionView):
 
     def perform(self, incident, form):
         changes = {"severity": form.cleaned_data["severity"]}
+        if form.cleaned_data["incident_type"] is not None:
+            changes["incident_type"] = form.cleaned_data["incident_type"]
         status = form.cleaned_data["status"]
         if status is not None and status != incident.status:
             changes["status"] = status  # the service refuses it for a non-live incident

@@ -1,7 +1,7 @@
-"""Admin settings for the incident lifecycle: statuses, severities and incident roles.
+"""Admin settings for the incident lifecycle: statuses, severities, incident roles and incident types.
 
 One view per page. GET shows it; POST carries an ``action`` (create, update,
-move, delete) and, for an existing object, its public ``id``, resolved through
+move, delete; make_default for types) and, for an existing object, its public ``id``, resolved through
 the org by a selector (another org's id is a 404). The rules live in
 ``incidentio.incidents.services.configuration``: when one refuses, the page is shown
 again with the error and status 400, and nothing has changed.
@@ -26,7 +26,13 @@ from incidentio.incidents.models import (
     StatusCategory,
 )
 from incidentio.incidents.services import configuration
-from incidentio.incidents.settings_forms import RoleForm, SeverityForm, StatusEditForm, StatusForm
+from incidentio.incidents.settings_forms import (
+    IncidentTypeForm,
+    RoleForm,
+    SeverityForm,
+    StatusEditForm,
+    StatusForm,
+)
 from orgs.views.base import AdminView
 
 CATEGORY_HELP = {
@@ -76,14 +82,17 @@ class LifecycleSettingsView(AdminView):
     def get(self, request, org_slug):
         return self.render()
 
-    def post(self, request, org_slug):
-        handlers = {
+    def handlers(self) -> dict:
+        """The POST actions this page takes, by ``action``."""
+        return {
             "create": self.create_object,
             "update": self.update_object,
             "move": self.move_object,
             "delete": self.delete_object,
         }
-        handler = handlers.get(request.POST.get("action"))
+
+    def post(self, request, org_slug):
+        handler = self.handlers().get(request.POST.get("action"))
         if handler is None:
             return self.render(error="Unknown action.", status=400)
         return handler(request.POST)
@@ -370,3 +379,79 @@ class RolesView(LifecycleSettingsView):
             for r in selectors.role_list(org=self.org)
         ]
         return {"rows": rows, "create_form": create_form or RoleForm()}
+
+
+class IncidentTypesView(LifecycleSettingsView):
+    """The org's incident types. The learning flow and rules of each are set
+    under Settings → Learning flow (the learning app's page)."""
+
+    template_name = "incidents/settings/incident_types.html"
+    settings_tab = "incident_types"
+
+    def get_object(self, public_id):
+        return selectors.incident_type_get(org=self.org, public_id=public_id)
+
+    def edit_form(self, incident_type, data=None) -> IncidentTypeForm:
+        initial = {"name": incident_type.name, "description": incident_type.description}
+        return IncidentTypeForm(data, initial=initial, auto_id=f"%s-{incident_type.public_id}")
+
+    def handlers(self) -> dict:
+        return {**super().handlers(), "make_default": self.make_default}
+
+    def create_object(self, data):
+        form = IncidentTypeForm(data)
+        if form.is_valid():
+            try:
+                incident_type = configuration.incident_type_create(org=self.org, **form.cleaned_data)
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                return self.done(f"Incident type “{incident_type.name}” added.")
+        return self.render(create_form=form, status=400)
+
+    def update_object(self, data):
+        incident_type = self.get_object(data.get("id"))
+        form = self.edit_form(incident_type, data)
+        if form.is_valid():
+            try:
+                configuration.incident_type_update(incident_type=incident_type, **form.cleaned_data)
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                return self.done(f"Incident type “{incident_type.name}” saved.")
+        return self.render(edited=(incident_type, form), status=400)
+
+    def move_object(self, data):
+        incident_type = self.get_object(data.get("id"))
+        direction = data.get("direction", "")
+        try:
+            configuration.incident_type_move(incident_type=incident_type, direction=direction)
+        except ServiceError as exc:
+            return self.render(error=str(exc), status=400)
+        return self.done(f"Moved “{incident_type.name}” {direction}.")
+
+    def make_default(self, data):
+        incident_type = self.get_object(data.get("id"))
+        configuration.incident_type_make_default(incident_type=incident_type)
+        return self.done(f"“{incident_type.name}” is now the default type.")
+
+    def delete_object(self, data):
+        incident_type = self.get_object(data.get("id"))
+        try:
+            configuration.incident_type_delete(incident_type=incident_type)
+        except ServiceError as exc:
+            return self.render(error=str(exc), status=400)
+        return self.done(f"Incident type “{incident_type.name}” deleted.")
+
+    def page_context(self, *, create_form=None, edited=None):
+        counts = _incident_counts(self.org, "incident_type")
+        rows = [
+            Row(
+                obj=t,
+                form=edited[1] if edited and edited[0].pk == t.pk else self.edit_form(t),
+                in_use=counts.get(t.pk, 0),
+                deletable=not t.is_default and not counts.get(t.pk),
+            )
+            for t in selectors.incident_type_list(org=self.org)
+        ]
+        return {"rows": rows, "create_form": create_form or IncidentTypeForm()}
