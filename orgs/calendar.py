@@ -12,7 +12,7 @@ loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -98,6 +98,12 @@ def add_business_days(org_or_calendar, start: datetime, days: int) -> datetime:
     return wall.astimezone(UTC)
 
 
+def end_of_day(time_zone: str, day: date) -> datetime:
+    """A date picked by hand means "by the end of that day" in the org's time
+    zone: 23:59 there, as an aware UTC datetime."""
+    return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+
+
 def is_overdue(due_at: datetime | None, now: datetime) -> bool:
     return due_at is not None and due_at <= now
 
@@ -116,15 +122,19 @@ def _day_text(day: date, today: date) -> str:
     return text if day.year == today.year else f"{text} {day.year}"
 
 
-def due_label(due_at: datetime, *, tz: ZoneInfo | str, now: datetime) -> DueLabel:
+def due_label(due_at: datetime, *, tz: ZoneInfo | str, now: datetime, done: bool = False) -> DueLabel:
     """"Due Tue 9 Dec" (the year added when it is not this year's), or once
     the moment has passed "Overdue by N days" in calendar days of the org's
-    time zone ("Overdue since 15:00" on the day itself)."""
+    time zone ("Overdue since 15:00" on the day itself). Work ``done`` (or
+    not to be done) is never overdue: "Was due Tue 9 Dec"."""
     tz = ZoneInfo(tz) if isinstance(tz, str) else tz
     local = due_at.astimezone(tz)
     today = now.astimezone(tz).date()
+    day = _day_text(local.date(), today)
     if due_at > now:
-        return DueLabel(f"Due {_day_text(local.date(), today)}", False, local)
+        return DueLabel(f"Due {day}", False, local)
+    if done:
+        return DueLabel(f"Was due {day}", False, local)
     late = (today - local.date()).days
     if late == 0:
         return DueLabel(f"Overdue since {local:%H:%M}", True, local)

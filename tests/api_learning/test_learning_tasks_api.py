@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 TASK_FIELDS = {
     "id", "incident", "learning_status", "title", "instructions", "kind", "required", "state",
     "not_doing_reason", "assignee", "assigned_manually", "completed_automatically", "addressed_at", "created_at",
+    "due_at", "overdue",
 }
 
 

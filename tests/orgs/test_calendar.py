@@ -133,3 +133,9 @@ def test_due_labels_in_the_org_time_zone():
     assert (overdue.text, overdue.overdue) == ("Overdue by 2 days", True)
     assert due_label(local("America/New_York", 2026, 12, 6, 13, 0), tz=tz, now=now).text == "Overdue by 1 day"
     assert due_label(local("America/New_York", 2026, 12, 7, 9, 0), tz=tz, now=now).text == "Overdue since 09:00"
+
+
+def test_work_done_is_never_overdue():
+    now = local("UTC", 2026, 12, 7, 12, 0)
+    label = due_label(local("UTC", 2026, 12, 4, 9, 0), tz="UTC", now=now, done=True)
+    assert (label.text, label.overdue) == ("Was due Fri 4 Dec", False)
