@@ -22,9 +22,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from incidentio.incidents.models import EventKind, FollowUp, FollowUpStatus, Incident
+from django.db import transaction
+
+from incidentio.common.errors import ServiceError
+from incidentio.incidents.models import EventKind, FollowUp, FollowUpPriority, FollowUpStatus, Incident
 from learning.models import DueFrom, FollowUpDueRule, LearningTask
 from orgs.calendar import WorkingCalendar, add_business_days
+
+#: A due rule longer than this (about a year of working days) is a typo.
+MAX_DUE_DAYS = 250
 
 #: Follow-up changes after which its due date is worked out again.
 _RECOMPUTING_FIELDS = {"priority", "due_at"}
@@ -95,3 +101,23 @@ def on_timeline_event(event) -> None:
     else:
         return
     apply_follow_up_policy(event.incident, follow_ups.filter(due_set_by_hand=False))
+
+
+@transaction.atomic
+def follow_up_due_rules_update(*, org, due_days: dict[str, int | None]) -> None:
+    """Replace the org's follow-up due rules: priority → business days, None for no due date.
+
+    Applies to follow-ups from now on (and whenever one's due date is worked
+    out again); follow-ups that already have a due date keep it."""
+    unknown = set(due_days) - set(FollowUpPriority.values)
+    if unknown:
+        raise ServiceError(f"Unknown priority “{sorted(unknown)[0]}”.", field="due_days")
+    for priority, days in due_days.items():
+        if days is not None and not (isinstance(days, int) and 0 <= days <= MAX_DUE_DAYS):
+            raise ServiceError(f"Give a number of business days from 0 to {MAX_DUE_DAYS}, or none.",
+                               field=f"due_days_{priority}")
+    FollowUpDueRule.objects.filter(org=org, priority__in=list(due_days)).delete()
+    FollowUpDueRule.objects.bulk_create(
+        FollowUpDueRule(org=org, priority=priority, due_days=days)
+        for priority, days in due_days.items() if days is not None
+    )
