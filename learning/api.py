@@ -12,19 +12,21 @@ Views are thin: parse, resolve through ``self.org``, call one service, render.
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
 from incidentio.api.base import OrgApiView
 from incidentio.api.errors import error_response
-from incidentio.api.pagination import list_kind, paginate, pagination_meta
+from incidentio.api.pagination import due_filtered, list_kind, paginate, paginate_by_due, pagination_meta
 from incidentio.common.errors import ServiceError
 from incidentio.incidents.api.documents import FOLLOW_UP_ID, FollowUpApiView
 from incidentio.incidents.api.serializers import FollowUpResponse
 from learning import api_serializers as s
 from learning import selectors
-from learning.models import LearningTask
+from learning.models import LearningTask, TaskState
 from learning.services import reminders, tasks
 from learning.services.config_document import (
     LearningFlowDocumentInvalid,
@@ -47,9 +49,11 @@ class LearningTaskListView(OrgApiView):
         operation_id="learning_tasks_list",
         tags=TAG_TASKS,
         summary="List learning tasks",
-        description="Every learning task of the organization's incidents, newest first. Keyset-paginated: "
-        "follow `pagination_meta.after` until it is null. Filters combine with AND; an unknown or malformed "
-        "filter value is a 422 naming the parameter.",
+        description="Every learning task of the organization's incidents, newest first (or by due date with "
+        "`sort=due_at` / `sort=-due_at`, tasks without one last). Keyset-paginated: follow "
+        "`pagination_meta.after` until it is null. Filters combine with AND (`overdue=true` for outstanding "
+        "tasks past their due date; `due_before`/`due_after` for a window); an unknown or malformed filter "
+        "value is a 422 naming the parameter.",
         parameters=[s.LearningTaskListParams],
         responses={200: s.LearningTaskListResponse, **s.error_responses(422)},
     )
@@ -61,11 +65,17 @@ class LearningTaskListView(OrgApiView):
                                   ("learning_status_id", "status"))
             if param in params
         }
-        page = paginate(
-            s.learning_task_queryset(self.org).filter(**filters),
-            kind=list_kind("learning_tasks", request.query_params), key="id", descending=True,
-            page_size=params["page_size"], after=params.get("after"),
+        queryset = due_filtered(
+            s.learning_task_queryset(self.org).filter(**filters), params,
+            outstanding=Q(state=TaskState.OUTSTANDING), now=timezone.now(),
         )
+        kind = list_kind("learning_tasks", request.query_params)
+        if "sort" in params:
+            page = paginate_by_due(queryset, kind=kind, descending=params["sort"] == "-due_at",
+                                   page_size=params["page_size"], after=params.get("after"))
+        else:
+            page = paginate(queryset, kind=kind, key="id", descending=True,
+                            page_size=params["page_size"], after=params.get("after"))
         return Response({
             "learning_tasks": s.learning_tasks_json(page.rows),
             "pagination_meta": pagination_meta(page),

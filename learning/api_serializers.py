@@ -13,15 +13,17 @@ import uuid
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DueParams
 from incidentio.api.serializers import errors as api_errors
 from incidentio.common import limits
 from incidentio.incidents.models import Incident, IncidentStatus, StatusCategory
 from incidentio.incidents.selectors import incident_lookup
 from learning.models import LearningTask, TaskKind, TaskState, UnmatchedPolicy
+from orgs.calendar import is_overdue
 from orgs.models import Membership
 from orgs.selectors import member_id_of
 
@@ -74,6 +76,14 @@ class LearningTaskOut(serializers.Serializer):
     addressed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     snoozed_until = serializers.DateTimeField(allow_null=True, help_text="No reminders about it before then.")
+    due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it is due, from its template's rule in the organization's business days; "
+        "null: no due date."
+    )
+    overdue = serializers.SerializerMethodField(help_text="Outstanding and past its due date.")
+
+    def get_overdue(self, task) -> bool:
+        return task.state == TaskState.OUTSTANDING and is_overdue(task.due_at, self.context["now"])
 
     @extend_schema_field(TaskAssigneeOut(allow_null=True))
     def get_assignee(self, task) -> dict | None:
@@ -98,7 +108,7 @@ def learning_tasks_json(tasks: list[LearningTask]) -> list[dict]:
     One serializer for the whole list (``many=True``): DRF deep-copies a
     serializer's fields when it is built, so building one per task cost a
     page of 25 about 25 ms (docs/performance.md)."""
-    return LearningTaskOut(tasks, many=True).data
+    return LearningTaskOut(tasks, many=True, context={"now": timezone.now()}).data
 
 
 def learning_task_json(task: LearningTask) -> dict:
@@ -156,7 +166,7 @@ def org_learning_status(org, value: str) -> IncidentStatus | None:
 NO_SUCH_MEMBER = "No member of this organization has this user id or e-mail address."
 
 
-class LearningTaskListParams(serializers.Serializer):
+class LearningTaskListParams(DueParams):
     """Query parameters of ``GET /learning_tasks``; ids resolve through ``context["org"]``.
 
     Every bad parameter is reported at once, each naming itself.

@@ -6,6 +6,9 @@ is Slack mrkdwn, where ``<!channel>`` in a task title would ping everyone.
 
 from __future__ import annotations
 
+from django.utils import timezone
+
+from orgs.calendar import due_label
 from slackbot.formatting import escape
 
 #: Outbox kinds the learning flow queues. The Slack transport renders task
@@ -16,12 +19,19 @@ FLOW_COMPLETED = "learning.completed"
 FLOW_OPTED_OUT = "learning.opted_out"
 
 
+def _due(task, incident) -> str:
+    """"due Tue 9 Dec" (or "overdue by 2 days") in the org's time zone."""
+    label = due_label(task.due_at, tz=incident.org.time_zone, now=timezone.now())
+    return label.text[0].lower() + label.text[1:]
+
+
 def tasks_posted(incident, status, tasks) -> tuple[str, list]:
     lines = [f"*{incident.reference} {escape(incident.name)}* is now *{escape(status.name)}*. Tasks:"]
     for number, task in enumerate(tasks, start=1):
         who = f" — {escape(task.assignee.display_name)}" if task.assignee else " — unassigned"
         done = " ✅" if not task.is_outstanding else ""
-        lines.append(f"{number}. {escape(task.title)}{who}{done}")
+        due = f" ({_due(task, incident)})" if task.due_at is not None and task.is_outstanding else ""
+        lines.append(f"{number}. {escape(task.title)}{who}{due}{done}")
     text = "\n".join(lines)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     return text, blocks

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from incidentio.api.pagination import due_keyset, due_ordering
 from incidentio.common.lookups import get_or_404
 from incidentio.incidents.models import IncidentStatus, IncidentType, StatusCategory
 from learning import queries
@@ -74,6 +77,7 @@ class TaskRow:
     incident_number: int
     incident_name: str
     incident_status_id: int
+    due_at: datetime | None
 
     @property
     def incident_reference(self) -> str:
@@ -92,12 +96,18 @@ class TaskRow:
 @dataclass
 class TaskPage:
     tasks: list[TaskRow]
-    next_after: int | None
+    next_after: Any  # the last row's key: an id, or [due_at ISO or None, id] by due date
 
 
-def my_tasks(*, org, user, state: str = TaskState.OUTSTANDING, status=None, after: int | None = None,
-             page_size: int = 50) -> TaskPage:
-    """A member's tasks across the org's incidents, newest first (keyset on id).
+#: The orders of "My tasks": newest first (keyset on id), or by due date, soonest first and
+#: tasks without one last (keyset on (due_at, id)).
+MY_TASKS_SORTS = ("newest", "due")
+
+
+def my_tasks(*, org, user, state: str = TaskState.OUTSTANDING, status=None, after=None,
+             page_size: int = 50, sort: str = "newest") -> TaskPage:
+    """A member's tasks across the org's incidents, newest first or by due date
+    (``sort="due"``); ``after`` is the ``next_after`` of the previous page.
 
     Rows, not model instances: the page shows ten values per task, and
     building 50 tasks with their incident and status as models cost more than
@@ -107,18 +117,27 @@ def my_tasks(*, org, user, state: str = TaskState.OUTSTANDING, status=None, afte
         queryset = queryset.filter(state=state)
     if status is not None:
         queryset = queryset.filter(status=status)
-    if after is not None:
-        queryset = queryset.filter(pk__lt=after)
+    if sort == "due":
+        cursor = None if after is None else (datetime.fromisoformat(after[0]) if after[0] else None, after[1])
+        queryset = queryset.filter(due_keyset(cursor, descending=False)).order_by(*due_ordering(descending=False))
+    else:
+        if after is not None:
+            queryset = queryset.filter(pk__lt=after)
+        queryset = queryset.order_by("-pk")
     rows = [
         TaskRow(*values)
-        for values in queryset.order_by("-pk").values_list(
+        for values in queryset.values_list(
             "pk", "title", "state", "status_id", "status__name", "incident_id",
-            "incident__public_id", "incident__number", "incident__name", "incident__status_id",
+            "incident__public_id", "incident__number", "incident__name", "incident__status_id", "due_at",
         )[: page_size + 1]
     ]
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    return TaskPage(rows, rows[-1].pk if has_more and rows else None)
+    next_after = None
+    if has_more and rows:
+        last = rows[-1]
+        next_after = [last.due_at.isoformat() if last.due_at else None, last.pk] if sort == "due" else last.pk
+    return TaskPage(rows, next_after)
 
 
 def flow_configuration(*, org) -> list[tuple[IncidentStatus, list[TaskTemplate]]]:

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from incidentio.incidents.models import IncidentRole, IncidentStatus, IncidentType, RoleKind, Severity, StatusCategory
-from learning.models import LearningFlow, LearningFlowStatus, LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
+from incidentio.incidents.models import (
+    FollowUpPriority,
+    IncidentRole,
+    IncidentStatus,
+    IncidentType,
+    RoleKind,
+    Severity,
+    StatusCategory,
+)
+from learning.models import (
+    DueFrom,
+    FollowUpDueRule,
+    LearningFlow,
+    LearningFlowStatus,
+    LifecycleRules,
+    TaskKind,
+    TaskTemplate,
+    UnmatchedPolicy,
+)
 
 DEFAULT_TASKS = {
     "Documenting": [
@@ -33,6 +50,17 @@ DEFAULT_TASKS = {
     ],
 }
 
+#: Default due rules of the templates above, by kind: (business days, counted from). Kinds left out have none.
+DEFAULT_DUE = {
+    TaskKind.CREATE_POSTMORTEM: (5, DueFrom.INCIDENT_RESOLVED),
+    TaskKind.CREATE_FOLLOW_UPS: (5, DueFrom.INCIDENT_RESOLVED),
+    TaskKind.SCHEDULE_DEBRIEF: (5, DueFrom.TASK_CREATED),
+    TaskKind.COMPLETE_POSTMORTEM: (10, DueFrom.INCIDENT_RESOLVED),
+}
+
+#: Follow-ups are due this many business days after the incident was resolved; Low has no due date.
+DEFAULT_FOLLOW_UP_DUE_DAYS = {FollowUpPriority.URGENT: 3, FollowUpPriority.HIGH: 10, FollowUpPriority.MEDIUM: 20}
+
 
 def seed_learning_defaults(*, org) -> None:
     lead = IncidentRole.objects.filter(org=org, kind=RoleKind.LEAD).first()
@@ -55,7 +83,12 @@ def seed_learning_defaults(*, org) -> None:
                 org=org, flow=flow, status=status, title=title, instructions=instructions, kind=kind,
                 required=True, assignee_role=lead, rank=rank,
             ))
+    for template in templates:
+        template.due_days, template.due_from = DEFAULT_DUE.get(template.kind, (None, DueFrom.TASK_CREATED))
     TaskTemplate.objects.bulk_create(templates)
+    FollowUpDueRule.objects.bulk_create(
+        FollowUpDueRule(org=org, priority=priority, due_days=days) for priority, days in DEFAULT_FOLLOW_UP_DUE_DAYS.items()
+    )
     # High-severity incidents always get the flow; others ask whoever closes them.
     critical = Severity.objects.filter(org=org).order_by("-rank").first()
     LifecycleRules.objects.create(

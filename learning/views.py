@@ -89,9 +89,14 @@ class OptOutView(IncidentActionView):
         return flow.learning_opt_out(incident=incident, actor=self.actor, reason=form.cleaned_data["opt_out_reason"])
 
 
+#: Tasks a page of "My tasks".
+MY_TASKS_PAGE_SIZE = 50
+
+
 class MyTasksFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *TaskState.choices])
     status = forms.UUIDField(required=False)
+    sort = forms.ChoiceField(required=False, choices=[("", "Newest first"), ("due", "Due date, soonest first")])
     after = forms.CharField(required=False)
 
 
@@ -111,13 +116,17 @@ class MyTasksView(OrgView):
             if status is None:
                 form.add_error("status", "Choose one of the listed learning statuses.")
                 return self.render(form, statuses, selectors.TaskPage([], None), status=400)
+        sort = form.cleaned_data["sort"] or "newest"
         try:
-            after = signing.loads(form.cleaned_data["after"], salt="my-tasks") if form.cleaned_data["after"] else None
+            # The salt names the order: a link of one order is not a page of the other.
+            after = signing.loads(form.cleaned_data["after"], salt=f"my-tasks:{sort}") \
+                if form.cleaned_data["after"] else None
         except signing.BadSignature:
             form.add_error("after", "This page link is not valid; start from the first page.")
             return self.render(form, statuses, selectors.TaskPage([], None), status=400)
         page = selectors.my_tasks(
-            org=self.org, user=request.user, state=form.cleaned_data["state"], status=status, after=after
+            org=self.org, user=request.user, state=form.cleaned_data["state"], status=status, after=after, sort=sort,
+            page_size=MY_TASKS_PAGE_SIZE,
         )
         return self.render(form, statuses, page)
 
@@ -125,13 +134,14 @@ class MyTasksView(OrgView):
         next_query = None
         if page.next_after is not None:
             query = self.request.GET.copy()
-            query["after"] = signing.dumps(page.next_after, salt="my-tasks")
+            sort = form.cleaned_data.get("sort") or "newest"
+            query["after"] = signing.dumps(page.next_after, salt=f"my-tasks:{sort}")
             next_query = query.urlencode()
         context = self.get_context_data(
             nav="tasks", form=form, statuses=statuses, page=page, next_query=next_query,
             incident_url_prefix=incident_url_prefix(self.org),
             states=TaskState.choices, selected_state=form.data.get("state", ""),
-            selected_status=self.request.GET.get("status", ""),
+            selected_status=self.request.GET.get("status", ""), selected_sort=self.request.GET.get("sort", ""),
         )
         return render(self.request, "learning/my_tasks.html", context, status=status)
 

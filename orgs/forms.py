@@ -7,6 +7,7 @@ from django.conf import settings
 
 from incidentio.common import limits
 from orgs.adapters import signup_invitation
+from orgs.calendar import WEEKDAY_NAMES
 from orgs.models import RESERVED_SLUGS, Organization, Role, slug_validator, validate_single_line
 
 
@@ -30,6 +31,21 @@ class OrganizationCreateForm(forms.Form):
 
 class OrganizationRenameForm(forms.Form):
     name = forms.CharField(max_length=limits.ORG_NAME, label="Organization name", validators=[validate_single_line])
+
+
+class WorkingCalendarForm(forms.Form):
+    # A free choice field: the service names a bad time zone (and changes nothing).
+    time_zone = forms.CharField(max_length=64, label="Time zone")
+    working_days = forms.TypedMultipleChoiceField(
+        choices=list(enumerate(WEEKDAY_NAMES)), coerce=int, widget=forms.CheckboxSelectMultiple,
+        label="Working days", error_messages={"required": "Choose at least one working day."},
+    )
+
+
+class HolidayForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    name = forms.CharField(max_length=100, required=False, validators=[validate_single_line],
+                           help_text="e.g. New Year's Day.")
 
 
 class InvitationForm(forms.Form):

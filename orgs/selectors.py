@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from incidentio.common.lookups import get_or_404
 from orgs import queries
-from orgs.models import Invitation, Membership, Organization, hash_invitation_token
+from orgs.models import Holiday, Invitation, Membership, Organization, hash_invitation_token
 
 
 def membership_list(*, org: Organization) -> QuerySet[Membership]:
@@ -47,3 +47,12 @@ def member_id_of(org, user_field: str) -> Subquery:
     """Annotation: the membership id in ``org`` of the user in ``user_field``, a
     user's id in the API (null once they have left the org)."""
     return Subquery(Membership.objects.filter(org=org, user_id=OuterRef(user_field)).values("public_id")[:1])
+
+
+def holiday_list(*, org: Organization) -> QuerySet[Holiday]:
+    return Holiday.objects.filter(org=org).order_by("date")
+
+
+def holiday_get(*, org: Organization, day) -> Holiday:
+    """The org's holiday on ``day``; a day that is not one of its holidays (another org's) is a 404."""
+    return get_or_404(Holiday.objects.filter(org=org), "holiday", date=day)

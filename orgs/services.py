@@ -20,10 +20,12 @@ from django.utils.module_loading import import_string
 
 from incidentio.common import limits
 from incidentio.common.errors import ServiceError
+from orgs.calendar import time_zone_names
 from orgs.models import (
     RESERVED_SLUGS,
     ApiKey,
     ApiKeyRole,
+    Holiday,
     Invitation,
     InvitationState,
     Membership,
@@ -256,3 +258,36 @@ def user_update_profile(*, user: User, name: str) -> User:
     user.name = limits.check_length(_clean_name(name), limit=limits.USER_NAME, field="name", what="the name")
     user.save(update_fields=["name"])
     return user
+
+
+# --- Working calendar (orgs/calendar.py) -------------------------------------------
+
+
+def working_calendar_update(*, org: Organization, time_zone: str, working_days: list[int]) -> Organization:
+    """The org's time zone (an IANA name) and working weekdays (Monday is 0; at least one)."""
+    if time_zone not in time_zone_names():
+        raise ServiceError(f"“{time_zone}” is not a time zone; choose one from the list, e.g. Europe/Berlin.",
+                           field="time_zone")
+    days = sorted(set(working_days))
+    if not days:
+        raise ServiceError("Choose at least one working day.", field="working_days")
+    if any(not isinstance(day, int) or not 0 <= day <= 6 for day in days):
+        raise ServiceError("Working days are weekdays, Monday (0) to Sunday (6).", field="working_days")
+    org.time_zone = time_zone
+    org.working_days = days
+    org.save(update_fields=["time_zone", "working_days"])
+    return org
+
+
+def holiday_add(*, org: Organization, date, name: str = "") -> Holiday:
+    """A day off for the org: due dates counted in business days skip it."""
+    name = _clean_name(name or "")
+    limits.check_length(name, limit=Holiday._meta.get_field("name").max_length, field="name", what="the name")
+    holiday, created = Holiday.objects.get_or_create(org=org, date=date, defaults={"name": name})
+    if not created:
+        raise ServiceError(f"{date:%-d %B %Y} is already a holiday ({holiday.name or 'no name'}).", field="date")
+    return holiday
+
+
+def holiday_delete(*, holiday: Holiday) -> None:
+    holiday.delete()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgs.views import account, api_keys, dashboard, settings
+from orgs.views import account, api_keys, calendar, dashboard, settings
 from slackbot.account_views import SlackLinkView
 
 urlpatterns = [
@@ -33,6 +33,9 @@ urlpatterns = [
         settings.InvitationRevokeView.as_view(),
         name="settings_invitation_revoke",
     ),
+    path("settings/calendar/", calendar.WorkingCalendarView.as_view(), name="settings_calendar"),
+    path("settings/calendar/holidays/<str:day>/delete/", calendar.HolidayDeleteView.as_view(),
+         name="settings_holiday_delete"),
     path("settings/api-keys/", api_keys.ApiKeysView.as_view(), name="settings_api_keys"),
     path("settings/api-keys/<uuid:key_id>/revoke/", api_keys.ApiKeyRevokeView.as_view(), name="settings_api_key_revoke"),
 ]

@@ -13,8 +13,11 @@ from __future__ import annotations
 import json
 import re
 
+from django.utils import timezone
+
 from incidentio.incidents.models import LearningFlowState
 from learning.models import TaskState
+from orgs.calendar import due_label
 from slackbot.formatting import escape, mention
 
 TASK_DONE = "task_done"
@@ -56,10 +59,12 @@ def who(user, slack_ids: dict) -> str:
     return mention(slack_id) if slack_id else escape(user.display_name)
 
 
-def task_lines(task, number: int, slack_ids: dict) -> str:
+def task_lines(task, number: int, slack_ids: dict, *, tz: str = "UTC") -> str:
     line = f"{_STATE_MARK.get(task.state, '')} *{number}. {escape(task.title)}*"
     if not task.required:
         line += " _(optional)_"
+    if task.due_at is not None and task.state == TaskState.OUTSTANDING:
+        line += f" — {due_text(task.due_at, tz)}"
     details = [f"Assignee: {who(task.assignee, slack_ids)}"]
     if task.state == TaskState.COMPLETED:
         details.append("completed automatically" if task.completed_automatically else "done")
@@ -70,6 +75,13 @@ def task_lines(task, number: int, slack_ids: dict) -> str:
         short = instructions if len(instructions) <= 280 else instructions[:277] + "…"
         details.insert(0, escape(short))
     return line + "\n" + "\n".join(details)
+
+
+def due_text(due_at, tz: str) -> str:
+    """"due Tue 9 Dec", or "⚠️ overdue by 2 days", in the org's time zone."""
+    label = due_label(due_at, tz=tz, now=timezone.now())
+    text = label.text[0].lower() + label.text[1:]
+    return f"⚠️ {text}" if label.overdue else text
 
 
 def task_actions(task, slack_ids: dict) -> dict:
@@ -99,7 +111,7 @@ def task_message(incident, status, tasks, *, slack_ids: dict, current: bool, foo
     text_lines = [head]
     blocks = [_mrkdwn(head)]
     for number, task in enumerate(tasks, start=1):
-        body = task_lines(task, number, slack_ids)
+        body = task_lines(task, number, slack_ids, tz=incident.org.time_zone)
         text_lines.append(body.split("\n")[0])
         blocks.append(_mrkdwn(body))
         if current and task.state == TaskState.OUTSTANDING:
@@ -114,7 +126,7 @@ def task_dm(incident, tasks, *, slack_ids: dict) -> tuple[str, list]:
     head = f"You have learning tasks on *{incident.reference} {escape(incident.name)}*:"
     blocks = [_mrkdwn(head)]
     for number, task in enumerate(tasks, start=1):
-        blocks.append(_mrkdwn(task_lines(task, number, slack_ids)))
+        blocks.append(_mrkdwn(task_lines(task, number, slack_ids, tz=incident.org.time_zone)))
         if task.state == TaskState.OUTSTANDING:
             blocks.append(task_actions(task, slack_ids))
     return head + " " + ", ".join(escape(t.title) for t in tasks), blocks

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core import signing
+from django.db.models import F, Q
 from rest_framework import serializers
 
 DEFAULT_PAGE_SIZE = 25
@@ -95,3 +97,80 @@ def paginate(queryset, *, kind: str, key: str, descending: bool, page_size: int,
 
 def pagination_meta(page: Page, **extra) -> dict:
     return {"after": page.after, "page_size": page.page_size, **extra}
+
+
+# --- Due dates: filters and a keyset on (due_at, id) ------------------------------------------------
+
+
+class _TrueFalse(serializers.ChoiceField):
+    """``true`` or ``false`` in a query string (DRF's BooleanField would also take yes, on, 1...)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=["true", "false"], **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data) == "true"
+
+
+class DueParams(PageParams):
+    """The due-date filters and sort of the task and follow-up lists (docs/api.md)."""
+
+    overdue = _TrueFalse(required=False, help_text="true: outstanding and past its due date; false: the others.")
+    due_before = serializers.DateTimeField(required=False, help_text="Due before this moment (exclusive).")
+    due_after = serializers.DateTimeField(required=False, help_text="Due at or after this moment.")
+    sort = serializers.ChoiceField(
+        required=False, choices=["due_at", "-due_at"],
+        help_text="due_at: soonest first; -due_at: latest first. Either way, rows without a due date come last.",
+    )
+
+
+def due_filtered(queryset, params: dict, *, outstanding: Q, now):
+    """``queryset`` with the due filters of ``params`` (validated ``DueParams``)."""
+    overdue = outstanding & Q(due_at__lte=now)
+    if "overdue" in params:
+        queryset = queryset.filter(overdue) if params["overdue"] else queryset.exclude(overdue)
+    if "due_before" in params:
+        queryset = queryset.filter(due_at__lt=params["due_before"])
+    if "due_after" in params:
+        queryset = queryset.filter(due_at__gte=params["due_after"])
+    return queryset
+
+
+def due_keyset(cursor: tuple[datetime | None, int] | None, *, descending: bool) -> Q:
+    """Rows after ``cursor`` = (due_at, id) in the order due_at (ascending or
+    descending), rows without a due date last, then id in the same direction."""
+    if cursor is None:
+        return Q()
+    due_at, pk = cursor
+    beyond = "lt" if descending else "gt"
+    if due_at is None:
+        return Q(due_at__isnull=True, **{f"id__{beyond}": pk})
+    return (
+        Q(**{f"due_at__{beyond}": due_at}) | Q(due_at=due_at, **{f"id__{beyond}": pk}) | Q(due_at__isnull=True)
+    )
+
+
+def due_ordering(*, descending: bool) -> list:
+    due = F("due_at").desc(nulls_last=True) if descending else F("due_at").asc(nulls_last=True)
+    return [due, "-id" if descending else "id"]
+
+
+def paginate_by_due(queryset, *, kind: str, descending: bool, page_size: int, after: str | None) -> Page:
+    """One page of ``queryset`` in due-date order (``due_keyset``)."""
+    cursor = None
+    if after:
+        value = decode_cursor(kind, after)
+        try:
+            due, pk = value
+            cursor = (datetime.fromisoformat(due) if due is not None else None, int(pk))
+        except (TypeError, ValueError):
+            raise serializers.ValidationError({"after": "This cursor is not valid."}) from None
+    rows = list(queryset.filter(due_keyset(cursor, descending=descending))
+                .order_by(*due_ordering(descending=descending))[: page_size + 1])
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor(kind, [last.due_at.isoformat() if last.due_at else None, last.pk])
+    return Page(rows=rows, after=next_cursor, page_size=page_size)

@@ -357,6 +357,8 @@ ORG_SETUP_STEPS: list[str] = [
 TIMELINE_REACTIONS: list[str] = [
     # Completes learning tasks whose work the event did (docs/learning-flow.md).
     "learning.services.autocomplete.on_timeline_event",
+    # Follow-ups get the due date of the org's policy when created, re-prioritized or resolved.
+    "learning.services.due_dates.on_timeline_event",
 ]
 # Notifiers only queue outbound work, each in its own table: their order is free.
 TIMELINE_NOTIFIERS: list[str] = [

@@ -22,6 +22,7 @@ from incidentio.incidents.models import (
     PostmortemStatus,
     StatusCategory,
 )
+from orgs.calendar import end_of_day
 from orgs.models import User
 
 #: The empty choice of a member select.
@@ -239,11 +240,34 @@ class DebriefForm(OrgForm):
         return users
 
 
+def _due_at(org, day):
+    return end_of_day(org.time_zone, day) if day else None
+
+
+def _due_date_field() -> forms.DateField:
+    return forms.DateField(
+        required=False, label="Due date", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Due by the end of that day. Leave empty to follow the organization's due-date policy "
+        "for the priority.",
+    )
+
+
+class FollowUpDueForm(OrgForm):
+    """A follow-up's due date set by hand (due by the end of that day, in the
+    org's time zone); empty returns it to the org's due-date policy."""
+
+    due_date = _due_date_field()
+
+    def clean_due_date(self):
+        return _due_at(self.org, self.cleaned_data.get("due_date"))
+
+
 class FollowUpForm(OrgForm):
     title = forms.CharField(max_length=limits.FOLLOW_UP_TITLE)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     assignee = forms.ChoiceField(required=False)
     priority = forms.ChoiceField(choices=FollowUpPriority.choices, initial=FollowUpPriority.MEDIUM)
+    due_date = _due_date_field()
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
@@ -251,6 +275,9 @@ class FollowUpForm(OrgForm):
 
     def clean_assignee(self):
         return self._member("assignee")
+
+    def clean_due_date(self):
+        return _due_at(self.org, self.cleaned_data.get("due_date"))
 
 
 class IncidentFilterForm(OrgForm):

@@ -38,6 +38,11 @@ urlpatterns = [
         name="follow_up_edit",
     ),
     path(
+        incident + "follow-ups/<uuid:follow_up_id>/due/",
+        documents.FollowUpDueView.as_view(),
+        name="follow_up_due",
+    ),
+    path(
         incident + "follow-ups/<uuid:follow_up_id>/complete/",
         documents.FollowUpCompleteView.as_view(),
         name="follow_up_complete",

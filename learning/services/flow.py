@@ -28,6 +28,7 @@ from learning import messages
 from learning.messages import FLOW_COMPLETED, FLOW_OPTED_OUT, TASK_ASSIGNED, TASKS_POSTED
 from learning.models import LearningStatusVisit, LearningTask, TaskState, TaskTemplate
 from learning.services.autocomplete import already_done
+from learning.services.due_dates import set_task_due_dates
 from learning.services.rules import FlowDecision, decide
 from slackbot.outbox import outbox_enqueue
 
@@ -85,6 +86,7 @@ def create_tasks(incident: Incident, status: IncidentStatus) -> list[LearningTas
                 addressed_at=timezone.now() if done else None,
             )
         )
+    set_task_due_dates(incident, tasks)
     return LearningTask.objects.bulk_create(tasks)
 
 

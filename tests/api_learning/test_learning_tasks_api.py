@@ -23,6 +23,7 @@ TASK_FIELDS = {
     "id", "incident", "learning_status", "title", "instructions", "kind", "required", "state",
     "not_doing_reason", "assignee", "assigned_manually", "completed_automatically", "addressed_at", "created_at",
     "snoozed_until",
+    "due_at", "overdue",
 }
 
 

@@ -80,6 +80,7 @@ SPECS: dict[str, Spec] = {
     "follow_up_create": _post_only(),
     "follow_up_edit": _post_only(),
     "follow_up_complete": _post_only(),
+    "follow_up_due": _post_only(),
     "follow_up_not_doing": _post_only(),
 }
 
@@ -171,6 +172,7 @@ def payload_for(name: str, world: World, member) -> dict:
         "follow_up_create": {"title": "Another follow-up", "priority": "high"},
         "follow_up_edit": {"title": "Edited follow-up", "priority": "urgent"},
         "follow_up_not_doing": {"reason": "Too big"},
+        "follow_up_due": {"due_date": "2031-03-04"},
     }
     return payloads.get(name, {})
 
@@ -186,7 +188,7 @@ def snapshot(org) -> tuple:
         ),
         TimelineEvent.objects.filter(incident__org=org).count(),
         sorted(
-            FollowUp.objects.filter(incident__org=org).values_list("title", "status", "priority")
+            FollowUp.objects.filter(incident__org=org).values_list("title", "status", "priority", "due_at")
         ),
         Debrief.objects.filter(incident__org=org).count(),
         sorted(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -33,7 +33,7 @@ from incidentio.incidents.services.follow_ups import follow_up_create
 from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask
 from learning.services.flow import incident_close
-from orgs.models import ApiKey, Invitation, Membership, Role
+from orgs.models import ApiKey, Holiday, Invitation, Membership, Role
 from orgs.services import api_key_create, invitation_create
 from slackbot.links import make_link_token
 from slackbot.models import SlackUserLink, SlackWorkspace
@@ -95,6 +95,8 @@ ID_MAKERS = {
     "endpoint_id": _public_id("endpoint"),
     # Not an object: which of the incident page's on-demand forms.
     "form_name": lambda world: "follow-up",
+    # A holiday is named by its date, unique in its org.
+    "day": lambda world: world["holiday"].date.isoformat(),
     # A signed Slack-link token issued for the org's own workspace.
     "token": lambda world: world["slack_link_token"],
 }
@@ -123,7 +125,10 @@ def _world(org, owner_user, *, tag: str) -> dict:
         org=org, url=f"https://hooks.example.com/{tag}", events=["incident.created"], created_by=owner_user,
     )
     workspace = SlackWorkspace.objects.create(org=org, team_id=f"T{tag.upper()}", bot_token="xoxb-fake")
+    # Another day in each org: a holiday is named by its date, and acme's own would be found.
+    holiday = Holiday.objects.create(org=org, date=date(2030, 12, 24 if tag == SECRET else 23), name=f"{tag} holiday")
     return {
+        "holiday": holiday,
         "slack_link_token": make_link_token(team_id=workspace.team_id, slack_user_id=f"U{tag.upper()}"),
         "incident": incident, "task": task, "postmortem": postmortem, "follow_up": follow_up,
         "debrief": debrief, "membership": member, "invitation": invitation, "api_key": api_key,
@@ -131,7 +136,7 @@ def _world(org, owner_user, *, tag: str) -> dict:
         "names": [
             f"{tag} incident", f"{tag} postmortem body", f"{tag} follow-up", f"{tag} room",
             f"{tag}-member@example.test", f"{tag}-invitee@example.test", f"{tag} key",
-            f"https://hooks.example.com/{tag}", "outsider@globex.test",
+            f"https://hooks.example.com/{tag}", "outsider@globex.test", f"{tag} holiday",
         ],
     }
 
@@ -158,6 +163,7 @@ def _snapshot(org) -> dict:
         "slack_links": list(SlackUserLink.objects.order_by("pk").values_list("org_id", "user_id", "slack_user_id")),
         "timeline": TimelineEvent.objects.filter(incident__org=org).count(),
         "org": (org.slug, org.name),
+        "holidays": list(org.holidays.order_by("pk").values_list("date", "name")),
     }
 
 

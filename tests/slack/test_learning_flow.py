@@ -190,3 +190,24 @@ def test_the_task_message_names_its_learning_status_in_the_outbox_row(in_flow):
     longer parses it out of the dedupe key."""
     [queued] = OutboxMessage.objects.filter(incident=in_flow, kind="learning.tasks_posted")
     assert queued.data == {"status_id": in_flow.status_id}
+
+
+def test_the_task_message_says_when_each_task_is_due_in_the_org_time_zone(slack, live, acme, owner):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from incidentio.incidents.services.incidents import incident_update_timestamps
+
+    acme.time_zone = "Asia/Tokyo"
+    acme.save()
+    # Resolved Friday 6 December 2030, 23:30 in Tokyo (14:30 UTC): the due dates count from Tokyo's Friday.
+    resolved = datetime(2030, 12, 6, 23, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+    incident_update_timestamps(incident=live, actor=Actor.for_user(owner), values={"resolved_at": resolved})
+    slack.action(kit.CLOSE_RUN_FLOW, value=str(live.public_id), channel=live.slack_channel_id)
+
+    posted = [c for c in slack.fake.calls_to("chat.postMessage") if "Documenting" in c.params["text"]][0]
+    text = json.dumps(_blocks(posted), ensure_ascii=False)
+    # 5 business days after Friday: the next Friday, 13 December (the year: it is not this one).
+    assert "Create the post-mortem* — due Fri 13 Dec 2030" in text
+    assert "Create the post-mortem* — due Fri 13 Dec 2030" in posted.params["text"]
+    assert "Review the incident timeline*" in text and "Review the incident timeline* —" not in text  # no rule

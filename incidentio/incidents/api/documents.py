@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from incidentio.api.base import OrgApiView
-from incidentio.api.pagination import PageParams, paginate, pagination_meta
-from incidentio.api.serializers import LIST_PARAMETERS, READ_ERRORS, WRITE_ERRORS, api_field_names, errors
+from incidentio.api.pagination import (
+    DueParams,
+    due_filtered,
+    list_kind,
+    paginate,
+    paginate_by_due,
+    pagination_meta,
+)
+from incidentio.api.serializers import READ_ERRORS, WRITE_ERRORS, api_field_names, errors
 from incidentio.common.lookups import get_or_404
 from incidentio.incidents import selectors
 from incidentio.incidents.api import serializers as s
 from incidentio.incidents.api.incidents import INCIDENT_ID
-from incidentio.incidents.models import FollowUp, Incident, Postmortem
+from incidentio.incidents.models import FollowUp, FollowUpStatus, Incident, Postmortem
 from incidentio.incidents.services import documents as doc_svc
 from incidentio.incidents.services import follow_ups as follow_up_svc
 from orgs.selectors import member_id_of
@@ -117,16 +126,25 @@ class FollowUpApiView(OrgApiView):
 
 
 class FollowUpListCreateView(FollowUpApiView):
-    @extend_schema(operation_id="follow_ups_list", tags=["Follow-ups"], parameters=[INCIDENT_ID, *LIST_PARAMETERS],
+    @extend_schema(operation_id="follow_ups_list", tags=["Follow-ups"], parameters=[INCIDENT_ID, DueParams],
                    responses={200: s.FollowUpListResponse, **errors(404, 422)},
-                   description="The incident's follow-ups, oldest first.")
+                   description="The incident's follow-ups, oldest first (or by due date with `sort=due_at` / "
+                   "`sort=-due_at`, those without one last). `overdue=true`: outstanding and past the due date; "
+                   "`due_before`/`due_after`: a window.")
     def get(self, request, incident_id):
         incident = selectors.incident_lookup(org=self.org, key=incident_id)
-        params = self.validated(PageParams, request.query_params)
-        page = paginate(
-            follow_up_queryset(self.org).filter(incident=incident), kind=f"follow_ups:{incident.public_id}",
-            key="pk", descending=False, page_size=params["page_size"], after=params.get("after"),
+        params = self.validated(DueParams, request.query_params)
+        queryset = due_filtered(
+            follow_up_queryset(self.org).filter(incident=incident), params,
+            outstanding=Q(status=FollowUpStatus.OUTSTANDING), now=timezone.now(),
         )
+        kind = list_kind(f"follow_ups:{incident.public_id}", request.query_params)
+        if "sort" in params:
+            page = paginate_by_due(queryset, kind=kind, descending=params["sort"] == "-due_at",
+                                   page_size=params["page_size"], after=params.get("after"))
+        else:
+            page = paginate(queryset, kind=kind, key="pk", descending=False,
+                            page_size=params["page_size"], after=params.get("after"))
         return Response({"follow_ups": s.FollowUpSerializer(page.rows, many=True).data,
                          "pagination_meta": pagination_meta(page)})
 

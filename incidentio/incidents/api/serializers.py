@@ -4,6 +4,7 @@ the API framework's, ``incidentio.api.serializers``)."""
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -35,6 +36,7 @@ from incidentio.incidents.models import (
     StatusCategory,
     StatusMilestone,
 )
+from orgs.calendar import is_overdue
 
 # --- Output: configuration ------------------------------------------------------------
 
@@ -198,10 +200,19 @@ class FollowUpSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     snoozed_until = serializers.DateTimeField(allow_null=True, help_text="No reminders about it before then.")
+    due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it is due: by the organization's policy for its priority (counted in "
+        "business days from the incident's resolution), or as set by hand. Null: no due date."
+    )
+    due_set_by_hand = serializers.BooleanField(help_text="due_at was set by a person, not by the policy.")
+    overdue = serializers.SerializerMethodField(help_text="Outstanding and past its due date.")
 
     @extend_schema_field(UserSerializer(allow_null=True))
     def get_assignee(self, obj) -> dict | None:
         return user_ref(obj.assignee, obj.assignee_member_id)
+
+    def get_overdue(self, obj) -> bool:
+        return obj.status == FollowUpStatus.OUTSTANDING and is_overdue(obj.due_at, timezone.now())
 
 
 class IncidentsPaginationMetaSerializer(PaginationMetaSerializer):
@@ -366,6 +377,10 @@ class FollowUpCreateRequest(serializers.Serializer):
     priority = EnumField(
         FollowUpPriority.choices, enum_name="FollowUpPriority", default=FollowUpPriority.MEDIUM
     )
+    due_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="Set the due date by hand; omitted or null: the organization's policy for the priority.",
+    )
     idempotency_key = Text(
         max_length=200, required=False,
         help_text="Sending the same key again for this incident returns the follow-up it created "
@@ -380,6 +395,11 @@ class FollowUpUpdateRequest(serializers.Serializer):
     description = Text(required=False, allow_blank=True, max_length=limits.FOLLOW_UP_DESCRIPTION)
     assignee_id = member_field(source="assignee", required=False, allow_null=True)
     priority = EnumField(FollowUpPriority.choices, enum_name="FollowUpPriority", required=False)
+    due_at = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="Set the due date by hand; null clears it and returns the follow-up to the organization's "
+        "policy for its priority. A new priority re-computes a due date that was not set by hand.",
+    )
 
 
 class FollowUpNotDoingRequest(serializers.Serializer):

@@ -1,6 +1,14 @@
-"""Follow-ups: the work an incident leaves behind."""
+"""Follow-ups: the work an incident leaves behind.
+
+A follow-up's due date comes from the org's policy for its priority (applied
+by a timeline reaction, ``learning.services.due_dates``) unless a person sets
+one: ``due_at`` here marks it ``due_set_by_hand``, and ``due_at=None`` on an
+edit clears it, back to the policy.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +40,16 @@ def _check_description(description: str) -> str:
     )
 
 
+def _check_due_at(due_at: datetime | None) -> datetime | None:
+    if due_at is not None and timezone.is_naive(due_at):
+        raise ServiceError("Give the due date with its time zone.", field="due_at")
+    return due_at
+
+
+#: How a changed field is named on the timeline.
+_FIELD_NAMES = {"due_at": "due date"}
+
+
 def _check_priority(priority: str) -> str:
     if priority not in FollowUpPriority.values:
         raise ServiceError(f"Unknown priority “{priority}”.", field="priority")
@@ -47,18 +65,22 @@ def follow_up_create(
     description: str = "",
     assignee=None,
     priority: str = FollowUpPriority.MEDIUM,
+    due_at: datetime | None = None,
 ) -> FollowUp:
+    """A new follow-up; without ``due_at`` it is due by the org's policy for its priority."""
     title = _check_title(title)
     description = _check_description(description)
     priority = _check_priority(priority)
+    due_at = _check_due_at(due_at)
     _check_assignee(incident, assignee)
     incident = lock_incident(incident)
     follow_up = FollowUp.objects.create(
         incident=incident, title=title, description=description, assignee=assignee,
-        priority=priority, created_by=actor.user,
+        priority=priority, created_by=actor.user, due_at=due_at, due_set_by_hand=due_at is not None,
     )
     timeline_record(incident=incident, kind=EventKind.FOLLOW_UP_CREATED, actor=actor,
                     text=f"Follow-up created: {title}", data={"follow_up_id": str(follow_up.public_id)})
+    follow_up.refresh_from_db(fields=["due_at"])  # the policy's date, set by the event's reaction
     return follow_up
 
 
@@ -69,8 +91,13 @@ def _lock(follow_up: FollowUp) -> FollowUp:
 
 @transaction.atomic
 def follow_up_edit(
-    *, follow_up: FollowUp, actor: Actor, title=UNSET, description=UNSET, assignee=UNSET, priority=UNSET
+    *, follow_up: FollowUp, actor: Actor, title=UNSET, description=UNSET, assignee=UNSET, priority=UNSET,
+    due_at=UNSET,
 ) -> FollowUp:
+    """Change what is given; ``due_at`` sets the due date by hand, ``due_at=None``
+    returns it to the policy (as does a new priority, unless it was set by hand)."""
+    if due_at is not UNSET:
+        due_at = _check_due_at(due_at)
     follow_up = _lock(follow_up)
     changes = {}
     if title is not UNSET:
@@ -83,15 +110,21 @@ def follow_up_edit(
         _check_assignee(follow_up.incident, assignee)
         changes["assignee"] = assignee
     changes = {k: v for k, v in changes.items() if getattr(follow_up, k) != v}
+    if due_at is not UNSET and (due_at != follow_up.due_at or (due_at is not None) != follow_up.due_set_by_hand):
+        changes["due_at"] = due_at
+        changes["due_set_by_hand"] = due_at is not None
     if not changes:
         return follow_up
     for field, value in changes.items():
         setattr(follow_up, field, value)
     follow_up.save(update_fields=list(changes))
-    described = ", ".join(changes)
+    changes.pop("due_set_by_hand", None)
+    described = ", ".join(_FIELD_NAMES.get(field, field) for field in changes)
     timeline_record(incident=follow_up.incident, kind=EventKind.FOLLOW_UP_UPDATED, actor=actor,
                     text=f"Follow-up “{follow_up.title}” updated ({described})",
                     data={"follow_up_id": str(follow_up.public_id), "fields": list(changes)})
+    if {"priority", "due_at"} & changes.keys():
+        follow_up.refresh_from_db(fields=["due_at"])  # the policy's date, set by the event's reaction
     return follow_up
 
 

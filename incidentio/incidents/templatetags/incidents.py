@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from django import template
 from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html
 
 from incidentio.common.markdown import render_markdown
 from incidentio.common.templatetags.links import link
+from orgs.calendar import due_label
 
 register = template.Library()
 
@@ -81,3 +85,34 @@ def _render_badges(category: str, status: str, severity: str, rank) -> str:
     return render_to_string(
         "incidents/_badges.html", {"category": category, "status": status, "severity": severity, "rank": rank}
     )
+
+
+def _is_outstanding(item) -> bool:
+    # A task has ``state``; a follow-up has ``status`` (a task's ``status`` is its learning status).
+    state = getattr(item, "state", None)
+    return (state if state is not None else getattr(item, "status", None)) == "outstanding"
+
+
+@register.simple_tag(takes_context=True)
+def due_badge(context, item):
+    """``{% due_badge task %}``: "Due Tue 9 Dec", or for outstanding work past
+    its due date "⚠ Overdue by 2 days", in the org's time zone; nothing without
+    a due date. Overdue is said in words and marked with a sign, not by colour alone."""
+    due_at = getattr(item, "due_at", None)
+    if due_at is None:
+        return ""
+    org = context["org"]
+    label = due_label(due_at, tz=org.time_zone, now=timezone.now(), done=not _is_outstanding(item))
+    return format_html(
+        '<span class="due{}" data-testid="due" title="{}">{}{}</span>',
+        " overdue" if label.overdue else "", f"{label.local:%Y-%m-%d %H:%M} ({org.time_zone})",
+        "⚠ " if label.overdue else "", label.text,
+    )
+
+
+@register.filter
+def org_date(value, org) -> str:
+    """An aware datetime's date in the org's time zone, as YYYY-MM-DD (a date input's value)."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(org.time_zone)).date().isoformat()

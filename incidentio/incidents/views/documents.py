@@ -10,6 +10,7 @@ from incidentio.common.errors import ServiceError
 from incidentio.incidents import selectors
 from incidentio.incidents.forms import (
     DebriefForm,
+    FollowUpDueForm,
     FollowUpForm,
     PostmortemForm,
     PostmortemStatusForm,
@@ -147,7 +148,7 @@ class FollowUpCreateView(IncidentActionView):
         data = form.cleaned_data
         follow_ups.follow_up_create(
             incident=incident, actor=self.actor, title=data["title"], description=data["description"],
-            assignee=data["assignee"], priority=data["priority"],
+            assignee=data["assignee"], priority=data["priority"], due_at=data["due_date"],
         )
         return incident
 
@@ -166,6 +167,21 @@ class FollowUpEditView(_FollowUpAction):
         follow_ups.follow_up_edit(
             follow_up=self.get_follow_up(incident), actor=self.actor, title=data["title"],
             description=data["description"], assignee=data["assignee"], priority=data["priority"],
+            # A form without the field leaves the due date as it is; an empty one returns it to the policy.
+            **({"due_at": data["due_date"]} if "due_date" in form.data else {}),
+        )
+        return incident
+
+
+class FollowUpDueView(_FollowUpAction):
+    """Set a follow-up's due date by hand, or (empty) return it to the policy."""
+
+    form_class = FollowUpDueForm
+    success_message = "Due date saved."
+
+    def perform(self, incident, form):
+        follow_ups.follow_up_edit(
+            follow_up=self.get_follow_up(incident), actor=self.actor, due_at=form.cleaned_data["due_date"]
         )
         return incident
 
