@@ -63,7 +63,7 @@ def close_without_flow(incident, user):
 
 def follow_up(incident, user, title: str, due_at, assignee=None) -> FollowUp:
     item = follow_up_create(incident=incident, actor=Actor.for_user(user), title=title, assignee=assignee)
-    FollowUp.objects.filter(pk=item.pk).update(due_at=due_at)
+    FollowUp.objects.filter(pk=item.pk).update(due_at=due_at, due_set_by_hand=True)
     return item
 
 
