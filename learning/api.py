@@ -231,7 +231,7 @@ class LearningFlowView(OrgApiView):
         "(edited) to change it. `?version=1` returns the single-flow document of before: the default flow and "
         "the default incident type's rules.",
         parameters=[s.LearningFlowParams],
-        responses={200: s.LearningFlowDoc, **s.error_responses(422)},
+        responses={200: s.LearningFlowDocument, **s.error_responses(422)},
         examples=[OpenApiExample("Two flows", value=_FLOW_EXAMPLE, response_only=True)],
     )
     def get(self, request):
@@ -255,8 +255,8 @@ class LearningFlowView(OrgApiView):
         "unchanged GET changes nothing. A body without `version` is the version-1 document (`learning_statuses` "
         "and `lifecycle_rules`: the default flow and the default type's rules; a status it leaves out is "
         "deleted unless another flow has it) and is answered with version 1. Needs the `manage_settings` role.",
-        request=s.LearningFlowDoc,
-        responses={200: s.LearningFlowDoc, **s.error_responses(400, 415, 422)},
+        request=s.LearningFlowDocument,
+        responses={200: s.LearningFlowDocument, **s.error_responses(400, 415, 422)},
     )
     def put(self, request):
         try:

@@ -13,7 +13,7 @@ import uuid
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -285,6 +285,24 @@ class IncidentTypeRulesDoc(serializers.Serializer):
                                         help_text="What happens to the other incidents when they are closed.")
 
 
+class LifecycleRulesDoc(serializers.Serializer):
+    auto_enter_min_severity_id = serializers.CharField(
+        required=False, allow_null=True,
+        help_text="Incidents at or above this severity enter the flow when closed; null: none do automatically.",
+    )
+    otherwise = serializers.ChoiceField(choices=UnmatchedPolicy.choices,
+                                        help_text="What happens to the other incidents when they are closed.")
+
+
+class LearningFlowDocV1(serializers.Serializer):
+    """Version 1: the single-flow document of before (no ``version``): the
+    default flow's statuses and the default incident type's rules."""
+
+    learning_statuses = LearningStatusDoc(many=True, help_text="The default flow's statuses, in order. A status "
+                                          "left out is deleted unless another flow has it.")
+    lifecycle_rules = LifecycleRulesDoc(help_text="The default incident type's rules.")
+
+
 class LearningFlowDoc(serializers.Serializer):
     """Version 2 of the document (see the operation for version 1)."""
 
@@ -292,3 +310,11 @@ class LearningFlowDoc(serializers.Serializer):
     learning_flows = LearningFlowItemDoc(many=True, help_text="The default first, then by name. Flows left out "
                                          "are deleted.")
     incident_types = IncidentTypeRulesDoc(many=True, help_text="Types left out keep their rules.")
+
+
+#: What GET returns and PUT takes: version 2, or version 1 (``?version=1``, or a body without ``version``).
+LearningFlowDocument = PolymorphicProxySerializer(
+    component_name="LearningFlowDocument",
+    serializers=[LearningFlowDoc, LearningFlowDocV1],
+    resource_type_field_name=None,
+)

@@ -341,7 +341,9 @@ def _write(org: Organization, plan: Plan, deleting: list[IncidentStatus]) -> Non
     for item in plan.flows:
         kept_templates += _write_steps(org, item)
     # Tasks made from a deleted template keep their copy (LearningTask.template is SET_NULL).
-    TaskTemplate.objects.filter(org=org).exclude(pk__in=kept_templates).delete()
+    dropped = set(TaskTemplate.objects.filter(org=org).values_list("pk", flat=True)) - set(kept_templates)
+    if dropped:
+        TaskTemplate.objects.filter(pk__in=dropped).delete()
 
     rules = {r.incident_type_id: r for r in LifecycleRules.objects.filter(incident_type__org=org)}
     for item in plan.types:
@@ -366,7 +368,9 @@ def _write_steps(org: Organization, item: FlowPlan) -> list[int]:
     flow = item.written
     steps = {s.status_id: s for s in LearningFlowStatus.objects.filter(flow=flow)}
     wanted = [p.status.written for p in item.steps]
-    LearningFlowStatus.objects.filter(flow=flow).exclude(status__in=wanted).delete()
+    stale = [step.pk for status_id, step in steps.items() if status_id not in {s.pk for s in wanted}]
+    if stale:
+        LearningFlowStatus.objects.filter(pk__in=stale).delete()
     ranks = _ranks([steps[s.pk].rank if s.pk in steps else None for s in wanted])
     for status, rank in zip(wanted, ranks, strict=True):
         step = steps.get(status.pk)
