@@ -178,6 +178,43 @@ def test_taking_the_current_status_out_of_the_flow_moves_the_incident_on_after_w
     assert sorted(t["title"] for t in api.tasks(incident)) == sorted([REVIEW_TASK, REPORT_TASK, "Tell legal"])
 
 
+def test_taking_the_only_status_it_visited_out_moves_it_to_the_flows_first_status(acme, owner, security, commit):
+    """Security review, the one status the incident has been in, leaves the
+    flow (now Documenting, Legal): it carries on with the flow's first status."""
+    api = editor_of(acme)
+    legal = configuration.flow_status_create(flow=security.flow, name="Legal")
+    configuration.template_create(org=acme, flow=security.flow, status=legal, title="Tell legal")
+    incident = declare_security(acme, owner, security)
+    commit(api.close, incident)
+    configuration.flow_status_remove(flow=security.flow, status=security.review)
+
+    [task] = api.tasks(incident)
+    assert commit(api.post, f"learning_tasks/{task['id']}/actions/complete").status_code == 200
+
+    assert api.incident(incident)["incident_status"]["name"] == "Documenting"
+
+
+def test_after_a_reorder_it_moves_to_the_status_after_its_current_one(acme, owner, security, commit):
+    """Security review → Documenting → Legal → Comms; in Documenting, an admin
+    moves Security review after Legal: next comes Legal (after Documenting in
+    the new order), not Comms (after the last status it visited)."""
+    api = editor_of(acme)
+    for name in ("Legal", "Comms"):
+        status = configuration.flow_status_create(flow=security.flow, name=name)
+        configuration.template_create(org=acme, flow=security.flow, status=status, title=f"Tell {name.lower()}")
+    incident = declare_security(acme, owner, security)
+    commit(api.close, incident)
+    [review] = api.tasks(incident)
+    commit(api.post, f"learning_tasks/{review['id']}/actions/complete")
+    for _ in range(2):
+        configuration.flow_status_move(flow=security.flow, status=security.review, direction="down")
+
+    [report] = [t for t in api.tasks(incident) if t["title"] == REPORT_TASK]
+    assert commit(api.post, f"learning_tasks/{report['id']}/actions/complete").status_code == 200
+
+    assert api.incident(incident)["incident_status"]["name"] == "Legal"
+
+
 def test_an_incident_without_a_run_carries_on_in_the_default_flow(acme, owner, commit):
     """Every incident that entered has a LearningRun since the migration; one without runs the default flow."""
     api = editor_of(acme)
