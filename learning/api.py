@@ -4,8 +4,9 @@
   actions people take on one (complete, not doing, reopen, assign). The
   services are the ones the dashboard and Slack call; when the last task of a
   learning status is addressed, the incident advances after commit (Celery).
-- ``learning_flow``: the whole configuration as one document; PUT replaces it
-  after validating all of it (config as code).
+- ``learning_flow``: the whole configuration (the flows and every incident
+  type's rules) as one document; PUT replaces it after validating all of it
+  (config as code). Version 1, the single-flow document, still works.
 
 Views are thin: parse, resolve through ``self.org``, call one service, render.
 """
@@ -214,30 +215,63 @@ class FollowUpSnoozeView(FollowUpApiView):
 
 
 _FLOW_EXAMPLE = {
-    "learning_statuses": [
+    "version": 2,
+    "learning_flows": [
         {
-            "id": "3f0b7c7e-2a55-4c1e-9d4a-5b0f3d6e8a11",
-            "name": "Documenting",
-            "description": "",
-            "task_templates": [
+            "id": "5d2f7a90-1c3b-4e5f-8a9b-0c1d2e3f4a5b",
+            "name": "Default",
+            "description": "The flow of every incident type that does not have one of its own.",
+            "is_default": True,
+            "learning_statuses": [
                 {
-                    "id": "b2a8e0c4-6c1d-4f0e-8a77-0e6f1d2c3b44",
-                    "title": "Create the post-mortem",
-                    "instructions": "Start the post-mortem from the incident page.",
-                    "kind": "create_postmortem",
-                    "required": True,
-                    "default_assignee_role_id": "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f",
-                    "target_role_id": None,
+                    "id": "3f0b7c7e-2a55-4c1e-9d4a-5b0f3d6e8a11",
+                    "name": "Documenting",
+                    "description": "",
+                    "task_templates": [
+                        {
+                            "id": "b2a8e0c4-6c1d-4f0e-8a77-0e6f1d2c3b44",
+                            "title": "Create the post-mortem",
+                            "instructions": "Start the post-mortem from the incident page.",
+                            "kind": "create_postmortem",
+                            "required": True,
+                            "default_assignee_role_id": "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f",
+                            "target_role_id": None,
+                            "due_days": 5,
+                            "due_from": "incident_resolved",
+                        }
+                    ],
                 }
             ],
-        }
+        },
+        {
+            "id": "8e9f0a1b-2c3d-4e5f-9a0b-1c2d3e4f5a6b",
+            "name": "Security",
+            "description": "Security incidents: a review with the security team first.",
+            "is_default": False,
+            "learning_statuses": [
+                {"id": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "name": "Security review", "description": "",
+                 "task_templates": []},
+                {"id": "3f0b7c7e-2a55-4c1e-9d4a-5b0f3d6e8a11", "name": "Documenting", "description": "",
+                 "task_templates": []},
+            ],
+        },
     ],
-    "lifecycle_rules": {"auto_enter_min_severity_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "otherwise": "ask"},
+    "incident_types": [
+        {"id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e", "learning_flow_id": None, "auto_enter_all": False,
+         "auto_enter_min_severity_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "otherwise": "ask"},
+        {"id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", "learning_flow_id": "8e9f0a1b-2c3d-4e5f-9a0b-1c2d3e4f5a6b",
+         "auto_enter_all": True, "auto_enter_min_severity_id": None, "otherwise": "ask"},
+    ],
 }
 
 
+def _document_version(data) -> int:
+    """A PUT body without ``version`` is the version-1 document, and is answered in kind."""
+    return 1 if isinstance(data, dict) and "version" not in data else 2
+
+
 class LearningFlowView(OrgApiView):
-    """GET the learning flow's configuration; PUT it back (edited) to replace it."""
+    """GET the learning flows' configuration; PUT it back (edited) to replace it."""
 
     write_role = ApiKeyRole.MANAGE_SETTINGS
 
@@ -245,13 +279,17 @@ class LearningFlowView(OrgApiView):
         operation_id="learning_flow_show",
         tags=TAG_FLOW,
         summary="Get the learning flow configuration",
-        description="Learning statuses in order, each with its task templates in order, and the lifecycle rules. "
-        "PUT the same document back (edited) to change it.",
-        responses={200: s.LearningFlowDoc, **s.error_responses()},
-        examples=[OpenApiExample("A learning flow", value=_FLOW_EXAMPLE, response_only=True)],
+        description="Every learning flow (the default first), each with its learning statuses in order and their "
+        "task templates in order, and the lifecycle rules of every incident type. PUT the same document back "
+        "(edited) to change it. `?version=1` returns the single-flow document of before: the default flow and "
+        "the default incident type's rules.",
+        parameters=[s.LearningFlowParams],
+        responses={200: s.LearningFlowDocument, **s.error_responses(422)},
+        examples=[OpenApiExample("Two flows", value=_FLOW_EXAMPLE, response_only=True)],
     )
     def get(self, request):
-        return Response(learning_flow_document(org=self.org))
+        params = self.validated(s.LearningFlowParams, request.query_params)
+        return Response(learning_flow_document(org=self.org, version=params["version"]))
 
     @extend_schema(
         operation_id="learning_flow_replace",
@@ -259,13 +297,19 @@ class LearningFlowView(OrgApiView):
         summary="Replace the learning flow configuration",
         description="Replaces the whole configuration atomically after validating all of it: every problem comes "
         "back in one 422, each with its path in `source.field` (e.g. "
-        "`learning_statuses[1].task_templates[0].target_role_id`), and nothing is written unless all is valid. "
-        "Statuses and templates are matched by `id`: items without one are created, existing ones left out are "
-        "deleted, list order is the order. A learning status that labels any incident or task cannot be "
-        "removed, and unknown fields are refused. In-flight incidents keep the tasks they were given. PUTting "
-        "back an unchanged GET changes nothing. Needs the `manage_settings` role.",
-        request=s.LearningFlowDoc,
-        responses={200: s.LearningFlowDoc, **s.error_responses(400, 415, 422)},
+        "`learning_flows[1].learning_statuses[0].task_templates[2].due_days`), and nothing is written unless all "
+        "is valid. Flows, statuses and templates are matched by `id`: items without one are created, list order "
+        "is the order. A flow left out is deleted, refused while an incident ran it or an incident type not in "
+        "the document names it; exactly one flow is the default. A learning status can be in several flows, "
+        "with one name; one left out of every flow is kept (delete it in Settings → Statuses). `incident_types` "
+        "sets the rules of the types it lists (ids of existing types; types are made in Settings → Incident "
+        "types) and leaves the others unchanged; `learning_flow_id` null means the default flow. Unknown fields "
+        "are refused. Incidents keep the flow they entered and the tasks they were given. PUTting back an "
+        "unchanged GET changes nothing. A body without `version` is the version-1 document (`learning_statuses` "
+        "and `lifecycle_rules`: the default flow and the default type's rules; a status it leaves out is "
+        "deleted unless another flow has it) and is answered with version 1. Needs the `manage_settings` role.",
+        request=s.LearningFlowDocument,
+        responses={200: s.LearningFlowDocument, **s.error_responses(400, 415, 422)},
     )
     def put(self, request):
         try:
@@ -278,7 +322,7 @@ class LearningFlowView(OrgApiView):
                     item["source"] = {"field": error.field}
                 errors.append(item)
             return error_response(request, 422, errors)
-        return Response(learning_flow_document(org=self.org))
+        return Response(learning_flow_document(org=self.org, version=_document_version(request.data)))
 
 
 task = "learning_tasks/<str:task_id>"

@@ -14,7 +14,7 @@ import uuid
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from incidentio.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DueParams
@@ -22,7 +22,8 @@ from incidentio.api.serializers import errors as api_errors
 from incidentio.common import limits
 from incidentio.incidents.models import Incident, IncidentStatus, StatusCategory
 from incidentio.incidents.selectors import incident_lookup
-from learning.models import LearningTask, TaskKind, TaskState, UnmatchedPolicy
+from learning.models import DueFrom, LearningTask, TaskKind, TaskState, UnmatchedPolicy
+from learning.services.configuration import MAX_DUE_DAYS
 from orgs.calendar import is_overdue
 from orgs.models import Membership
 from orgs.selectors import member_id_of
@@ -236,6 +237,12 @@ class AssignIn(serializers.Serializer):
 # validates it (all of it, naming every faulty field) when it is PUT.
 
 
+class LearningFlowParams(serializers.Serializer):
+    version = serializers.ChoiceField(choices=[1, 2], required=False, default=2,
+                                      help_text="2 (default): every flow and incident type. 1: the single-flow "
+                                      "document of before (the default flow and the default type's rules).")
+
+
 class TaskTemplateDoc(serializers.Serializer):
     id = serializers.CharField(required=False, allow_null=True,
                                help_text="Omit (or null) to create a template; keep it to update one.")
@@ -251,14 +258,49 @@ class TaskTemplateDoc(serializers.Serializer):
     target_role_id = serializers.CharField(
         required=False, allow_null=True, help_text="For kind assign_role (only): the role that must be assigned."
     )
+    due_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_DUE_DAYS,
+        help_text="The task is due this many business days after `due_from`; null: no due date. Omitted: "
+        "unchanged (null for a new template). Version 2 only.",
+    )
+    due_from = serializers.ChoiceField(
+        choices=DueFrom.choices, required=False,
+        help_text="What the days count from. Omitted: unchanged (task_created for a new template). Version 2 only.",
+    )
 
 
 class LearningStatusDoc(serializers.Serializer):
     id = serializers.CharField(required=False, allow_null=True,
-                               help_text="Omit (or null) to create a status; keep it to update one.")
+                               help_text="Omit (or null) to create a status; keep it to update one. The same "
+                               "status may be in several flows, with the same name and description.")
     name = serializers.CharField(max_length=limits.CONFIG_NAME)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT)
-    task_templates = TaskTemplateDoc(many=True, help_text="In order.")
+    task_templates = TaskTemplateDoc(many=True, help_text="This flow's templates of the status, in order.")
+
+
+class LearningFlowItemDoc(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_null=True,
+                               help_text="Omit (or null) to create a flow; keep it to update one.")
+    name = serializers.CharField(max_length=limits.CONFIG_NAME)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.CONFIG_TEXT)
+    is_default = serializers.BooleanField(required=False, default=False,
+                                          help_text="Exactly one flow is the default: the flow of every incident "
+                                          "type that does not name one.")
+    learning_statuses = LearningStatusDoc(many=True, help_text="In order.")
+
+
+class IncidentTypeRulesDoc(serializers.Serializer):
+    id = serializers.CharField(help_text="An incident type's id (types are made in Settings → Incident types).")
+    learning_flow_id = serializers.CharField(required=False, allow_null=True,
+                                             help_text="The flow incidents of this type run; null: the default flow.")
+    auto_enter_all = serializers.BooleanField(required=False, default=False,
+                                              help_text="Every incident of the type enters the flow when closed.")
+    auto_enter_min_severity_id = serializers.CharField(
+        required=False, allow_null=True,
+        help_text="Incidents at or above this severity enter the flow when closed; null: none do automatically.",
+    )
+    otherwise = serializers.ChoiceField(choices=UnmatchedPolicy.choices,
+                                        help_text="What happens to the other incidents when they are closed.")
 
 
 class LifecycleRulesDoc(serializers.Serializer):
@@ -270,6 +312,27 @@ class LifecycleRulesDoc(serializers.Serializer):
                                         help_text="What happens to the other incidents when they are closed.")
 
 
+class LearningFlowDocV1(serializers.Serializer):
+    """Version 1: the single-flow document of before (no ``version``): the
+    default flow's statuses and the default incident type's rules."""
+
+    learning_statuses = LearningStatusDoc(many=True, help_text="The default flow's statuses, in order. A status "
+                                          "left out is deleted unless another flow has it.")
+    lifecycle_rules = LifecycleRulesDoc(help_text="The default incident type's rules.")
+
+
 class LearningFlowDoc(serializers.Serializer):
-    learning_statuses = LearningStatusDoc(many=True, help_text="In order. Statuses left out are deleted.")
-    lifecycle_rules = LifecycleRulesDoc()
+    """Version 2 of the document (see the operation for version 1)."""
+
+    version = serializers.ChoiceField(choices=[2])
+    learning_flows = LearningFlowItemDoc(many=True, help_text="The default first, then by name. Flows left out "
+                                         "are deleted.")
+    incident_types = IncidentTypeRulesDoc(many=True, help_text="Types left out keep their rules.")
+
+
+#: What GET returns and PUT takes: version 2, or version 1 (``?version=1``, or a body without ``version``).
+LearningFlowDocument = PolymorphicProxySerializer(
+    component_name="LearningFlowDocument",
+    serializers=[LearningFlowDoc, LearningFlowDocV1],
+    resource_type_field_name=None,
+)

@@ -15,13 +15,15 @@ from __future__ import annotations
 from django import forms
 
 from incidentio.common import limits
-from learning.models import DigestFrequency, TaskKind, UnmatchedPolicy
+from learning.models import DigestFrequency, DueFrom, TaskKind, UnmatchedPolicy
 from learning.services.digests import WEEKDAYS
 
 NOBODY = "Nobody"
 
 
 NO_SEVERITY = "— none —"
+
+DEFAULT_FLOW = "The default flow"
 
 
 def public_id_choices(objects) -> list[tuple[str, str]]:
@@ -34,6 +36,19 @@ def _select(field: forms.Field, choices: list[tuple[str, str]]) -> None:
 
 
 class RulesForm(forms.Form):
+    """The lifecycle rules of one incident type."""
+
+    learning_flow = forms.UUIDField(
+        required=False,
+        label="Learning flow",
+        widget=forms.Select,
+        help_text="The flow its incidents run after they are closed.",
+    )
+    auto_enter_all = forms.BooleanField(
+        required=False,
+        label="Every incident of this type enters the flow",
+        help_text="Whatever its severity; whoever closes it can still opt out, saying why.",
+    )
     auto_enter_min_severity = forms.UUIDField(
         required=False,
         label="Run the flow automatically from severity",
@@ -46,9 +61,18 @@ class RulesForm(forms.Form):
         help_text="What happens when a closed incident is below that severity.",
     )
 
-    def __init__(self, *args, severity_choices: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, severity_choices: list[tuple[str, str]], flow_choices: list[tuple[str, str]],
+                 **kwargs):
         super().__init__(*args, **kwargs)
         _select(self.fields["auto_enter_min_severity"], [("", NO_SEVERITY)] + severity_choices)
+        _select(self.fields["learning_flow"], [("", DEFAULT_FLOW)] + flow_choices)
+
+
+class FlowForm(forms.Form):
+    """Add, rename or describe a learning flow."""
+
+    name = forms.CharField(max_length=limits.CONFIG_NAME)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class LearningStatusForm(forms.Form):
@@ -91,6 +115,19 @@ class TaskTemplateForm(forms.Form):
         max_length=limits.CONFIG_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Markdown.",
+    )
+    due_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=365,
+        label="Due after (business days)",
+        help_text="Empty: no due date. 0: due the same day.",
+    )
+    due_from = forms.ChoiceField(
+        choices=DueFrom.choices,
+        initial=DueFrom.TASK_CREATED,
+        required=False,
+        label="Counted from",
     )
 
     def __init__(self, *args, role_choices: list[tuple[str, str]], **kwargs):

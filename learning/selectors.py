@@ -11,7 +11,7 @@ from incidentio.api.pagination import due_keyset, due_ordering
 from incidentio.common.lookups import get_or_404
 from incidentio.incidents.models import IncidentStatus, IncidentType, StatusCategory
 from learning import queries
-from learning.models import LearningFlow, LearningTask, LifecycleRules, TaskState, TaskTemplate
+from learning.models import LearningFlow, LearningFlowStatus, LearningTask, LifecycleRules, TaskState, TaskTemplate
 
 
 def task_get(*, org, public_id) -> LearningTask:
@@ -140,15 +140,52 @@ def my_tasks(*, org, user, state: str = TaskState.OUTSTANDING, status=None, afte
     return TaskPage(rows, next_after)
 
 
-def flow_configuration(*, org) -> list[tuple[IncidentStatus, list[TaskTemplate]]]:
-    statuses = learning_status_list(org=org)
-    templates = list(
-        TaskTemplate.objects.filter(org=org).select_related("assignee_role", "target_role").order_by("rank", "pk")
-    )
-    by_status: dict[int, list[TaskTemplate]] = {s.pk: [] for s in statuses}
-    for template in templates:
-        by_status.setdefault(template.status_id, []).append(template)
-    return [(status, by_status[status.pk]) for status in statuses]
+def flow_get(*, org, public_id) -> LearningFlow:
+    return get_or_404(LearningFlow.objects.filter(org=org), "learning flow", public_id=public_id)
+
+
+def incident_type_get(*, org, public_id) -> IncidentType:
+    return get_or_404(IncidentType.objects.filter(org=org), "incident type", public_id=public_id)
+
+
+@dataclass
+class FlowStep:
+    status: IncidentStatus
+    templates: list[TaskTemplate]
+
+
+@dataclass
+class FlowConfiguration:
+    flow: LearningFlow
+    steps: list[FlowStep]
+
+
+def flows_configuration(*, org) -> list[FlowConfiguration]:
+    """Every flow of the org (the default first, then by name), each with its
+    statuses in order and their templates in order: three queries."""
+    flows = list(LearningFlow.objects.filter(org=org))
+    steps = LearningFlowStatus.objects.filter(flow__org=org).select_related("status")
+    templates = TaskTemplate.objects.filter(org=org).select_related("assignee_role", "target_role")
+    by_pair: dict[tuple[int, int], list[TaskTemplate]] = {}
+    for template in templates.order_by("rank", "pk"):
+        by_pair.setdefault((template.flow_id, template.status_id), []).append(template)
+    by_flow: dict[int, list[FlowStep]] = {flow.pk: [] for flow in flows}
+    for step in steps.order_by("rank", "pk"):
+        by_flow[step.flow_id].append(FlowStep(step.status, by_pair.get((step.flow_id, step.status_id), [])))
+    return [FlowConfiguration(flow, by_flow[flow.pk]) for flow in flows]
+
+
+def type_rules(*, org) -> list[tuple[IncidentType, LifecycleRules | None]]:
+    """Every incident type of the org (in its order) with its lifecycle rules, if it has any yet."""
+    rules = {
+        r.incident_type_id: r
+        for r in LifecycleRules.objects.filter(org=org).select_related("learning_flow", "auto_enter_min_severity")
+    }
+    return [(t, rules.get(t.pk)) for t in IncidentType.objects.filter(org=org)]
+
+
+def default_incident_type(*, org) -> IncidentType:
+    return IncidentType.objects.get(org=org, is_default=True)
 
 
 def default_flow(*, org) -> LearningFlow:

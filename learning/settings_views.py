@@ -1,5 +1,6 @@
-"""Settings → Learning flow: the org's learning statuses, their task templates
-and the lifecycle rules, on one admin page.
+"""Settings → Learning flow: the org's learning flows (each an ordered choice
+of learning statuses with their task templates) and the lifecycle rules of
+every incident type, on one admin page.
 
 GET shows the page. POST carries an ``action`` and, for an existing object,
 its public ``id``, resolved through the org by a selector (another org's id
@@ -9,7 +10,9 @@ with status 400 and the message next to the form that was sent, and nothing
 has changed. Success redirects back to the page (PRG).
 
 Editing templates never touches incidents already in the flow: their tasks
-are a snapshot taken when they entered the status.
+are a snapshot taken when they entered the status, and an incident keeps the
+flow it entered (``LearningRun``). Actions on a flow's statuses and templates
+name the flow (``flow``); without one they act on the default flow.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from incidentio.incidents.models import IncidentStatus, StatusCategory
 from incidentio.incidents.services import configuration as core_configuration
 from learning import selectors
 from learning.forms import (
+    FlowForm,
     LearningStatusForm,
     RulesForm,
     TaskTemplateForm,
     public_id_choices,
 )
-from learning.models import TaskTemplate
+from learning.models import DueFrom, LearningFlow, LifecycleRules, TaskTemplate, UnmatchedPolicy
 from learning.services import configuration
 from orgs.views.base import AdminView
 
@@ -52,6 +56,37 @@ class StatusCard:
     tasks: list[TaskRow] = field(default_factory=list)
 
 
+@dataclass
+class FlowCard:
+    flow: LearningFlow
+    form: FlowForm
+    new_status_form: LearningStatusForm
+    addable: list[IncidentStatus]  # learning statuses not in this flow yet
+    cards: list[StatusCard] = field(default_factory=list)
+
+
+@dataclass
+class TypeRow:
+    incident_type: object
+    rules: LifecycleRules | None
+    form: RulesForm
+    default_flow: LearningFlow
+
+    @property
+    def summary(self) -> str:
+        """"Security flow, always enters", "Default flow, Major and above, otherwise ask"."""
+        rules = self.rules
+        flow = (rules.learning_flow if rules else None) or self.default_flow
+        if rules is None:
+            return f"{flow.name} flow, ask whoever closes it"
+        if rules.auto_enter_all:
+            return f"{flow.name} flow, always enters"
+        otherwise = "ask" if rules.otherwise == UnmatchedPolicy.ASK else "never"
+        if rules.auto_enter_min_severity is not None:
+            return f"{flow.name} flow, {rules.auto_enter_min_severity.name} and above, otherwise {otherwise}"
+        return f"{flow.name} flow, " + ("ask whoever closes it" if otherwise == "ask" else "never enters")
+
+
 class LearningSettingsView(AdminView):
     template_name = "learning/settings.html"
 
@@ -63,6 +98,12 @@ class LearningSettingsView(AdminView):
     def post(self, request, org_slug):
         handlers = {
             "rules": self.rules_update,
+            "flow_create": self.flow_create,
+            "flow_update": self.flow_update,
+            "flow_default": self.flow_default,
+            "flow_delete": self.flow_delete,
+            "step_add": self.step_add,
+            "step_remove": self.step_remove,
             "status_create": self.status_create,
             "status_update": self.status_update,
             "status_move": self.status_move,
@@ -93,6 +134,20 @@ class LearningSettingsView(AdminView):
     def task_template(self, public_id) -> TaskTemplate:
         return selectors.template_get(org=self.org, public_id=public_id)
 
+    def flow(self, public_id) -> LearningFlow:
+        """The flow an action names; none named: the default flow."""
+        if public_id is None:
+            return selectors.default_flow(org=self.org)
+        return selectors.flow_get(org=self.org, public_id=public_id)
+
+    def flow_or_none(self, public_id):
+        return selectors.flow_get(org=self.org, public_id=public_id) if public_id else None
+
+    def incident_type(self, public_id):
+        if public_id is None:
+            return None  # the default type
+        return selectors.incident_type_get(org=self.org, public_id=public_id)
+
     def role_or_none(self, public_id):
         return core_selectors.role_get(org=self.org, public_id=public_id) if public_id else None
 
@@ -106,15 +161,29 @@ class LearningSettingsView(AdminView):
 
     # --- Forms ----------------------------------------------------------------------
 
-    def rules_form(self, data=None) -> RulesForm:
-        rules = selectors.rules_get(org=self.org)
-        severity = rules.auto_enter_min_severity
+    @cached_property
+    def severity_choices(self) -> list[tuple[str, str]]:
+        return public_id_choices(core_selectors.severity_list(org=self.org))
+
+    @cached_property
+    def flow_choices(self) -> list[tuple[str, str]]:
+        return public_id_choices(LearningFlow.objects.filter(org=self.org))
+
+    def rules_form(self, incident_type, rules: LifecycleRules | None, data=None) -> RulesForm:
+        severity = rules.auto_enter_min_severity if rules else None
+        flow = rules.learning_flow if rules else None
         initial = {
+            "learning_flow": flow.public_id if flow else "",
+            "auto_enter_all": rules.auto_enter_all if rules else False,
             "auto_enter_min_severity": severity.public_id if severity else "",
-            "otherwise": rules.otherwise,
+            "otherwise": rules.otherwise if rules else "ask",
         }
-        choices = public_id_choices(core_selectors.severity_list(org=self.org))
-        return RulesForm(data, initial=initial, severity_choices=choices)
+        return RulesForm(data, initial=initial, severity_choices=self.severity_choices,
+                         flow_choices=self.flow_choices, auto_id=f"%s-{incident_type.public_id}")
+
+    def flow_form(self, flow: LearningFlow, data=None) -> FlowForm:
+        return FlowForm(data, initial={"name": flow.name, "description": flow.description},
+                        auto_id=f"%s-{flow.public_id}")
 
     def status_form(self, status: IncidentStatus, data=None) -> LearningStatusForm:
         initial = {"name": status.name, "description": status.description}
@@ -128,6 +197,8 @@ class LearningSettingsView(AdminView):
             "instructions": template.instructions,
             "assignee_role": template.assignee_role.public_id if template.assignee_role else "",
             "target_role": template.target_role.public_id if template.target_role else "",
+            "due_days": template.due_days,
+            "due_from": template.due_from,
         }
         return TaskTemplateForm(
             data,
@@ -136,48 +207,115 @@ class LearningSettingsView(AdminView):
             auto_id=f"%s-{template.public_id}",
         )
 
-    def new_task_form(self, status: IncidentStatus, data=None) -> TaskTemplateForm:
+    def new_task_form(self, flow: LearningFlow, status: IncidentStatus, data=None) -> TaskTemplateForm:
         return TaskTemplateForm(
-            data, role_choices=self.role_choices, auto_id=f"%s-new-{status.public_id}"
+            data, role_choices=self.role_choices, auto_id=f"%s-new-{flow.public_id}-{status.public_id}"
         )
 
     # --- Lifecycle rules --------------------------------------------------------------
 
     def rules_update(self, data):
-        form = self.rules_form(data)
+        incident_type = self.incident_type(data.get("incident_type"))
+        if incident_type is None:
+            incident_type = selectors.default_incident_type(org=self.org)
+        rules = LifecycleRules.objects.filter(incident_type=incident_type).first()
+        form = self.rules_form(incident_type, rules, data)
         if form.is_valid():
-            severity = self.severity_or_none(form.cleaned_data["auto_enter_min_severity"])
+            cleaned = form.cleaned_data
             try:
                 configuration.rules_update(
                     org=self.org,
-                    auto_enter_min_severity=severity,
-                    otherwise=form.cleaned_data["otherwise"],
+                    incident_type=incident_type,
+                    learning_flow=self.flow_or_none(cleaned["learning_flow"]),
+                    auto_enter_all=cleaned["auto_enter_all"],
+                    auto_enter_min_severity=self.severity_or_none(cleaned["auto_enter_min_severity"]),
+                    otherwise=cleaned["otherwise"],
                 )
             except ServiceError as exc:
                 add_service_error(form, exc)
             else:
-                return self.done("Lifecycle rules saved.", "rules")
-        return self.render(bound={"rules": form}, status=400)
+                return self.done(f"Lifecycle rules of {incident_type.name} saved.", f"type-{incident_type.public_id}")
+        return self.render(bound={("rules", incident_type.pk): form}, status=400)
+
+    # --- Flows --------------------------------------------------------------------------
+
+    def flow_create(self, data):
+        form = FlowForm(data, auto_id="%s-new-flow")
+        if form.is_valid():
+            try:
+                flow = configuration.flow_create(
+                    org=self.org, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+                )
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                return self.done(f"Flow “{flow.name}” added: add its statuses.", f"flow-{flow.public_id}")
+        return self.render(bound={"new_flow": form}, status=400)
+
+    def flow_update(self, data):
+        flow = self.flow(data.get("id"))
+        form = self.flow_form(flow, data)
+        if form.is_valid():
+            try:
+                configuration.flow_update(
+                    flow=flow, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+                )
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                return self.done(f"Flow “{flow.name}” saved.", f"flow-{flow.public_id}")
+        return self.render(bound={("flow", flow.pk): form}, status=400)
+
+    def flow_default(self, data):
+        flow = self.flow(data.get("id"))
+        configuration.flow_make_default(flow=flow)
+        return self.done(f"“{flow.name}” is now the default flow.", f"flow-{flow.public_id}")
+
+    def flow_delete(self, data):
+        flow = self.flow(data.get("id"))
+        try:
+            configuration.flow_delete(flow=flow)
+        except ServiceError as exc:
+            return self.render(error=str(exc), status=400)
+        return self.done(f"Flow “{flow.name}” deleted.")
+
+    def step_add(self, data):
+        flow = self.flow(data.get("flow"))
+        status = self.learning_status(data.get("status"))
+        try:
+            configuration.flow_status_add(flow=flow, status=status)
+        except ServiceError as exc:
+            return self.render(error=str(exc), status=400)
+        return self.done(f"“{status.name}” added to the {flow.name} flow.", f"flow-{flow.public_id}")
+
+    def step_remove(self, data):
+        flow = self.flow(data.get("flow"))
+        status = self.learning_status(data.get("id"))
+        try:
+            configuration.flow_status_remove(flow=flow, status=status)
+        except ServiceError as exc:
+            return self.render(error=str(exc), status=400)
+        return self.done(f"“{status.name}” taken out of the {flow.name} flow.", f"flow-{flow.public_id}")
 
     # --- Learning statuses --------------------------------------------------------------
 
     def status_create(self, data):
-        form = LearningStatusForm(data, auto_id="%s-new-status")
+        """A new learning status, at the end of the flow it was added to."""
+        flow = self.flow(data.get("flow"))
+        form = LearningStatusForm(data, auto_id=f"%s-new-status-{flow.public_id}")
         if form.is_valid():
             try:
-                status = core_configuration.status_create(
-                    org=self.org,
-                    name=form.cleaned_data["name"],
-                    description=form.cleaned_data["description"],
-                    category=StatusCategory.LEARNING,
+                status = configuration.flow_status_create(
+                    flow=flow, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
                 )
             except ServiceError as exc:
                 add_service_error(form, exc)
             else:
                 return self.done(
-                    f"Learning status “{status.name}” added.", f"status-{status.public_id}"
+                    f"Learning status “{status.name}” added to the {flow.name} flow.",
+                    f"status-{flow.public_id}-{status.public_id}",
                 )
-        return self.render(bound={"new_status": form}, status=400)
+        return self.render(bound={("new_status", flow.pk): form}, status=400)
 
     def status_update(self, data):
         status = self.learning_status(data.get("id"))
@@ -198,13 +336,15 @@ class LearningSettingsView(AdminView):
         return self.render(bound={("status", status.pk): form}, status=400)
 
     def status_move(self, data):
+        """Reorder a status within one flow (other flows keep their order)."""
         status = self.learning_status(data.get("id"))
+        flow = self.flow(data.get("flow"))
         direction = data.get("direction", "")
         try:
-            core_configuration.status_move(status=status, direction=direction)
+            configuration.flow_status_move(flow=flow, status=status, direction=direction)
         except ServiceError as exc:
             return self.render(error=str(exc), status=400)
-        return self.done(f"Moved “{status.name}” {direction}.", f"status-{status.public_id}")
+        return self.done(f"Moved “{status.name}” {direction}.", f"status-{flow.public_id}-{status.public_id}")
 
     def status_delete(self, data):
         status = self.learning_status(data.get("id"))
@@ -233,15 +373,18 @@ class LearningSettingsView(AdminView):
             "required": data["required"],
             "assignee_role": self.role_or_none(data["assignee_role"]),
             "target_role": self.role_or_none(data["target_role"]),
+            "due_days": data["due_days"],
+            "due_from": data["due_from"] or DueFrom.TASK_CREATED,
         }
 
     def task_create(self, data):
         status = self.learning_status(data.get("status"))
-        form = self.new_task_form(status, data)
+        flow = self.flow(data.get("flow"))
+        form = self.new_task_form(flow, status, data)
         if form.is_valid():
             try:
                 template = configuration.template_create(
-                    org=self.org, status=status, **self._template_arguments(form)
+                    org=self.org, flow=flow, status=status, **self._template_arguments(form)
                 )
             except ServiceError as exc:
                 add_service_error(form, exc)
@@ -249,7 +392,7 @@ class LearningSettingsView(AdminView):
                 return self.done(
                     f"Task “{template.title}” added to {status.name}.", f"task-{template.public_id}"
                 )
-        return self.render(bound={("new_task", status.pk): form}, status=400)
+        return self.render(bound={("new_task", flow.pk, status.pk): form}, status=400)
 
     def task_update(self, data):
         template = self.task_template(data.get("id"))
@@ -275,7 +418,7 @@ class LearningSettingsView(AdminView):
     def task_delete(self, data):
         template = self.task_template(data.get("id"))
         configuration.template_delete(template=template)
-        return self.done(f"Task “{template.title}” deleted.", f"status-{template.status.public_id}")
+        return self.done(f"Task “{template.title}” deleted.", f"flow-{template.flow.public_id}")
 
     # --- Page -------------------------------------------------------------------------
 
@@ -290,28 +433,45 @@ class LearningSettingsView(AdminView):
     ):
         """The page; ``bound`` maps a form's key to the submitted form to show instead."""
         bound = bound or {}
-        cards = []
-        flow = selectors.flow_configuration(org=self.org)
-        for learning_status, templates in flow:
-            card = StatusCard(
-                status=learning_status,
-                form=bound.get(("status", learning_status.pk)) or self.status_form(learning_status),
-                new_task_form=bound.get(("new_task", learning_status.pk))
-                or self.new_task_form(learning_status),
+        learning = selectors.learning_status_list(org=self.org)
+        flows = []
+        for config in selectors.flows_configuration(org=self.org):
+            flow = config.flow
+            in_flow = {step.status.pk for step in config.steps}
+            card = FlowCard(
+                flow=flow,
+                form=bound.get(("flow", flow.pk)) or self.flow_form(flow),
+                new_status_form=bound.get(("new_status", flow.pk))
+                or LearningStatusForm(auto_id=f"%s-new-status-{flow.public_id}"),
+                addable=[s for s in learning if s.pk not in in_flow],
             )
-            for template in templates:
-                form = bound.get(("task", template.pk)) or self.task_form(template)
-                card.tasks.append(TaskRow(template=template, form=form))
-            cards.append(card)
+            for step in config.steps:
+                status_card = StatusCard(
+                    status=step.status,
+                    form=bound.get(("status", step.status.pk)) or self.status_form(step.status),
+                    new_task_form=bound.get(("new_task", flow.pk, step.status.pk))
+                    or self.new_task_form(flow, step.status),
+                )
+                for template in step.templates:
+                    form = bound.get(("task", template.pk)) or self.task_form(template)
+                    status_card.tasks.append(TaskRow(template=template, form=form))
+                card.cards.append(status_card)
+            flows.append(card)
+        default = next(card.flow for card in flows if card.flow.is_default)
+        types = [
+            TypeRow(incident_type=t, rules=rules, default_flow=default,
+                    form=bound.get(("rules", t.pk)) or self.rules_form(t, rules))
+            for t, rules in selectors.type_rules(org=self.org)
+        ]
         context = self.get_context_data(
             nav="settings",
             settings_tab="learning",
             error=error,
-            rules_form=bound.get("rules") or self.rules_form(),
-            cards=cards,
-            new_status_form=bound.get("new_status") or LearningStatusForm(auto_id="%s-new-status"),
+            flows=flows,
+            types=types,
+            new_flow_form=bound.get("new_flow") or FlowForm(auto_id="%s-new-flow"),
             replacing=replacing,
             replace_error=replace_error,
-            replacements=[s for s, _ in flow if replacing and s.pk != replacing.pk],
+            replacements=[s for s in learning if replacing and s.pk != replacing.pk],
         )
         return render(self.request, self.template_name, context, status=status)

@@ -12,7 +12,7 @@ from bench.generate import tenants
 #: Tables whose rows the generator wrote with COPY (foreign keys checked afterwards).
 BULK_MODELS = [
     "incidentio.Incident", "incidentio.TimelineEvent", "learning.LearningTask", "incidentio.IncidentRoleAssignment",
-    "incidentio.Postmortem", "incidentio.FollowUp", "slackbot.SlackMessage",
+    "incidentio.Postmortem", "incidentio.FollowUp", "slackbot.SlackMessage", "learning.LearningRun",
 ]
 COUNTED = [
     "orgs_organization", "orgs_user", "account_emailaddress", "orgs_membership", "orgs_apikey",
@@ -20,6 +20,7 @@ COUNTED = [
     "learning_tasktemplate", "learning_lifecyclerules", "slackbot_slackworkspace", "slackbot_slackuserlink",
     "incidentio_incident", "incidentio_incidentroleassignment", "incidentio_timelineevent", "learning_learningtask",
     "incidentio_postmortem", "incidentio_followup", "slackbot_slackmessage", "learning_learningstatusvisit",
+    "learning_learningrun",
 ]
 
 

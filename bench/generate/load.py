@@ -42,6 +42,7 @@ TABLES = {
         "id", "public_id", "title", "description", "status", "priority", "not_doing_reason", "created_at",
         "completed_at", "assignee_id", "created_by_id", "incident_id", "idempotency_key", "due_at",
     ],
+    "learning_learningrun": ["id", "entered_at", "flow_id", "incident_id"],
     "slackbot_slackmessage": [
         "id", "key", "channel_id", "ts", "permalink", "content_hash", "created_at", "updated_at", "incident_id",
         "org_id", "outbox_id",
@@ -242,6 +243,11 @@ class Generator:
             opt(s.opted_out_by), str(org.id), str(s.status.id), opt(plan.severity.id if plan.severity else None), NULL,
             str(org.default_type_id),
         )
+        if s.entered_at is not None:  # the flow it entered, as learning.services.flow records it
+            ids["learning_learningrun"] += 1
+            streams["learning_learningrun"].row(
+                str(ids["learning_learningrun"]), ts(s.entered_at), str(org.default_flow_id), incident,
+            )
         events = streams["incidentio_timelineevent"]
         for t, kind, actor, text, data, permalink in s.events:
             ids["incidentio_timelineevent"] += 1

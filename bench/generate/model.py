@@ -76,3 +76,4 @@ class Org:
     integration: tuple[str, str] | None = None  # an API key that declares incidents: (name, key id)
     big: bool = False
     default_type_id: int = 0  # every generated incident is of the org's default type
+    default_flow_id: int = 0  # and runs the default flow, whose statuses are ``learning``, in order

@@ -83,6 +83,7 @@ class Story:
         # Incident columns.
         self.status: Status = org.triage
         self.learning_flow = "not_entered"
+        self.entered_at: float | None = None  # when it entered the learning flow (learning.LearningRun)
         self.opt_out_reason = ""
         self.opted_out_by: int | None = None
         self.created_by: int | None = None
@@ -300,6 +301,7 @@ class Story:
         if bucket == b.OPTED_OUT_IN_FLOW:
             stop = r.randrange(len(statuses))
         self.learning_flow = "running"
+        self.entered_at = t
         for index, status in enumerate(statuses):
             self.status = status
             tasks = self._create_tasks(status, t)

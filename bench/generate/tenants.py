@@ -148,7 +148,7 @@ def _read_back(gen, specs: list[OrgSpec], orgs: dict, fixtures: dict) -> list[Or
     """The configuration the services made, for every org, in a handful of queries."""
     from incidentio.incidents.models import IncidentRole, IncidentStatus, IncidentType
     from incidentio.incidents.models import Severity as SeverityModel
-    from learning.models import LifecycleRules, TaskTemplate
+    from learning.models import LearningFlow, LifecycleRules, TaskTemplate
     from orgs.models import ApiKey, Membership
 
     by_org: dict[int, dict] = {org.pk: {"statuses": [], "severities": [], "roles": [], "templates": {}}
@@ -167,6 +167,7 @@ def _read_back(gen, specs: list[OrgSpec], orgs: dict, fixtures: dict) -> list[Or
              for r in LifecycleRules.objects.filter(incident_type__is_default=True)
              .select_related("auto_enter_min_severity")}
     default_types = dict(IncidentType.objects.filter(is_default=True).values_list("org_id", "pk"))
+    default_flows = dict(LearningFlow.objects.filter(is_default=True).values_list("org_id", "pk"))
     memberships = dict(Membership.objects.values_list("user_id", "public_id").filter(org__slug=BIG_SLUG))
     integration = ApiKey.objects.get(pk=fixtures["integration_key_pk"])
     result = []
@@ -183,6 +184,7 @@ def _read_back(gen, specs: list[OrgSpec], orgs: dict, fixtures: dict) -> list[Or
             canceled=of["canceled"][0], severities=data["severities"], auto_enter_rank=rules.get(model.pk),
             lead_role=roles["lead"], reporter_role=roles.get("reporter"), templates=data["templates"],
             members=spec.members, big=spec.big, default_type_id=default_types[model.pk],
+            default_flow_id=default_flows[model.pk],
         )
         org.actors = [m for m in spec.members if m.role != "viewer"]
         if spec.big:

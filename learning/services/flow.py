@@ -4,6 +4,12 @@ sweep that advances incidents whose advance job was lost.
 
 ``Incident.learning_flow`` (``LearningFlowState``) only changes here.
 
+Which statuses: an incident runs one ``LearningFlow``, chosen by its type's
+rules when it enters and kept in its ``LearningRun``; it goes through that
+flow's steps (``LearningFlowStatus``) in rank order, and each status's tasks
+are the templates of that flow and status. Changing the incident's type, or
+the type's flow, later does not move it to another flow.
+
 Exactly-once advance: every change that can finish a status holds the incident
 row lock (``lock_incident``) while it writes, and the advance itself is a
 compare-and-set under that lock — it moves the incident only if it is still
@@ -26,10 +32,18 @@ from incidentio.incidents.services.incidents import lock_incident
 from incidentio.incidents.services.timeline import timeline_record
 from learning import messages
 from learning.messages import FLOW_COMPLETED, FLOW_OPTED_OUT, TASK_ASSIGNED, TASKS_POSTED
-from learning.models import LearningStatusVisit, LearningTask, TaskState, TaskTemplate
+from learning.models import (
+    LearningFlow,
+    LearningFlowStatus,
+    LearningRun,
+    LearningStatusVisit,
+    LearningTask,
+    TaskState,
+    TaskTemplate,
+)
 from learning.services.autocomplete import already_done
 from learning.services.due_dates import set_task_due_dates
-from learning.services.rules import FlowDecision, decide
+from learning.services.rules import FlowDecision, decide, entry_flow
 from slackbot.outbox import outbox_enqueue
 
 #: How many stuck incidents one repair sweep advances at most.
@@ -44,8 +58,19 @@ class LearningFlowChoice:
     VALUES = (RUN, OPT_OUT)
 
 
-def learning_statuses(org_id: int) -> list[IncidentStatus]:
-    return list(IncidentStatus.objects.filter(org_id=org_id, category=StatusCategory.LEARNING).order_by("rank", "pk"))
+def flow_steps(flow_id: int) -> list[IncidentStatus]:
+    """The learning statuses of a flow, in its order."""
+    return [step.status for step in LearningFlowStatus.objects.filter(flow_id=flow_id).select_related("status")]
+
+
+def run_flow_id(incident: Incident) -> int:
+    """The flow the incident runs: the one it entered (``LearningRun``). An
+    incident without a run (every one that entered has one since the
+    migration that made them) runs the org's default flow."""
+    flow_id = LearningRun.objects.filter(incident=incident).values_list("flow_id", flat=True).first()
+    if flow_id is None:
+        flow_id = LearningFlow.objects.filter(org_id=incident.org_id, is_default=True).values_list("pk", flat=True)[0]
+    return flow_id
 
 
 def _closed_status(org_id: int) -> IncidentStatus:
@@ -62,10 +87,11 @@ def _role_holder(incident: Incident, role):
     return assignment.user if assignment else None
 
 
-def create_tasks(incident: Incident, status: IncidentStatus) -> list[LearningTask]:
-    """Snapshot the status's templates into tasks; work already done counts at once."""
+def create_tasks(incident: Incident, status: IncidentStatus, flow_id: int) -> list[LearningTask]:
+    """Snapshot the templates of ``status`` in the incident's flow into tasks; work already done counts at once."""
     tasks = []
-    for rank, template in enumerate(TaskTemplate.objects.filter(status=status).select_related("assignee_role", "target_role")):
+    templates = TaskTemplate.objects.filter(flow_id=flow_id, status=status).select_related("assignee_role", "target_role")
+    for rank, template in enumerate(templates):
         done = already_done(incident, template.kind, template.target_role)
         tasks.append(
             LearningTask(
@@ -145,14 +171,17 @@ def _move_to_learning_status(incident: Incident, status: IncidentStatus, *, fiel
 
 
 def _enter(incident: Incident, actor: Actor) -> None:
-    """Move a (locked) live incident into its first learning status."""
-    first = learning_statuses(incident.org_id)[0]
+    """Move a (locked) live incident into the first status of its type's flow (``rules.decide``
+    said the flow has one), and keep that flow as the incident's for good (``LearningRun``)."""
+    flow = entry_flow(incident)
+    first = flow_steps(flow.pk)[0]
     now = timezone.now()
     incident.learning_flow = LearningFlowState.RUNNING
     incident.resolved_at = incident.resolved_at or now
+    LearningRun.objects.create(incident=incident, flow=flow, entered_at=now)
     _move_to_learning_status(incident, first, fields=["learning_flow", "resolved_at"])
     timeline_record(incident=incident, kind=EventKind.CLOSED, actor=actor, text="Incident closed", occurred_at=now)
-    tasks = create_tasks(incident, first)
+    tasks = create_tasks(incident, first, flow.pk)
     timeline_record(
         incident=incident, kind=EventKind.LEARNING_FLOW_ENTERED, actor=actor,
         text=f"Learning flow started: {first.name} ({len(tasks)} task{'s' if len(tasks) != 1 else ''})",
@@ -180,6 +209,20 @@ def _visited(incident: Incident) -> set[int]:
     return set(LearningStatusVisit.objects.filter(incident=incident).values_list("status_id", flat=True))
 
 
+def _following(steps: list[IncidentStatus], current: IncidentStatus, visited: set[int]) -> IncidentStatus | None:
+    """The first step after ``current`` that the incident has not been in.
+
+    An admin may have taken ``current`` out of the flow since the incident
+    entered it; then the incident carries on after the last step it visited.
+    """
+    ids = [status.pk for status in steps]
+    if current.pk in ids:
+        position = ids.index(current.pk)
+    else:
+        position = max((index for index, pk in enumerate(ids) if pk in visited), default=-1)
+    return next((status for status in steps[position + 1:] if status.pk not in visited), None)
+
+
 @transaction.atomic
 def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
     """Advance the incident out of ``from_status_id`` if that status is finished.
@@ -203,14 +246,12 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
         state=TaskState.NOT_DOING, not_doing_reason="Optional; left open when the incident moved on.",
         addressed_at=timezone.now(),
     )
-    statuses = learning_statuses(incident.org_id)
+    flow_id = run_flow_id(incident)
     current = incident.status
-    visited = _visited(incident)
-    later = [s for s in statuses if (s.rank, s.pk) > (current.rank, current.pk) and s.pk not in visited]
-    if later:
-        following = later[0]
+    following = _following(flow_steps(flow_id), current, _visited(incident))
+    if following is not None:
         _move_to_learning_status(incident, following, fields=[])
-        tasks = create_tasks(incident, following)
+        tasks = create_tasks(incident, following, flow_id)
         timeline_record(
             incident=incident, kind=EventKind.LEARNING_STATUS_CHANGED, actor=system,
             text=f"Every task of {current.name} is addressed: moved to {following.name}",

@@ -1,11 +1,15 @@
-"""Lifecycle rules: does a closed incident enter the learning flow?"""
+"""Lifecycle rules: does a closed incident enter the learning flow, and which flow?
+
+Rules are per incident type (``LifecycleRules.incident_type``): the flow the
+type runs (null: the org's default flow), and when its incidents enter it.
+"""
 
 from __future__ import annotations
 
 from enum import Enum
 
-from incidentio.incidents.models import Incident, IncidentStatus, StatusCategory
-from learning.models import LifecycleRules, UnmatchedPolicy
+from incidentio.incidents.models import Incident
+from learning.models import LearningFlow, LearningFlowStatus, LifecycleRules, UnmatchedPolicy
 
 
 class FlowDecision(str, Enum):
@@ -14,13 +18,30 @@ class FlowDecision(str, Enum):
     NEVER = "never"  # closes straight to Closed
 
 
-def decide(incident: Incident) -> FlowDecision:
-    if not IncidentStatus.objects.filter(org_id=incident.org_id, category=StatusCategory.LEARNING).exists():
-        return FlowDecision.NEVER
-    rules = (
+def _rules(incident: Incident) -> LifecycleRules | None:
+    return (
         LifecycleRules.objects.filter(incident_type_id=incident.incident_type_id)
-        .select_related("auto_enter_min_severity").first()
+        .select_related("auto_enter_min_severity", "learning_flow").first()
     )
+
+
+def _flow(incident: Incident, rules: LifecycleRules | None) -> LearningFlow | None:
+    if rules is not None and rules.learning_flow is not None:
+        return rules.learning_flow
+    return LearningFlow.objects.filter(org_id=incident.org_id, is_default=True).first()
+
+
+def entry_flow(incident: Incident) -> LearningFlow | None:
+    """The flow the incident would run if it entered now: its type's, else the org's default."""
+    return _flow(incident, _rules(incident))
+
+
+def decide(incident: Incident) -> FlowDecision:
+    rules = _rules(incident)
+    flow = _flow(incident, rules)
+    # A flow without statuses has nothing to run: the incident closes straight.
+    if flow is None or not LearningFlowStatus.objects.filter(flow=flow).exists():
+        return FlowDecision.NEVER
     if rules is None:
         return FlowDecision.ASK
     if rules.auto_enter_all:

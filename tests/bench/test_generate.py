@@ -162,6 +162,13 @@ def test_the_learning_flow_state_is_what_the_services_would_leave(generated):
                ("merged", "not_entered"), ("canceled", "not_entered")}
     assert pairs <= allowed
     assert {("learning", "running"), ("closed", "completed"), ("closed", "opted_out")} <= pairs
+    # Every incident that entered the flow has its run, of its org's default flow (the only one generated).
+    assert _one(db, "SELECT count(*) FROM incidentio_incident i WHERE EXISTS (SELECT 1 FROM incidentio_timelineevent e "
+                    "WHERE e.incident_id = i.id AND e.kind = 'learning_flow_entered') AND NOT EXISTS (SELECT 1 FROM "
+                    "learning_learningrun r JOIN learning_learningflow f ON f.id = r.flow_id WHERE r.incident_id = i.id "
+                    "AND f.org_id = i.org_id AND f.is_default)") == 0
+    assert _one(db, "SELECT count(*) FROM learning_learningrun") == _one(
+        db, "SELECT count(*) FROM incidentio_timelineevent WHERE kind = 'learning_flow_entered'") > 0
     # Every incident in a learning status has visited it, as the flow records it.
     assert _one(db, "SELECT count(*) FROM incidentio_incident i JOIN incidentio_incidentstatus s ON s.id = i.status_id "
                     "WHERE s.category = 'learning' AND NOT EXISTS (SELECT 1 FROM learning_learningstatusvisit v "

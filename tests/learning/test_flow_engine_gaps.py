@@ -35,7 +35,6 @@ from incidentio.incidents.models import (
     Severity,
     TimelineEvent,
 )
-from incidentio.incidents.services.configuration import status_create, status_move
 from incidentio.incidents.services.incidents import incident_declare
 from learning.models import (
     LearningStatusVisit,
@@ -45,8 +44,9 @@ from learning.models import (
     TaskTemplate,
     UnmatchedPolicy,
 )
-from learning.services.configuration import rules_update
-from learning.services.flow import incident_close, learning_advance, learning_opt_out
+from learning.selectors import default_flow
+from learning.services.configuration import flow_status_create, flow_status_move, rules_update
+from learning.services.flow import flow_steps, incident_close, learning_advance, learning_opt_out
 from learning.services.tasks import task_complete
 from learning.tasks import advance_incident, repair_stuck_incidents
 from orgs.models import ApiKeyRole
@@ -543,9 +543,10 @@ def test_a_learning_status_added_before_the_current_one_is_not_gone_back_to(acme
     in; it never goes back to one ordered before it."""
     incident = in_flow(acme, owner, lead=responder, name="Flow changed under it")
     documenting = fresh(incident).status
-    added = status_create(org=acme, name="Customer follow-up", category="learning")
-    while IncidentStatus.objects.filter(org=acme, category="learning").order_by("rank", "pk").first() != added:
-        status_move(status=added, direction="up")
+    flow = default_flow(org=acme)
+    added = flow_status_create(flow=flow, name="Customer follow-up")
+    while flow_steps(flow.pk)[0] != added:
+        flow_status_move(flow=flow, status=added, direction="up")
 
     address_quietly(incident, owner)
     assert commit(learning_advance, incident_id=incident.pk, from_status_id=documenting.pk) is True

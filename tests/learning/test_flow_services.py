@@ -867,9 +867,10 @@ def test_reordering_statuses_mid_flow_never_sends_an_incident_back(acme, in_revi
     """Found by tests/learning/test_flow_stateful.py: moving Reviewing before
     Documenting while an incident is in Reviewing sent it back to Documenting,
     with a second set of tasks and a second advance out of it."""
-    from incidentio.incidents.services.configuration import status_move
+    from learning.selectors import default_flow
+    from learning.services.configuration import flow_status_move
 
-    status_move(status=status(acme, "Reviewing"), direction="up")
+    flow_status_move(flow=default_flow(org=acme), status=status(acme, "Reviewing"), direction="up")
     address_all(in_reviewing, "Reviewing", as_owner, commit)
 
     incident = fresh(in_reviewing)
@@ -885,15 +886,17 @@ def test_a_status_without_tasks_is_not_entered_again_after_a_reorder(acme, owner
     """A status without templates leaves no tasks behind; the incident has still
     been in it (``LearningStatusVisit``), so moving it after the current status
     does not send the incident back into it."""
-    from incidentio.incidents.services.configuration import status_create, status_move
+    from learning.selectors import default_flow
+    from learning.services.configuration import flow_status_create, flow_status_move
 
-    empty = status_create(org=acme, name="Gathering", category=StatusCategory.LEARNING)
-    status_move(status=empty, direction="up")
-    status_move(status=empty, direction="up")  # Gathering, Documenting, Reviewing
+    flow = default_flow(org=acme)
+    empty = flow_status_create(flow=flow, name="Gathering")
+    flow_status_move(flow=flow, status=empty, direction="up")
+    flow_status_move(flow=flow, status=empty, direction="up")  # Gathering, Documenting, Reviewing
     incident = commit(incident_close, incident=declare(acme, owner), actor=as_owner, learning_flow="run")
     assert fresh(incident).status.name == "Documenting"  # nothing to do in Gathering: moved on at once
 
-    status_move(status=empty, direction="down")  # Documenting, Gathering, Reviewing
+    flow_status_move(flow=flow, status=empty, direction="down")  # Documenting, Gathering, Reviewing
     address_all(incident, "Documenting", as_owner, commit)
 
     assert fresh(incident).status.name == "Reviewing"

@@ -84,7 +84,7 @@ from incidentio.incidents.models import (
     StatusCategory,
     TimelineEvent,
 )
-from incidentio.incidents.services.configuration import status_create, status_delete
+from incidentio.incidents.services.configuration import status_delete
 from incidentio.incidents.services.documents import (
     debrief_schedule,
     postmortem_create,
@@ -94,8 +94,9 @@ from incidentio.incidents.services.documents import (
 from incidentio.incidents.services.follow_ups import follow_up_create
 from incidentio.incidents.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, TaskKind, TaskState, TaskTemplate, UnmatchedPolicy
+from learning.selectors import default_flow
 from learning.services import configuration
-from learning.services.flow import incident_close, learning_opt_out, learning_statuses
+from learning.services.flow import flow_steps, incident_close, learning_opt_out
 from learning.services.rules import FlowDecision, decide
 from learning.services.tasks import task_assign, task_complete, task_not_doing, task_reopen
 from learning.tasks import advance_incident, repair_stuck_incidents
@@ -261,7 +262,7 @@ class LearningFlowMachine(RuleBasedStateMachine):
         if drop_reviewing:
             status_delete(status=IncidentStatus.objects.get(org=self.org, name="Reviewing"))
         if extra_status:
-            status_create(org=self.org, name="Following up", category=StatusCategory.LEARNING)
+            configuration.flow_status_create(flow=default_flow(org=self.org), name="Following up")
         configuration.rules_update(
             org=self.org, auto_enter_min_severity=self.severities[threshold] if threshold >= 0 else None,
             otherwise=otherwise,
@@ -563,7 +564,7 @@ class LearningFlowMachine(RuleBasedStateMachine):
           assignee=st.sampled_from([None, RoleKind.LEAD, RoleKind.REPORTER]),
           role_to_assign=st.sampled_from([RoleKind.LEAD, RoleKind.REPORTER]))
     def edit_templates(self, status_pick, template_pick, action, kind, required, assignee, role_to_assign):
-        statuses = learning_statuses(self.org.pk)
+        statuses = flow_steps(default_flow(org=self.org).pk)
         status = statuses[status_pick % len(statuses)]
         templates = list(TaskTemplate.objects.filter(status=status).order_by("rank", "pk"))
         if action == "add":
@@ -615,7 +616,7 @@ class LearningFlowMachine(RuleBasedStateMachine):
         statuses = {s.pk: s for s in IncidentStatus.objects.filter(org=self.org)}
         by_name = {s.name: s for s in statuses.values()}
         by_public = {str(s.public_id): s for s in statuses.values()}
-        order = [s.pk for s in learning_statuses(self.org.pk)]
+        order = [s.pk for s in flow_steps(default_flow(org=self.org).pk)]
         incidents = {i.pk: i for i in Incident.objects.filter(pk__in=self.incident_ids)}
         tasks = defaultdict(list)
         for task in LearningTask.objects.filter(incident_id__in=self.incident_ids).order_by("rank", "pk"):

@@ -13,11 +13,11 @@ import pytest
 
 from incidentio.common.actors import Actor
 from incidentio.incidents.models import IncidentRole, IncidentStatus, Severity, StatusCategory
-from incidentio.incidents.services import configuration as core_configuration
 from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask, LifecycleRules, TaskKind, TaskTemplate, UnmatchedPolicy
+from learning.selectors import default_flow
 from learning.services import configuration
-from learning.services.flow import incident_close
+from learning.services.flow import flow_steps, incident_close
 
 pytestmark = pytest.mark.django_db
 
@@ -63,11 +63,8 @@ def _severity(org, name) -> Severity:
 
 
 def _learning_names(org) -> list[str]:
-    return list(
-        IncidentStatus.objects.filter(org=org, category=StatusCategory.LEARNING)
-        .order_by("rank", "pk")
-        .values_list("name", flat=True)
-    )
+    """The default flow's statuses, in its order."""
+    return [status.name for status in flow_steps(default_flow(org=org).pk)]
 
 
 def _titles(status) -> list[str]:
@@ -110,7 +107,7 @@ def test_admin_sees_the_default_flow_in_order(as_admin):
     # Statuses and their tasks in flow order (kind labels are also options of every kind select).
     flow = [
         (card.status.name, [row.template.title for row in card.tasks])
-        for card in response.context["cards"]
+        for card in response.context["flows"][0].cards
     ]
     assert flow == [
         (
@@ -305,7 +302,7 @@ def test_admin_adds_renames_reorders_and_deletes_a_learning_status(as_admin, acm
     celebrating = _status(acme, "Celebrating")
     assert celebrating.category == StatusCategory.LEARNING
     assert _learning_names(acme) == ["Documenting", "Reviewing", "Celebrating"]
-    assert "Learning status “Celebrating” added." in _text(as_admin.get(PAGE))
+    assert "Learning status “Celebrating” added to the Default flow." in _text(as_admin.get(PAGE))
 
     response = _post(
         as_admin, "status_update", celebrating, name="Thanking", description="Say thank you."
@@ -381,7 +378,7 @@ def test_rules_form_saves_the_minimum_severity_and_never(as_admin, acme):
     assert response.status_code == 302
     rules = LifecycleRules.objects.get(org=acme)
     assert (rules.auto_enter_min_severity, rules.otherwise) == (major, UnmatchedPolicy.NEVER)
-    assert "Lifecycle rules saved." in _text(as_admin.get(PAGE))
+    assert "Lifecycle rules of Default saved." in _text(as_admin.get(PAGE))
 
     # "— none —": no incident enters the flow by severity.
     assert (
@@ -509,7 +506,7 @@ def test_page_query_count_does_not_grow_with_templates(
     with django_assert_max_num_queries(15) as few:
         assert as_admin.get(PAGE).status_code == 200
     lead, reporter = _role(acme, "Incident Lead"), _role(acme, "Reporter")
-    extra = core_configuration.status_create(org=acme, name="Celebrating", category="learning")
+    extra = configuration.flow_status_create(flow=default_flow(org=acme), name="Celebrating")
     for status in (_status(acme, "Documenting"), _status(acme, "Reviewing"), extra):
         for n in range(5):
             configuration.template_create(

@@ -39,7 +39,8 @@ CATEGORY_HELP = {
     StatusCategory.TRIAGE: "Reported incidents wait here until someone accepts or declines them.",
     StatusCategory.LIVE: "Incidents being dealt with move through these, in this order.",
     StatusCategory.LEARNING: (
-        "After a live incident closes, the learning flow takes it through these, in this order."
+        "After a live incident closes, its learning flow takes it through some of these; each flow chooses "
+        "which, and in what order (Settings → Learning flow). The order here is only the list's."
     ),
 }
 
