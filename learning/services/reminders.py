@@ -38,8 +38,8 @@ NULL once no slot is left), worked out by the sweep that last looked at it.
 The sweep reads only the items whose moment has come, so a sweep where nothing
 new is due reads nothing, however much work is overdue. Saving a due date or a
 snooze, a new row, and a change of the org's policy set it to "at the next
-sweep". An item with a slot and nobody to tell keeps its moment: every sweep
-tries again.
+sweep". An item with a slot and nobody to tell is looked at again an hour
+later (``RETRY_NOBODY_AFTER``), or at its next slot if that comes first.
 
 **Bounded work.** The sweep walks the partial indexes on (next_reminder_at,
 id) of outstanding items with a due date in batches of ``BATCH_SIZE`` with a
@@ -85,6 +85,8 @@ from slackbot.outbox import outbox_enqueue_many
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+#: A slot with nobody to tell (no assignee, no role holder, no lead) is tried again this much later.
+RETRY_NOBODY_AFTER = timedelta(hours=1)
 #: The longest a snooze may last.
 SNOOZE_MAX_DAYS = 90
 TASK, FOLLOW_UP = "task", "follow_up"
@@ -256,7 +258,7 @@ def _send_due(kind: str, items: list, *, now, policies: dict, result: SweepResul
         item, incident = plan.item, plan.item.incident
         owner = _owner(plan, holders)
         if plan.owner and plan.keys[plan.owner.name] not in sent and owner is None:
-            retry.add(item.pk)  # nobody to remind yet: the next sweep looks again
+            retry.add(item.pk)  # nobody to remind yet: looked at again within the hour
         if plan.owner and plan.keys[plan.owner.name] not in sent and owner is not None:
             text = say.reminder_text(kind, item, plan.owner.name, now)
             messages.append(OutboxMessage(
@@ -269,7 +271,7 @@ def _send_due(kind: str, items: list, *, now, policies: dict, result: SweepResul
             policy = policies[incident.org_id]
             told, role_name = _escalation_recipient(incident.pk, policy, holders)
             if told is None:
-                retry.add(item.pk)  # nobody to tell yet: the next sweep tells whoever holds the role then
+                retry.add(item.pk)  # nobody to tell yet: a sweep within the hour tells whoever holds the role then
                 continue
             text = say.escalation_text(kind, item, owner.display_name if owner else "nobody's", role_name, now)
             messages.append(OutboxMessage(
@@ -301,18 +303,17 @@ def _send_due(kind: str, items: list, *, now, policies: dict, result: SweepResul
 
 def _remember_next_looks(kind: str, items: list, *, now, policies: dict, retry: set) -> None:
     """Write each item's next look (``next_reminder_at``) in one statement, so
-    that later sweeps skip it until then. Items with nobody to tell keep theirs
-    (the next sweep tries again). An item whose due date or snooze changed since
-    it was read keeps the "now" that change set: the condition on both columns
-    re-checks the row as it is when the update gets to it."""
-    rows = [
-        (item.pk, item.due_at, item.snoozed_until,
-         next_look(due_at=item.due_at, snoozed_until=item.snoozed_until, policy=policies[item.incident.org_id],
-                   now=now))
-        for item in items if item.pk not in retry
-    ]
-    if not rows:
-        return
+    that later sweeps skip it until then; an item with a slot and nobody to tell
+    is looked at again within ``RETRY_NOBODY_AFTER``. An item whose due date or
+    snooze changed since it was read keeps the "next sweep" that change set: the
+    condition on both columns re-checks the row as it is when the update gets to it."""
+    rows = []
+    for item in items:
+        at = next_look(due_at=item.due_at, snoozed_until=item.snoozed_until, policy=policies[item.incident.org_id],
+                       now=now)
+        if item.pk in retry:
+            at = min(at, now + RETRY_NOBODY_AFTER) if at else now + RETRY_NOBODY_AFTER
+        rows.append((item.pk, item.due_at, item.snoozed_until, at))
     model = LearningTask if kind == TASK else FollowUp
     values = ", ".join(["(%s::bigint, %s::timestamptz, %s::timestamptz, %s::timestamptz)"] * len(rows))
     with connection.cursor() as cursor:
