@@ -12,6 +12,9 @@ DASHBOARD_SHARE_OF_CEILING = 0.3
 SLACK_ACK_P99_MS = 300
 FLOW_STATUS_P95_MS = 1000
 FLOW_SLACK_P95_MS = 2000
+#: The reminder sweep runs every 60 s on the beat (docs/performance.md, "The reminder sweep").
+SWEEP_STEADY_P95_MS = 2000
+SWEEP_FIRST_S = 60
 DASHBOARD_SCENARIOS = ("dashboard_incidents", "dashboard_incident_200_events", "dashboard_my_tasks",
                        "dashboard_post_incident")
 
@@ -59,6 +62,7 @@ def check_budgets(results: dict) -> list[Budget]:
                           f"{flow['next_status']['p95_ms']:.0f} ms", flow["next_status"]["p95_ms"] <= FLOW_STATUS_P95_MS))
     budgets.append(Budget("flow: Slack message p95", f"≤ {FLOW_SLACK_P95_MS} ms",
                           f"{flow['slack_message']['p95_ms']:.0f} ms", flow["slack_message"]["p95_ms"] <= FLOW_SLACK_P95_MS))
+    budgets += _sweep_budgets(results["reminder_sweep"])
     burst = results["burst"]
     budgets.append(Budget("burst: lost task messages", "0", str(burst["lost"]), burst["lost"] == 0 and burst["delivered"],
                           timing=False))
@@ -69,6 +73,52 @@ def check_budgets(results: dict) -> list[Budget]:
     budgets.append(Budget("burst: per-channel rate", "≤ 1 message/s per channel",
                           f"{burst['rate_violations']} violations", burst["rate_violations"] == 0, timing=False))
     return budgets
+
+
+def _sweep_budgets(sweep: dict) -> list[Budget]:
+    first, steady, small = sweep["first"], sweep["steady"], sweep["small_org"]
+    steady_batches = max(run["batches"] for run in steady["runs"])
+    return [
+        Budget("reminder sweep: steady-state p95", f"≤ {SWEEP_STEADY_P95_MS} ms", f"{steady['p95_ms']:.0f} ms",
+               steady["p95_ms"] <= SWEEP_STEADY_P95_MS),
+        Budget("reminder sweep: first sweep over the backlog", f"≤ {SWEEP_FIRST_S} s", f"{first['seconds']:.1f} s",
+               first["seconds"] <= SWEEP_FIRST_S),
+        # A batch's own queries (an escalation's timeline event counted apart): a full batch of
+        # the whole backlog costs what the one batch of a small org's items costs.
+        Budget("reminder sweep: queries per batch", "same on 100k incidents as on a small org",
+               f"{first['queries_per_full_batch_max']} vs {small['first']['queries_per_batch_max']}",
+               first["queries_per_full_batch_max"] == small["first"]["queries_per_batch_max"], timing=False),
+        # A sweep with nothing new due reads nothing: one empty read per kind, whatever is overdue.
+        Budget("reminder sweep: steady-state batches", "same on 100k incidents as on a small org",
+               f"{steady_batches} vs {small['steady']['batches']}", steady_batches == small["steady"]["batches"],
+               timing=False),
+    ]
+
+
+def _sweep_markdown(sweep: dict) -> list[str]:
+    first, steady, small = sweep["first"], sweep["steady"], sweep["small_org"]
+    backlog = sweep["backlog"]
+    runs = steady["runs"]
+    return [
+        "",
+        f"Reminder sweep (batches of {sweep['batch_size']}): outstanding with a due date "
+        f"{backlog['task']['with_due_date']} tasks ({backlog['task']['overdue']} overdue) and "
+        f"{backlog['follow_up']['with_due_date']} follow-ups ({backlog['follow_up']['overdue']} overdue).",
+        "",
+        "| Sweep | seconds | items read | reminders | escalations | batches | queries | per batch (max) | "
+        "escalation queries |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *(f"| {label} | {row['seconds']:.2f} | {row['items']} | {row['reminders']} | {row['escalations']} | "
+          f"{row['batches']} | {row['queries']} | {row['queries_per_batch_max']} | {row['escalation_queries']} |"
+          for label, row in ((f"small org `{small['slug']}`, first", small["first"]),
+                             (f"small org `{small['slug']}`, steady state", small["steady"]),
+                             ("first, whole backlog", first))),
+        f"| steady state, {len(runs)} runs (p50 {steady['p50_ms']:.0f} ms, p95 {steady['p95_ms']:.0f} ms, "
+        f"max {steady['max_ms']:.0f} ms) | {steady['p50_ms'] / 1000:.2f} | {max(r['items'] for r in runs)} | "
+        f"{sum(r['reminders'] for r in runs)} | {sum(r['escalations'] for r in runs)} | "
+        f"{max(r['batches'] for r in runs)} | {max(r['queries'] for r in runs)} | "
+        f"{max(r['queries_per_batch_max'] for r in runs)} | {sum(r['escalation_queries'] for r in runs)} |",
+    ]
 
 
 def markdown(results: dict, budgets: list[Budget]) -> str:
@@ -116,6 +166,7 @@ def markdown(results: dict, budgets: list[Budget]) -> str:
         f"{burst['outbox_all_sent_in_s']} s after it; lost {burst['lost']}, "
         f"duplicates {burst['duplicates']}, per-channel rate violations {burst['rate_violations']}; "
         f"outbox rows by state {burst['outbox_states']}.",
+        *_sweep_markdown(results["reminder_sweep"]),
         "",
         "| Budget | Limit | Measured | Held |",
         "|---|---|---|---|",

@@ -1,6 +1,6 @@
 """``make bench`` / ``make bench-smoke``: generate the data, start the production
 stack (gunicorn, a Celery worker on Redis, Postgres, the fake Slack), run the
-six scenarios, check the budgets, write ``bench/results/<scale>-latest.{md,json}``.
+seven scenarios, check the budgets, write ``bench/results/<scale>-latest.{md,json}``.
 
     python -m bench.run --scale full            # 100k incidents; see docs/performance.md
     python -m bench.run --scale smoke           # about a minute; CI runs it
@@ -44,6 +44,8 @@ class Profile:
     slack_rate: float
     flow_rate: float
     burst_rate: float
+    #: Steady-state reminder sweeps timed after the first one (scenario 7).
+    sweep_steady_runs: int = 20
     flow_timeout: float = 60
     burst_timeout: float = 600
     slack_delay: float = 2.0
@@ -53,7 +55,7 @@ PROFILES = {
     "full": Profile(seconds=15, warmup_seconds=3, connections=4, slack_commands=200, slack_rate=10,
                     flow_rate=10, burst_rate=100),
     "smoke": Profile(seconds=3, warmup_seconds=1, connections=4, slack_commands=30, slack_rate=10,
-                     flow_rate=10, burst_rate=50, burst_timeout=120),
+                     flow_rate=10, burst_rate=50, burst_timeout=120, sweep_steady_runs=5),
 }
 
 
@@ -152,6 +154,19 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
     return results
 
 
+def reminder_sweep(stack: LiveStack, steady_runs: int) -> dict:
+    """Scenario 7, in a process of its own with the stack's settings (``bench/sweep.py``).
+
+    Last, with the Celery worker stopped: the sweep's delivery jobs are published
+    to the stack's Redis on commit as in production, and nothing delivers them,
+    so the measurement is the sweep's alone (no Slack, fake or real, is called)."""
+    stack.stop("worker")
+    output = stack.manage("shell", "-c", f"from bench.sweep import main; main({steady_runs})",
+                          timeout=1800)
+    line = next(x for x in output.splitlines() if x.startswith("SWEPT "))
+    return json.loads(line.removeprefix("SWEPT "))
+
+
 def _ceiling(ctx: Context, api: dict, name: str) -> dict:
     row = scenarios.http_scenario(ctx, name, "/api/v2/bench/ceiling", api)
     print(f"   {name}: {row['requests_per_s']:.0f} req/s", flush=True)
@@ -194,6 +209,11 @@ def run(scale: str, database_url: str, redis_url: str) -> int:
             print("== burst", flush=True)
             burst = scenarios.burst(ctx)
             print(f"   {burst}", flush=True)
+            print("== reminder_sweep", flush=True)
+            sweep = reminder_sweep(stack, profile.sweep_steady_runs)
+            first, steady = sweep["first"], sweep["steady"]
+            print(f"   first {first['seconds']:.1f} s ({first['reminders']} reminders, {first['escalations']} "
+                  f"escalations, {first['batches']} batches), steady p95 {steady['p95_ms']:.0f} ms", flush=True)
     finally:
         db.close()
         fake_slack.stop()
@@ -204,7 +224,7 @@ def run(scale: str, database_url: str, redis_url: str) -> int:
         "ceiling_requests_per_s": max(row["requests_per_s"] for row in ceilings),
         "http": [row for row in http if not row["name"].startswith("ceiling_after_")],
         "ceiling_runs": [row["requests_per_s"] for row in ceilings],
-        "slack_ack": slack, "learning_flow": flow, "burst": burst,
+        "slack_ack": slack, "learning_flow": flow, "burst": burst, "reminder_sweep": sweep,
     }
     # Small data on a busy CI machine says nothing about speed; it still must be correct.
     results["enforced"] = "all" if scale == "full" else "correctness"

@@ -1,4 +1,4 @@
-"""The six scenarios of issue 7. Each returns a plain dict for the report.
+"""The six HTTP, Slack and flow scenarios of issue 7 (the seventh, the reminder sweep, is bench/sweep.py). Each returns a plain dict for the report.
 
 ``ctx`` (:class:`bench.run.Context`) carries the stack's base URL, the API key,
 the signed-in cookies, the manifest of the generated data, the fake Slack and a

@@ -20,7 +20,15 @@ from django.db import models
 from django.utils import timezone
 
 from incidentio.common import limits
-from incidentio.incidents.models import FollowUpPriority, Incident, IncidentRole, IncidentStatus, IncidentType, Severity
+from incidentio.incidents.models import (
+    FollowUpPriority,
+    Incident,
+    IncidentRole,
+    IncidentStatus,
+    IncidentType,
+    RemindedWork,
+    Severity,
+)
 from orgs.models import Organization
 
 
@@ -156,7 +164,7 @@ class TaskState(models.TextChoices):
     NOT_DOING = "not_doing", "Not doing"
 
 
-class LearningTask(models.Model):
+class LearningTask(RemindedWork):
     """One task of one incident in one learning status (a template snapshot)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -196,6 +204,12 @@ class LearningTask(models.Model):
             models.Index(
                 fields=["due_at"], condition=models.Q(state="outstanding", due_at__isnull=False),
                 name="task_outstanding_due_idx",
+            ),
+            # The reminder sweep: the outstanding tasks whose next slot may have come.
+            models.Index(
+                fields=["next_reminder_at", "id"],
+                condition=models.Q(state="outstanding", due_at__isnull=False, next_reminder_at__isnull=False),
+                name="task_next_reminder_idx",
             ),
             models.Index(fields=["org", "assignee", "state", "-id"], name="task_assignee_state_id_idx"),
             models.Index(fields=["incident", "status", "state"], name="task_incident_status_idx"),

@@ -23,7 +23,7 @@ from incidentio.incidents.models import EventKind, IncidentStatus, StatusCategor
 from learning.api_serializers import learning_task_json, learning_task_queryset
 from orgs.models import Membership
 from webhooks.models import WebhookEventType
-from webhooks.services import deliveries_enqueue, subscribed_endpoints
+from webhooks.services import deliveries_enqueue, subscribed_endpoints, subscribed_endpoints_by_org
 
 E = WebhookEventType
 
@@ -140,8 +140,9 @@ def on_work_overdue(items: list) -> None:
     by_org: dict[int, list] = {}
     for kind, item, key in items:
         by_org.setdefault(item.incident.org_id, []).append((kind, item, key))
+    endpoints_by_org = subscribed_endpoints_by_org(org_ids=list(by_org))
     for org_id, org_items in by_org.items():
-        endpoints = subscribed_endpoints(org_id=org_id)
+        endpoints = endpoints_by_org.get(org_id)
         if not endpoints:
             continue
         for kind, item, key in org_items:

@@ -147,6 +147,15 @@ def subscribed_endpoints(*, org_id: int) -> list[WebhookEndpoint]:
     return list(WebhookEndpoint.objects.filter(org_id=org_id, is_active=True).order_by("pk"))
 
 
+def subscribed_endpoints_by_org(*, org_ids) -> dict[int, list[WebhookEndpoint]]:
+    """The active endpoints of each of ``org_ids`` that has any, in one query
+    (a sweep's batch holds many orgs' work)."""
+    by_org: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(org_id__in=org_ids, is_active=True).order_by("pk"):
+        by_org.setdefault(endpoint.org_id, []).append(endpoint)
+    return by_org
+
+
 def deliveries_enqueue(
     *, endpoints: list[WebhookEndpoint], event_type: str, event_id, payload: dict
 ) -> list[WebhookDelivery]:

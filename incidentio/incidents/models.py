@@ -8,7 +8,7 @@ incident, and is addressed from outside by an opaque ``public_id``.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -438,7 +438,36 @@ class FollowUpPriority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
-class FollowUp(models.Model):
+#: Earlier than any sweep's clock (also one stepping through time in a test).
+LOOK_AT_NEXT_SWEEP = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RemindedWork(models.Model):
+    """Work with a due date that the reminder sweep follows (``learning.services.reminders``):
+    follow-ups here, learning tasks in the learning app."""
+
+    #: The sweep need not look at the item before this moment: its next reminder slot or the
+    #: end of its snooze, as the last sweep that looked at it worked out; NULL once no slot is
+    #: left. A new row, and saving a due date or a snooze, set it to ``LOOK_AT_NEXT_SWEEP``:
+    #: the next sweep works it out again. (An ``update()`` of ``due_at`` or ``snoozed_until``
+    #: must set it too.)
+    next_reminder_at = models.DateTimeField(null=True, blank=True, db_default=LOOK_AT_NEXT_SWEEP, editable=False)
+
+    REMINDER_INPUTS = frozenset({"due_at", "snoozed_until"})
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        fields = kwargs.get("update_fields")
+        if fields is None or self.REMINDER_INPUTS.intersection(fields):
+            self.next_reminder_at = LOOK_AT_NEXT_SWEEP
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "next_reminder_at"}
+        super().save(*args, **kwargs)
+
+
+class FollowUp(RemindedWork):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="follow_ups")
     title = models.CharField(max_length=limits.FOLLOW_UP_TITLE)
@@ -473,5 +502,11 @@ class FollowUp(models.Model):
             models.Index(
                 fields=["due_at"], condition=models.Q(status="outstanding", due_at__isnull=False),
                 name="follow_up_outstanding_due_idx",
+            ),
+            # The reminder sweep: the outstanding follow-ups whose next slot may have come.
+            models.Index(
+                fields=["next_reminder_at", "id"],
+                condition=models.Q(status="outstanding", due_at__isnull=False, next_reminder_at__isnull=False),
+                name="follow_up_next_reminder_idx",
             ),
         ]

@@ -32,13 +32,23 @@ end of the snooze, the slots that came meanwhile fold into one "snooze ended,
 still due/overdue" reminder, its own slot keyed by the snooze's end
 (``snooze-end-<epoch>``); slots after the snooze's end are sent as usual.
 
-**Bounded work.** The sweep walks the partial indexes on outstanding due
-dates in batches of ``BATCH_SIZE`` with a cursor (due date, id), one
-transaction per batch, so a huge backlog is swept piece by piece and a failed
-batch only rolls back itself. A batch costs the same few queries whatever its
-size: the items with their incident and org, the slots already sent, the
-incidents' role holders, one ``INSERT … ON CONFLICT DO NOTHING`` for the new
-messages; only escalations add a timeline event each.
+**Only what is due is read.** Each item remembers when the sweep next needs
+to look at it (``next_reminder_at``: its next slot, or the end of its snooze;
+NULL once no slot is left), worked out by the sweep that last looked at it.
+The sweep reads only the items whose moment has come, so a sweep where nothing
+new is due reads nothing, however much work is overdue. Saving a due date or a
+snooze, a new row, and a change of the org's policy set it to "at the next
+sweep". An item with a slot and nobody to tell is looked at again an hour
+later (``RETRY_NOBODY_AFTER``), or at its next slot if that comes first.
+
+**Bounded work.** The sweep walks the partial indexes on (next_reminder_at,
+id) of outstanding items with a due date in batches of ``BATCH_SIZE`` with a
+cursor, one transaction per batch, so a huge backlog is swept piece by piece
+and a failed batch only rolls back itself. A batch costs the same few queries
+whatever its size: the items with their incident and org, the policies of
+orgs not seen yet, the slots already sent, the incidents' role holders, one
+``INSERT … ON CONFLICT DO NOTHING`` for the new messages, one ``UPDATE`` of
+the next looks; only escalations add a timeline event each.
 """
 
 from __future__ import annotations
@@ -49,8 +59,8 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -58,6 +68,7 @@ from incidentio.common import limits
 from incidentio.common.actors import Actor
 from incidentio.common.errors import ServiceError
 from incidentio.incidents.models import (
+    LOOK_AT_NEXT_SWEEP,
     EventKind,
     FollowUp,
     FollowUpStatus,
@@ -74,6 +85,8 @@ from slackbot.outbox import outbox_enqueue_many
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+#: A slot with nobody to tell (no assignee, no role holder, no lead) is tried again this much later.
+RETRY_NOBODY_AFTER = timedelta(hours=1)
 #: The longest a snooze may last.
 SNOOZE_MAX_DAYS = 90
 TASK, FOLLOW_UP = "task", "follow_up"
@@ -149,30 +162,41 @@ def _policies(org_ids, known: dict) -> dict:
     return known
 
 
-def _horizon(now: datetime) -> datetime:
-    """Items due later than this have no slot yet in any org."""
-    longest = ReminderPolicy.objects.aggregate(m=Max("remind_before_hours"))["m"] or 0
-    return now + timedelta(hours=max(longest, ReminderPolicy._meta.get_field("remind_before_hours").default))
-
-
 def _outstanding(kind: str):
-    """Outstanding items with a due date, as the partial index has them."""
+    """Outstanding items with a due date, as the partial indexes have them."""
     if kind == TASK:
         return LearningTask.objects.filter(state=TaskState.OUTSTANDING, due_at__isnull=False)
     return FollowUp.objects.filter(status=FollowUpStatus.OUTSTANDING, due_at__isnull=False)
 
 
-def _batch(kind: str, *, horizon, now, after, size: int) -> list:
+def _batch(kind: str, *, now, after, size: int) -> list:
+    """The next items whose next slot may have come, in (next_reminder_at, id) order."""
     items = (
-        _outstanding(kind).filter(due_at__lte=horizon)
-        .filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+        _outstanding(kind).filter(next_reminder_at__lte=now)
         .select_related("incident", "incident__org", "assignee")
-        .order_by("due_at", "pk")
+        .order_by("next_reminder_at", "pk")
     )
     if after is not None:
-        due_at, pk = after
-        items = items.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, pk__gt=pk))
+        at, pk = after
+        items = items.filter(Q(next_reminder_at__gt=at) | Q(next_reminder_at=at, pk__gt=pk))
     return list(items[:size])
+
+
+def next_look(*, due_at: datetime, snoozed_until: datetime | None, policy: ReminderPolicy,
+              now: datetime) -> datetime | None:
+    """The first moment after ``now`` at which the item may have a slot it has not had
+    (the end of its snooze, or its next owner or escalation slot); None when no slot is left."""
+    if snoozed_until is not None and snoozed_until > now:
+        return snoozed_until
+    moments = [due_at]
+    if policy.remind_before_hours:
+        moments.append(due_at - timedelta(hours=policy.remind_before_hours))
+    if policy.repeat_every_days:
+        period = timedelta(days=policy.repeat_every_days)
+        moments.append(due_at + (max(now - due_at, timedelta(0)) // period + 1) * period)
+    if policy.escalate_after_days is not None:
+        moments.append(due_at + timedelta(days=policy.escalate_after_days))
+    return min((moment for moment in moments if moment > now), default=None)
 
 
 def reminders_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepResult:
@@ -180,28 +204,36 @@ def reminders_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE
     or twice at once."""
     now = now or timezone.now()
     result = SweepResult()
-    horizon = _horizon(now)
     policies: dict = {}
     for kind in (TASK, FOLLOW_UP):
         after = None
         while True:
             with transaction.atomic():
-                items = _batch(kind, horizon=horizon, now=now, after=after, size=batch_size)
+                items = _batch(kind, now=now, after=after, size=batch_size)
                 if items:
                     _sweep_batch(kind, items, now=now, policies=policies, result=result)
             result.batches += 1
             if len(items) < batch_size:
                 break
-            after = (items[-1].due_at, items[-1].pk)
+            after = (items[-1].next_reminder_at, items[-1].pk)
     return result
 
 
 def _sweep_batch(kind: str, items: list, *, now, policies: dict, result: SweepResult) -> None:
     result.items += len(items)
     _policies({item.incident.org_id for item in items}, policies)
-    plans = []
+    retry = _send_due(kind, items, now=now, policies=policies, result=result)
+    _remember_next_looks(kind, items, now=now, policies=policies, retry=retry)
+
+
+def _send_due(kind: str, items: list, *, now, policies: dict, result: SweepResult) -> set:
+    """Queue the items' messages whose slot has come and was not sent; returns the
+    ids of the items with a slot that has nobody to tell yet."""
+    plans, retry = [], set()
     for item in items:
         policy = policies[item.incident.org_id]
+        if item.snoozed_until is not None and item.snoozed_until > now:
+            continue  # a snoozed item sends nothing, escalation included; it is next looked at when the snooze ends
         plan = _Plan(kind, item, owner_slot(due_at=item.due_at, snoozed_until=item.snoozed_until, policy=policy,
                                             now=now), escalation_due(due_at=item.due_at, policy=policy, now=now))
         if plan.owner is not None:
@@ -212,19 +244,21 @@ def _sweep_batch(kind: str, items: list, *, now, policies: dict, result: SweepRe
         if plan.keys:
             plans.append(plan)
     if not plans:
-        return
+        return retry
     sent = set(OutboxMessage.objects.filter(
         dedupe_key__in=[key for plan in plans for key in plan.keys.values()]
     ).values_list("dedupe_key", flat=True))
     todo = [p for p in plans if (p.owner and p.keys[p.owner.name] not in sent)
             or (p.escalate and p.keys["escalation"] not in sent)]
     if not todo:
-        return
+        return retry
     holders = _role_holders({p.item.incident_id for p in todo})
     messages, escalated_by_key = [], {}
     for plan in todo:
         item, incident = plan.item, plan.item.incident
         owner = _owner(plan, holders)
+        if plan.owner and plan.keys[plan.owner.name] not in sent and owner is None:
+            retry.add(item.pk)  # nobody to remind yet: looked at again within the hour
         if plan.owner and plan.keys[plan.owner.name] not in sent and owner is not None:
             text = say.reminder_text(kind, item, plan.owner.name, now)
             messages.append(OutboxMessage(
@@ -237,7 +271,8 @@ def _sweep_batch(kind: str, items: list, *, now, policies: dict, result: SweepRe
             policy = policies[incident.org_id]
             told, role_name = _escalation_recipient(incident.pk, policy, holders)
             if told is None:
-                continue  # nobody to tell yet: a later sweep tells whoever holds the role then
+                retry.add(item.pk)  # nobody to tell yet: a sweep within the hour tells whoever holds the role then
+                continue
             text = say.escalation_text(kind, item, owner.display_name if owner else "nobody's", role_name, now)
             messages.append(OutboxMessage(
                 org_id=incident.org_id, incident=incident, kind=say.ESCALATION, text=text,
@@ -263,6 +298,32 @@ def _sweep_batch(kind: str, items: list, *, now, policies: dict, result: SweepRe
     if overdue:
         for notify in _overdue_notifiers():
             notify([(plan.kind, plan.item, plan.keys["due"]) for plan in overdue])
+    return retry
+
+
+def _remember_next_looks(kind: str, items: list, *, now, policies: dict, retry: set) -> None:
+    """Write each item's next look (``next_reminder_at``) in one statement, so
+    that later sweeps skip it until then; an item with a slot and nobody to tell
+    is looked at again within ``RETRY_NOBODY_AFTER``. An item whose due date or
+    snooze changed since it was read keeps the "next sweep" that change set: the
+    condition on both columns re-checks the row as it is when the update gets to it."""
+    rows = []
+    for item in items:
+        at = next_look(due_at=item.due_at, snoozed_until=item.snoozed_until, policy=policies[item.incident.org_id],
+                       now=now)
+        if item.pk in retry:
+            at = min(at, now + RETRY_NOBODY_AFTER) if at else now + RETRY_NOBODY_AFTER
+        rows.append((item.pk, item.due_at, item.snoozed_until, at))
+    model = LearningTask if kind == TASK else FollowUp
+    values = ", ".join(["(%s::bigint, %s::timestamptz, %s::timestamptz, %s::timestamptz)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {model._meta.db_table} AS item SET next_reminder_at = looked.next_at "
+            f"FROM (VALUES {values}) AS looked (id, due_at, snoozed_until, next_at) "
+            "WHERE item.id = looked.id AND item.due_at = looked.due_at "
+            "AND item.snoozed_until IS NOT DISTINCT FROM looked.snoozed_until",
+            [value for row in rows for value in row],
+        )
 
 
 def _role_holders(incident_ids) -> dict:
@@ -388,4 +449,9 @@ def reminder_policy_update(*, org, remind_before_hours: int, repeat_every_days: 
     policy.escalate_after_days = escalate_after_days
     policy.escalate_to_role = escalate_to_role
     policy.save()
+    # The org's items' next looks were worked out with the old policy: the next sweep works them out again.
+    LearningTask.objects.filter(org=org, state=TaskState.OUTSTANDING, due_at__isnull=False).update(
+        next_reminder_at=LOOK_AT_NEXT_SWEEP)
+    FollowUp.objects.filter(incident__org=org, status=FollowUpStatus.OUTSTANDING, due_at__isnull=False).update(
+        next_reminder_at=LOOK_AT_NEXT_SWEEP)
     return policy

@@ -22,13 +22,20 @@ from django.utils import timezone
 
 from incidentio.common.actors import Actor
 from incidentio.common.errors import ServiceError
-from incidentio.incidents.models import EventKind, FollowUp, Severity, TimelineEvent
+from incidentio.incidents.models import (
+    EventKind,
+    FollowUp,
+    IncidentRoleAssignment,
+    RoleKind,
+    Severity,
+    TimelineEvent,
+)
 from incidentio.incidents.services.configuration import role_create
 from incidentio.incidents.services.follow_ups import follow_up_create
 from incidentio.incidents.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, ReminderPolicy
 from learning.services.flow import incident_close
-from learning.services.reminders import reminder_snooze, reminders_sweep
+from learning.services.reminders import reminder_policy_update, reminder_snooze, reminders_sweep
 from learning.tasks import send_due_reminders
 from slackbot.models import OutboxMessage
 
@@ -267,6 +274,51 @@ def test_nothing_due_costs_a_few_queries(closed, task, sweep):
     _due(task, timezone.now() + 10 * DAY)
     assert _sweep_queries() <= 4
 
+
+
+def test_a_sweep_reads_only_the_work_whose_next_slot_has_come(closed, task, sweep):
+    """The beat sweeps every minute: work reminded for its latest slot is not read again
+    before its next slot, however long it stays overdue."""
+    now = timezone.now()
+    due = now - HOUR
+    _due(task, due)
+    assert sweep(now=now).reminders == 1
+    for later in (timedelta(minutes=1), DAY, 2 * DAY - HOUR - timedelta(minutes=1)):
+        assert sweep(now=now + later).items == 0
+    result = sweep(now=due + 2 * DAY)
+    assert (result.items, result.reminders) == (1, 1) and slots() == ["due", "overdue-1"]
+
+
+def test_a_snoozed_item_is_not_read_again_before_its_snooze_ends(closed, task, owner, sweep, commit):
+    now = timezone.now()
+    _due(task, now - HOUR)
+    sweep(now=now)
+    commit(reminder_snooze, item=task, actor=Actor.for_user(owner), until=now + 3 * DAY)
+    assert sweep(now=now + HOUR).items == 1  # the saved snooze is looked at once, and sends nothing
+    assert sweep(now=now + 2 * DAY + HOUR).items == 0  # overdue-1 came during the snooze
+    assert sweep(now=now + 3 * DAY + timedelta(minutes=1)).reminders == 1
+    assert slots() == ["due", f"snooze-end-{int((now + 3 * DAY).timestamp())}"]
+
+
+def test_a_changed_policy_applies_at_the_next_sweep(closed, task, sweep):
+    now = timezone.now()
+    _due(task, now + 3 * DAY)
+    assert sweep(now=now).reminders == 0  # nothing before "24 h before"
+    reminder_policy_update(org=closed.org, remind_before_hours=96, repeat_every_days=2, escalate_after_days=5)
+    assert sweep(now=now + HOUR).reminders == 1 and slots() == ["before"]
+
+
+def test_work_with_nobody_to_remind_is_tried_again_an_hour_later(closed, task, owner, responder, commit, sweep):
+    lead = IncidentRoleAssignment.objects.get(incident=closed, role__kind=RoleKind.LEAD)
+    lead.delete()
+    LearningTask.objects.filter(pk=task.pk).update(assignee=None, assignee_role=None)
+    now = timezone.now()
+    _due(LearningTask.objects.get(pk=task.pk), now - HOUR)
+    assert (sweep(now=now).items, reminders()) == (1, [])
+    commit(incident_assign_role, incident=closed, actor=Actor.for_user(owner), role=lead.role, user=responder)
+    assert sweep(now=now + 59 * timedelta(minutes=1)).items == 0  # not read every minute meanwhile
+    assert sweep(now=now + HOUR).reminders == 1
+    assert [m.destination for m in reminders()] == [f"dm:{responder.pk}"]
 
 
 # --- Snoozing from the dashboard and the API ----------------------------------------------------
