@@ -317,7 +317,6 @@ class EventKind(models.TextChoices):
     TASK_REOPENED = "task_reopened", "Task reopened"
     TASK_ASSIGNED = "task_assigned", "Task assigned"
     TYPE_CHANGED = "type_changed", "Incident type changed"
-    TASK_DUE_CHANGED = "task_due_changed", "Task due date changed"
     REMINDER_SNOOZED = "reminder_snoozed", "Reminder snoozed"
     OVERDUE_ESCALATED = "overdue_escalated", "Overdue work escalated"
 

@@ -25,7 +25,14 @@ from datetime import datetime
 from django.db import transaction
 
 from incidentio.common.errors import ServiceError
-from incidentio.incidents.models import EventKind, FollowUp, FollowUpPriority, FollowUpStatus, Incident
+from incidentio.incidents.models import (
+    LOOK_AT_NEXT_SWEEP,
+    EventKind,
+    FollowUp,
+    FollowUpPriority,
+    FollowUpStatus,
+    Incident,
+)
 from learning.models import DueFrom, FollowUpDueRule, LearningTask
 from orgs.calendar import WorkingCalendar, add_business_days
 
@@ -84,8 +91,10 @@ def apply_follow_up_policy(incident: Incident, follow_ups) -> None:
         due_at = follow_up_due_at(calendar, follow_up, incident, rules) if needed else None
         if due_at != follow_up.due_at:
             follow_up.due_at = due_at
+            # bulk_update skips save(): tell the reminder sweep to work the slots out again.
+            follow_up.next_reminder_at = LOOK_AT_NEXT_SWEEP
             changed.append(follow_up)
-    FollowUp.objects.bulk_update(changed, ["due_at"])
+    FollowUp.objects.bulk_update(changed, ["due_at", "next_reminder_at"])
 
 
 def on_timeline_event(event) -> None:

@@ -31,7 +31,7 @@ from incidentio.incidents.models import (
     TimelineEvent,
 )
 from incidentio.incidents.services.configuration import role_create
-from incidentio.incidents.services.follow_ups import follow_up_create
+from incidentio.incidents.services.follow_ups import follow_up_create, follow_up_edit
 from incidentio.incidents.services.incidents import incident_assign_role, incident_declare
 from learning.models import LearningTask, ReminderPolicy
 from learning.services.flow import incident_close
@@ -201,6 +201,22 @@ def test_a_changed_due_date_starts_new_slots(closed, task, sweep):
     sweep(now=now + 2 * HOUR)
     sweep(now=now + DAY + 2 * HOUR)
     assert slots() == ["due", "before", "due"]
+
+
+def test_a_due_date_the_policy_moves_earlier_is_reminded_at_its_new_slot(closed, owner, responder, commit, sweep):
+    """The follow-up policy rewrites due dates in bulk (a new priority, a corrected
+    resolution): the sweep must look at the item again, not wait for the old slot."""
+    actor = Actor.for_user(owner)
+    item = commit(follow_up_create, incident=closed, actor=actor, title="Rotate keys", assignee=responder,
+                  priority="medium")
+    item.refresh_from_db()
+    assert item.due_at is not None  # Medium: 20 business days after resolution
+    sweep(now=timezone.now())  # nothing due yet; the next look is a day before the old date
+    commit(follow_up_edit, follow_up=item, actor=actor, priority="urgent")
+    item.refresh_from_db()
+    assert item.due_at < timezone.now() + 6 * DAY  # Urgent: 3 business days
+    sweep(now=item.due_at + HOUR)
+    assert slots() == ["due"]
 
 
 def test_escalation_tells_the_lead_once_records_it_and_the_owner_is_still_reminded(closed, task, admin, responder,
