@@ -104,9 +104,15 @@ class Fixed(Values):
         )
 
 
-class OrgStatuses(Values):
-    """Any of the org's statuses, by public id. The dashboard offers the org's
-    own as its choices; the API looks the ids up in the org."""
+@dataclass(frozen=True)
+class OrgObjects(Values):
+    """Any of the org's statuses, severities or incident types, by public id. The dashboard
+    offers the org's own as its choices (IncidentFilterForm, per org); the API
+    looks the ids up in the org."""
+
+    model: type
+    #: What one of them is called in the API's description and errors ("status").
+    noun: str
 
     def form_field(self, *, label):
         return AnyMultipleChoiceField(required=False, label=label)  # choices: IncidentFilterForm, per org
@@ -117,45 +123,15 @@ class OrgStatuses(Values):
     def api_parameter(self, name):
         return OpenApiParameter(
             name, OpenApiTypes.UUID, many=True, explode=True, style="form",
-            description="Status ids; repeat the parameter or separate ids with commas.",
+            description=f"{self.noun.capitalize()} ids; repeat the parameter or separate ids with commas.",
         )
 
     def api_resolve(self, org, value, name):
         wanted = set(value)
-        statuses = list(IncidentStatus.objects.filter(org=org, public_id__in=wanted))
-        if len(statuses) != len(wanted):
-            raise serializers.ValidationError({name: "Unknown status in this organization."})
-        return statuses
-
-
-class OrgSeverities(Values):
-    """Any of the org's severities, by public id (the dashboard's choices, per org)."""
-
-    def form_field(self, *, label):
-        return AnyMultipleChoiceField(required=False, label=label)
-
-
-class OrgIncidentTypes(Values):
-    """Any of the org's incident types, by public id (the dashboard's choices, per org)."""
-
-    def form_field(self, *, label):
-        return AnyMultipleChoiceField(required=False, label=label)  # choices: IncidentFilterForm, per org
-
-    def api_field(self):
-        return OneOfField(child=serializers.UUIDField(), required=False)
-
-    def api_parameter(self, name):
-        return OpenApiParameter(
-            name, OpenApiTypes.UUID, many=True, explode=True, style="form",
-            description="Incident type ids; repeat the parameter or separate ids with commas.",
-        )
-
-    def api_resolve(self, org, value, name):
-        wanted = set(value)
-        types = list(IncidentType.objects.filter(org=org, public_id__in=wanted))
-        if len(types) != len(wanted):
-            raise serializers.ValidationError({name: "Unknown incident type in this organization."})
-        return types
+        found = list(self.model.objects.filter(org=org, public_id__in=wanted))
+        if len(found) != len(wanted):
+            raise serializers.ValidationError({name: f"Unknown {self.noun} in this organization."})
+        return found
 
 
 class SeverityAtLeast(Values):
@@ -223,10 +199,10 @@ class Filter:
 FILTERS = (
     Filter("Search", Text(), dashboard="q", target="query", any_label=None),
     Filter("Category", Fixed(StatusCategory), dashboard="category", target="category", api="status_category[one_of]"),
-    Filter("Status", OrgStatuses(), dashboard="status", target="status", api="status[one_of]"),
-    Filter("Severity", OrgSeverities(), dashboard="severity", target="severity"),
+    Filter("Status", OrgObjects(IncidentStatus, "status"), dashboard="status", target="status", api="status[one_of]"),
+    Filter("Severity", OrgObjects(Severity, "severity"), dashboard="severity", target="severity"),
     Filter("Severity at or above", SeverityAtLeast(), api="severity[gte]"),
-    Filter("Type", OrgIncidentTypes(), dashboard="incident_type", target="incident_type", api="incident_type[one_of]"),
+    Filter("Type", OrgObjects(IncidentType, "incident type"), dashboard="incident_type", target="incident_type", api="incident_type[one_of]"),
     Filter("Reported from", Moment("Reported at or after (ISO 8601)."), api="created_at[gte]"),
     Filter("Reported until", Moment("Reported at or before (ISO 8601)."), api="created_at[lte]"),
     Filter("Learning flow", Fixed(LearningFlowState), dashboard="learning_flow", target="learning_flow",
