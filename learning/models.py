@@ -237,10 +237,19 @@ class LearningStatusVisit(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="learning_visits")
     status = models.ForeignKey(IncidentStatus, on_delete=models.CASCADE, related_name="+")
     entered_at = models.DateTimeField(default=timezone.now)
+    #: When the incident moved on, completed the flow or opted out; NULL while
+    #: it is in the status. The flow sets it (``learning.services.flow``).
+    left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["incident", "status"], name="learning_visit_once_per_status"),
+        ]
+        indexes = [
+            # The Post-incident page's default order: per status, the incidents
+            # in it longest first (learning/post_incident.py).
+            models.Index(fields=["status", "entered_at", "incident"], condition=models.Q(left_at__isnull=True),
+                         name="learning_visit_current_idx"),
         ]
 
 

@@ -66,18 +66,7 @@ _OUTSTANDING_FOLLOW_UP = (
     f"SELECT 1 FROM {_FOLLOW_UP} f WHERE f.incident_id = i.id AND f.status = '{FollowUpStatus.OUTSTANDING}'"
 )
 
-#: What "time in status" counts from: for an incident in the flow, when it
-#: entered its current learning status (its visit, which the flow writes and
-#: a migration backfilled; the incident's last update should one be missing);
-#: for one finished with the flow, when it was closed (completed or opted out).
-_SINCE = {
-    RUNNING: "coalesce(w.entered_at, i.updated_at)",
-    FINISHED: "i.closed_at",
-}
-_VISIT_JOIN = {
-    RUNNING: f"LEFT JOIN {_VISIT} w ON w.incident_id = i.id AND w.status_id = i.status_id",
-    FINISHED: "",
-}
+#: Which incidents each view lists.
 _WHICH = {
     RUNNING: f"i.learning_flow = '{LearningFlowState.RUNNING}'",
     # Follow-ups outlive the flow: a finished incident stays here while one is outstanding.
@@ -140,45 +129,69 @@ class Page:
     now: datetime
 
 
-def _page_sql(filters: Filters, *, after: bool) -> tuple[str, list[str]]:
-    """The page's statement and the names of its parameters, in order.
+def _keys_sql(filters: Filters, *, after: bool) -> tuple[str, list[str]]:
+    """The page's keys ``(id, k_since, k_late)``, sorted, after the cursor and
+    limited, and the names of their parameters in order.
 
-    The inner query picks the page's keys ``(id, since, late)``: the
-    matching incidents, sorted, after the cursor, limited. Only those rows are
-    joined to what the page shows and get their counts."""
+    "Time in status" counts, for an incident in the flow, from when it entered
+    its current learning status: its visit that it has not left (the flow sets
+    ``left_at`` when it moves on). A partial index holds those visits by
+    status and time, so the keys are read one status of the org at a time,
+    each stopping after a page, and merged: a page reads a page per status,
+    not every incident in the flow. For one finished with the flow, it counts
+    from when it was closed (completed or opted out)."""
     view = filters.view
-    names = ["org"]
-    where = [f"i.org_id = %s AND {_WHICH[view]}"]
-    if filters.type_id is not None:
-        where.append("i.incident_type_id = %s")
-        names.append("type")
-    if filters.owner_id is not None:
-        where.append(f"(EXISTS ({_OUTSTANDING_TASK} AND t.assignee_id = %s)"
-                     f" OR EXISTS ({_OUTSTANDING_FOLLOW_UP} AND f.assignee_id = %s))")
-        names += ["owner", "owner"]
-    if filters.overdue_only:
-        where.append(f"(EXISTS ({_OUTSTANDING_TASK} AND t.due_at < %s)"
-                     f" OR EXISTS ({_OUTSTANDING_FOLLOW_UP} AND f.due_at < %s))")
-        names += ["now", "now"]
     if filters.sort == SORT_OVERDUE:
         # Every matching incident's overdue count decides the order, so this
         # sort counts for all of them, not for one page (docs/learning-flow.md).
         late = f"(({_OUTSTANDING_TASK.replace('SELECT 1', 'SELECT count(*)')} AND t.due_at < %s)" \
                f" + ({_OUTSTANDING_FOLLOW_UP.replace('SELECT 1', 'SELECT count(*)')} AND f.due_at < %s))"
-        names = ["now", "now", *names]
+        names = ["now", "now"]
+        # Most overdue first, then longest in the status, then the incident.
+        key, order, cursor = "-q.k_late, q.k_since, q.id", "q.k_late DESC, q.k_since, q.id", ["late", "since", "id"]
     else:
-        late = "0"
-    keys = (f"SELECT i.id, {_SINCE[view]} AS k_since, {late} AS k_late FROM {_INCIDENT} i {_VISIT_JOIN[view]}"
-            f" WHERE {' AND '.join(where)}")
+        late, names = "0", []
+        key, order, cursor = "q.k_since, q.id", "q.k_since, q.id", ["since", "id"]
+    if view == RUNNING:
+        # ``ls``: each status of the org (the sub-query runs once per status).
+        candidates = (f"SELECT w.incident_id AS id, w.entered_at AS k_since, {late} AS k_late FROM {_VISIT} w"
+                      f" JOIN {_INCIDENT} i ON i.id = w.incident_id AND i.status_id = w.status_id"
+                      f" WHERE w.status_id = ls.id AND w.left_at IS NULL AND {_WHICH[view]}")
+    else:
+        candidates = (f"SELECT i.id, i.closed_at AS k_since, {late} AS k_late FROM {_INCIDENT} i"
+                      f" WHERE i.org_id = %s AND {_WHICH[view]}")
+        names.append("org")
+    if filters.type_id is not None:
+        candidates += " AND i.incident_type_id = %s"
+        names.append("type")
+    if filters.owner_id is not None:
+        candidates += (f" AND (EXISTS ({_OUTSTANDING_TASK} AND t.assignee_id = %s)"
+                       f" OR EXISTS ({_OUTSTANDING_FOLLOW_UP} AND f.assignee_id = %s))")
+        names += ["owner", "owner"]
+    if filters.overdue_only:
+        candidates += (f" AND (EXISTS ({_OUTSTANDING_TASK} AND t.due_at < %s)"
+                       f" OR EXISTS ({_OUTSTANDING_FOLLOW_UP} AND f.due_at < %s))")
+        names += ["now", "now"]
     keyset = ""
     if after:
-        # Most overdue first, then longest in the status, then the incident: one row comparison.
-        keyset = " WHERE (-q.k_late, q.k_since, q.id) > (%s, %s, %s)"
-        names += ["after_late", "after_since", "after_id"]
+        keyset = f" WHERE ({key}) > ({', '.join(['%s'] * len(cursor))})"
+        names += [f"after_{name}" for name in cursor]
+    page = f"SELECT q.* FROM ({candidates}) q{keyset} ORDER BY {order} LIMIT %s"
+    if view == FINISHED:
+        return page, [*names, "limit"]
+    return (f"SELECT q.* FROM {_STATUS} ls CROSS JOIN LATERAL ({page}) q WHERE ls.org_id = %s"
+            f" ORDER BY {order} LIMIT %s"), [*names, "limit", "org", "limit"]
+
+
+def _page_sql(filters: Filters, *, after: bool) -> tuple[str, list[str]]:
+    """The page's statement and the names of its parameters, in order: the
+    page's keys (:func:`_keys_sql`), and only those rows joined to what the
+    page shows, with their counts."""
+    keys, names = _keys_sql(filters, after=after)
     sql = f"""
     SELECT i.id, i.public_id, i.number, i.name, ty.name, s.name, k.k_since, lead.name, lead.email,
            tc.n + fc.n, tc.late + fc.late
-    FROM (SELECT q.* FROM ({keys}) q{keyset} ORDER BY q.k_late DESC, q.k_since ASC, q.id ASC LIMIT %s) k
+    FROM ({keys}) k
     JOIN {_INCIDENT} i ON i.id = k.id
     JOIN {_STATUS} s ON s.id = i.status_id
     JOIN {_TYPE} ty ON ty.id = i.incident_type_id
@@ -192,7 +205,7 @@ def _page_sql(filters: Filters, *, after: bool) -> tuple[str, list[str]]:
     CROSS JOIN LATERAL ({_FOLLOW_UP_COUNTS}) fc
     ORDER BY k.k_late DESC, k.k_since ASC, k.id ASC
     """
-    return sql, [*names, "limit", "now", "now"]
+    return sql, [*names, "now", "now"]
 
 
 def post_incident_page(*, org, filters: Filters, now: datetime, after: Cursor | None = None,

@@ -4,6 +4,7 @@ statistics, and the manifest the benchmark reads."""
 from __future__ import annotations
 
 from datetime import datetime
+from importlib import import_module
 from urllib.parse import urlsplit
 
 from bench.generate import scales as b
@@ -57,6 +58,9 @@ def reset_sequences_and_counters() -> None:
             "AND s.public_id::text = coalesce(e.data->>'status_id', e.data->>'to_id') "
             "WHERE e.kind IN ('learning_flow_entered', 'learning_status_changed') ON CONFLICT DO NOTHING"
         )
+        # When each incident left them, as the flow records it: the statement
+        # the migration that added the column ran over existing visits.
+        cursor.execute(import_module("learning.migrations.0009_visit_left_at").BACKFILL_LEFT_AT)
 
 
 def verify_foreign_keys() -> None:

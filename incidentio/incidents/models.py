@@ -231,6 +231,10 @@ class Incident(models.Model):
             models.Index(fields=["org", "severity", "-number"], name="incident_org_severity_idx"),
             models.Index(fields=["org", "learning_flow", "-number"], name="incident_org_learning_idx"),
             models.Index(fields=["org", "incident_type", "-number"], name="incident_org_type_idx"),
+            # Finished with the learning flow, closed longest ago first: the
+            # Post-incident page's "finished" view stops after a page.
+            models.Index(fields=["org", "closed_at", "id"], name="incident_org_finished_idx", condition=models.Q(
+                learning_flow__in=[LearningFlowState.COMPLETED, LearningFlowState.OPTED_OUT])),
         ]
 
     def __str__(self) -> str:

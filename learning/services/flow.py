@@ -20,6 +20,8 @@ running twice all end in one advance, one timeline event and one message.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -163,11 +165,19 @@ def schedule_advance_if_finished(incident: Incident) -> None:
     transaction.on_commit(lambda: advance_incident.delay(incident_id, status_id), robust=True)
 
 
-def _move_to_learning_status(incident: Incident, status: IncidentStatus, *, fields: list[str]) -> None:
+def _move_to_learning_status(incident: Incident, status: IncidentStatus, *, fields: list[str], now: datetime) -> None:
     """Put the (locked) incident in ``status`` and remember it was there (see ``_visited``)."""
     incident.status = status
     incident.save(update_fields=["status", *fields, "updated_at"])
-    LearningStatusVisit.objects.create(incident=incident, status=status)
+    LearningStatusVisit.objects.create(incident=incident, status=status, entered_at=now)
+
+
+def _leave_learning_status(incident: Incident, now: datetime) -> None:
+    """Mark the (locked) incident's visit of its current learning status as
+    over, before it moves on, completes the flow or opts out: the visits not
+    left are the incidents' current ones, which the Post-incident page reads
+    by an index (learning/post_incident.py)."""
+    LearningStatusVisit.objects.filter(incident=incident, status_id=incident.status_id).update(left_at=now)
 
 
 def _enter(incident: Incident, actor: Actor) -> None:
@@ -179,7 +189,7 @@ def _enter(incident: Incident, actor: Actor) -> None:
     incident.learning_flow = LearningFlowState.RUNNING
     incident.resolved_at = incident.resolved_at or now
     LearningRun.objects.create(incident=incident, flow=flow, entered_at=now)
-    _move_to_learning_status(incident, first, fields=["learning_flow", "resolved_at"])
+    _move_to_learning_status(incident, first, fields=["learning_flow", "resolved_at"], now=now)
     timeline_record(incident=incident, kind=EventKind.CLOSED, actor=actor, text="Incident closed", occurred_at=now)
     tasks = create_tasks(incident, first, flow.pk)
     timeline_record(
@@ -249,8 +259,10 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
     flow_id = run_flow_id(incident)
     current = incident.status
     following = _following(flow_steps(flow_id), current, _visited(incident))
+    now = timezone.now()
+    _leave_learning_status(incident, now)
     if following is not None:
-        _move_to_learning_status(incident, following, fields=[])
+        _move_to_learning_status(incident, following, fields=[], now=now)
         tasks = create_tasks(incident, following, flow_id)
         timeline_record(
             incident=incident, kind=EventKind.LEARNING_STATUS_CHANGED, actor=system,
@@ -262,7 +274,7 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
         return True
     incident.status = _closed_status(incident.org_id)
     incident.learning_flow = LearningFlowState.COMPLETED
-    incident.closed_at = timezone.now()
+    incident.closed_at = now
     incident.save(update_fields=["status", "learning_flow", "closed_at", "updated_at"])
     timeline_record(
         incident=incident, kind=EventKind.LEARNING_FLOW_COMPLETED, actor=system,
@@ -288,6 +300,8 @@ def _opt_out(incident: Incident, actor: Actor, reason: str, *, closing: bool) ->
     reason = clean_reason(reason)
     now = timezone.now()
     was = incident.status
+    if not closing:
+        _leave_learning_status(incident, now)
     incident.status = _closed_status(incident.org_id)
     incident.learning_flow = LearningFlowState.OPTED_OUT
     incident.opt_out_reason = reason

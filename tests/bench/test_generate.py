@@ -173,3 +173,7 @@ def test_the_learning_flow_state_is_what_the_services_would_leave(generated):
     assert _one(db, "SELECT count(*) FROM incidentio_incident i JOIN incidentio_incidentstatus s ON s.id = i.status_id "
                     "WHERE s.category = 'learning' AND NOT EXISTS (SELECT 1 FROM learning_learningstatusvisit v "
                     "WHERE v.incident_id = i.id AND v.status_id = i.status_id)") == 0
+    # ... and left every other status it visited, as the flow marks it (the Post-incident page reads the rest).
+    assert _one(db, "SELECT count(*) FROM learning_learningstatusvisit v JOIN incidentio_incident i ON i.id = v.incident_id "
+                    "WHERE (v.left_at IS NULL) <> (i.learning_flow = 'running' AND v.status_id = i.status_id)") == 0
+    assert _one(db, "SELECT count(*) FROM learning_learningstatusvisit WHERE left_at < entered_at") == 0

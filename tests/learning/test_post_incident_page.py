@@ -15,6 +15,7 @@ from incidentio.incidents.services.follow_ups import follow_up_create
 from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningStatusVisit, LearningTask, TaskState
 from learning.services.flow import incident_close, learning_opt_out
+from learning.services.tasks import task_complete
 from orgs.models import Membership
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +81,49 @@ def test_an_incident_in_the_flow_with_its_type_status_time_lead_and_counts(as_re
     assert 'data-label="Outstanding">4<' in row
     assert "1 overdue" in row
     assert 'class="active">Post-incident</a>' in page
+
+
+def _address_current_status(incident, lead, django_capture_on_commit_callbacks):
+    """Complete every outstanding task of the incident's status; the advance runs on commit."""
+    for task in LearningTask.objects.filter(incident=incident, status=incident.status, state=TaskState.OUTSTANDING):
+        with django_capture_on_commit_callbacks(execute=True):
+            task_complete(task=task, actor=Actor.for_user(lead))
+    incident.refresh_from_db()
+
+
+def _visits(incident) -> list[tuple[str, object, object]]:
+    return [(v.status.name, v.entered_at, v.left_at)
+            for v in LearningStatusVisit.objects.filter(incident=incident).select_related("status").order_by("pk")]
+
+
+def test_time_in_status_restarts_when_the_incident_moves_on(as_responder, acme, responder,
+                                                            django_capture_on_commit_callbacks):
+    incident = _in_flow(acme, responder, "Moved on", days_in_status=5)
+    assert ">5\xa0days<" in as_responder.get(PAGE).content.decode()
+
+    _address_current_status(incident, responder, django_capture_on_commit_callbacks)
+
+    page = as_responder.get(PAGE).content.decode()
+    assert _rows(as_responder.get(PAGE)) == [incident.reference]
+    assert "Reviewing" in page and ">0\xa0minutes<" in page
+    # The flow marks when the incident left Documenting: when it entered Reviewing.
+    (_, _, left_documenting), (reviewing, entered_reviewing, left_reviewing) = _visits(incident)
+    assert reviewing == "Reviewing" and left_documenting == entered_reviewing and left_reviewing is None
+
+
+def test_completing_or_opting_out_marks_the_status_left_at_closing(acme, responder, django_capture_on_commit_callbacks):
+    completed = _in_flow(acme, responder, "Completed")
+    _address_current_status(completed, responder, django_capture_on_commit_callbacks)
+    _address_current_status(completed, responder, django_capture_on_commit_callbacks)
+    assert completed.status.name == "Closed"
+    (_, _, left_documenting), (_, entered_reviewing, left_reviewing) = _visits(completed)
+    assert left_documenting == entered_reviewing and left_reviewing == completed.closed_at
+
+    opted_out = _in_flow(acme, responder, "Opted out")
+    learning_opt_out(incident=opted_out, actor=Actor.for_user(responder), reason="Covered by the quarterly review")
+    opted_out.refresh_from_db()
+    [(_, _, left_at)] = _visits(opted_out)
+    assert left_at == opted_out.closed_at is not None
 
 
 def test_only_incidents_in_the_flow_are_listed_by_default(as_responder, acme, responder):
