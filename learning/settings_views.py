@@ -27,7 +27,7 @@ from django.utils.functional import cached_property
 
 from incidentio.common.errors import ServiceError, add_service_error
 from incidentio.incidents import selectors as core_selectors
-from incidentio.incidents.models import IncidentStatus, StatusCategory
+from incidentio.incidents.models import IncidentStatus, RoleKind, StatusCategory
 from incidentio.incidents.services import configuration as core_configuration
 from learning import selectors
 from learning.forms import (
@@ -155,9 +155,18 @@ class LearningSettingsView(AdminView):
         return core_selectors.severity_get(org=self.org, public_id=public_id) if public_id else None
 
     @cached_property
-    def role_choices(self) -> list[tuple[str, str]]:
+    def roles(self) -> list:
         """The org's roles, read once per request and shared by every task form."""
-        return public_id_choices(core_selectors.role_list(org=self.org))
+        return list(core_selectors.role_list(org=self.org))
+
+    @cached_property
+    def role_choices(self) -> list[tuple[str, str]]:
+        return public_id_choices(self.roles)
+
+    @cached_property
+    def lead_role_id(self) -> str:
+        """A new task goes to the Incident Lead unless changed, as in the API's document."""
+        return next((str(role.public_id) for role in self.roles if role.kind == RoleKind.LEAD), "")
 
     # --- Forms ----------------------------------------------------------------------
 
@@ -209,7 +218,8 @@ class LearningSettingsView(AdminView):
 
     def new_task_form(self, flow: LearningFlow, status: IncidentStatus, data=None) -> TaskTemplateForm:
         return TaskTemplateForm(
-            data, role_choices=self.role_choices, auto_id=f"%s-new-{flow.public_id}-{status.public_id}"
+            data, initial={"assignee_role": self.lead_role_id}, role_choices=self.role_choices,
+            auto_id=f"%s-new-{flow.public_id}-{status.public_id}",
         )
 
     # --- Lifecycle rules --------------------------------------------------------------

@@ -6,6 +6,7 @@ type runs (null: the org's default flow), and when its incidents enter it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 from incidentio.incidents.models import Incident
@@ -36,17 +37,40 @@ def entry_flow(incident: Incident) -> LearningFlow | None:
     return _flow(incident, _rules(incident))
 
 
-def decide(incident: Incident) -> FlowDecision:
+@dataclass(frozen=True)
+class ClosePrompt:
+    """What the close button tells whoever closes the incident: the decision,
+    the flow it would run and where that flow starts, and whether the rule that
+    requires it covers the whole type (rather than a severity)."""
+
+    decision: FlowDecision
+    flow_name: str = ""
+    first_status_name: str = ""
+    whole_type: bool = False
+
+
+def close_prompt(incident: Incident) -> ClosePrompt:
+    """``decide`` with what the incident page says about it."""
     rules = _rules(incident)
     flow = _flow(incident, rules)
+    first = (
+        LearningFlowStatus.objects.filter(flow=flow).select_related("status").order_by("rank", "pk").first()
+        if flow is not None else None
+    )
     # A flow without statuses has nothing to run: the incident closes straight.
-    if flow is None or not LearningFlowStatus.objects.filter(flow=flow).exists():
-        return FlowDecision.NEVER
+    if first is None:
+        return ClosePrompt(FlowDecision.NEVER)
+    names = {"flow_name": flow.name, "first_status_name": first.status.name}
     if rules is None:
-        return FlowDecision.ASK
+        return ClosePrompt(FlowDecision.ASK, **names)
     if rules.auto_enter_all:
-        return FlowDecision.REQUIRED
+        return ClosePrompt(FlowDecision.REQUIRED, whole_type=True, **names)
     threshold = rules.auto_enter_min_severity
     if threshold is not None and incident.severity is not None and incident.severity.rank >= threshold.rank:
-        return FlowDecision.REQUIRED
-    return FlowDecision.NEVER if rules.otherwise == UnmatchedPolicy.NEVER else FlowDecision.ASK
+        return ClosePrompt(FlowDecision.REQUIRED, **names)
+    decision = FlowDecision.NEVER if rules.otherwise == UnmatchedPolicy.NEVER else FlowDecision.ASK
+    return ClosePrompt(decision, **names)
+
+
+def decide(incident: Incident) -> FlowDecision:
+    return close_prompt(incident).decision

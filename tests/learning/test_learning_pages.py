@@ -92,7 +92,7 @@ def test_a_rule_forces_the_flow_for_critical_but_still_allows_opting_out(respond
     incident = _declare(acme, responder, severity="Critical")
     client = signed_in(responder, acme)
     page = client.get(_url(incident)).content.decode()
-    assert "Critical incidents go through the learning flow" in page
+    assert "Critical incidents go through the Default flow in Acme Inc., starting with Documenting" in page
     client.post(_url(incident, "close/"), {"learning_flow": "opt_out", "opt_out_reason": "Test incident from a drill."})
     incident.refresh_from_db()
     assert incident.learning_flow == LearningFlowState.OPTED_OUT

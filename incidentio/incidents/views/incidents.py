@@ -27,7 +27,7 @@ from incidentio.incidents.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.incidents.services import incidents as incident_services
 from incidentio.incidents.views.base import IncidentView
 from learning.selectors import incident_tasks
-from learning.services.rules import decide
+from learning.services.rules import close_prompt
 from orgs.models import WRITER_ROLE
 from orgs.views.base import OrgView
 
@@ -105,8 +105,10 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
     assignments = {a.role_id: a for a in read.role_assignments}
     roles = [(role, assignments.get(role.pk)) for role in choices.roles]
     postmortem = getattr(incident, "postmortem", None)
+    prompt = close_prompt(incident) if incident.is_live else None
     context = view.get_context_data(
-        close_decision=decide(incident).value if incident.is_live else None,
+        close_prompt=prompt,
+        close_decision=prompt.decision.value if prompt else None,
         learning_groups=incident_tasks(incident=incident),
         nav="incidents",
         incident=incident,
