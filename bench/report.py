@@ -83,7 +83,7 @@ def _sweep_budgets(sweep: dict) -> list[Budget]:
                steady["p95_ms"] <= SWEEP_STEADY_P95_MS),
         Budget("reminder sweep: first sweep over the backlog", f"≤ {SWEEP_FIRST_S} s", f"{first['seconds']:.1f} s",
                first["seconds"] <= SWEEP_FIRST_S),
-        # A batch's own queries (an escalation's timeline event counted apart): a full batch of
+        # A batch's own queries (the escalations' timeline events counted apart): a full batch of
         # the whole backlog costs what the one batch of a small org's items costs.
         Budget("reminder sweep: queries per batch", "same on 100k incidents as on a small org",
                f"{first['queries_per_full_batch_max']} vs {small['first']['queries_per_batch_max']}",

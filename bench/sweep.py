@@ -13,9 +13,10 @@ as the beat's task does, in this process:
 3. **Steady state**: ``steady_runs`` sweeps right after, every slot already sent.
 
 Queries are counted per batch: a batch starts when the sweep reads its items
-(``reminders._batch``); the queries an escalation's timeline event costs
-(``reminders._record_escalation``, one per escalated item by design) are
-counted apart, so "queries per batch" is what a batch costs whatever it holds.
+(``reminders._batch``); the queries the escalations' timeline events cost
+(``reminders._record_escalations``: an insert and the incidents'
+``timeline_version``, for the batch's escalations together) are counted apart,
+so "queries per batch" is what a batch costs whether it escalates or not.
 The outbox rows are written and their delivery jobs published to the stack's
 Redis on commit, as in production; nothing is delivered here (the run stops the
 Celery worker first), so no Slack, fake or real, is involved. With Celery eager
@@ -64,7 +65,7 @@ class Counted:
 @contextmanager
 def counting(counted: Counted):
     """Count the sweep's queries per batch, escalation events apart."""
-    real_batch, real_escalation = reminders._batch, reminders._record_escalation
+    real_batch, real_escalation = reminders._batch, reminders._record_escalations
     escalating = False
 
     def batch(*args, **kwargs):
@@ -91,12 +92,12 @@ def counting(counted: Counted):
                 counted.outside_batches += 1
         return execute(sql, params, many, context)
 
-    reminders._batch, reminders._record_escalation = batch, record_escalation
+    reminders._batch, reminders._record_escalations = batch, record_escalation
     try:
         with connection.execute_wrapper(counter):
             yield counted
     finally:
-        reminders._batch, reminders._record_escalation = real_batch, real_escalation
+        reminders._batch, reminders._record_escalations = real_batch, real_escalation
 
 
 @contextmanager

@@ -87,7 +87,7 @@ def blocks(kind: str, item, text: str, *, done: bool = True) -> list:
     """The text with the incident linked, then the buttons: Mark done, Snooze 1 day,
     Snooze 1 week, and a date picker to snooze until a day."""
     incident = item.incident
-    head, _url = text.rsplit("\nOpen the incident: ", 1)
+    head, url = text.rsplit("\nOpen the incident: ", 1)
     ref = item_ref(kind, item)
     elements = []
     if done:
@@ -104,7 +104,7 @@ def blocks(kind: str, item, text: str, *, done: bool = True) -> list:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": head[:2900]}},
         {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": link(incident_url(incident), f"Open {incident.reference}")}]},
+            {"type": "mrkdwn", "text": link(url, f"Open {incident.reference}")}]},
         {"type": "actions", "block_id": f"reminder:{ref}", "elements": elements},
     ]
 

@@ -203,6 +203,16 @@ def queue_delivery(message_id: int, kind: str, **options) -> None:
     deliver_outbox_message.apply_async(args=[message_id], priority=delivery_priority(kind), **options)
 
 
+@shared_task(acks_late=True, priority=PRIORITY_BACKGROUND)
+def queue_deliveries(jobs: list) -> int:
+    """Publish a delivery job per ``[message id, kind]`` (``outbox_enqueue_many``'s one job
+    for a batch). Each message is then delivered as any other, with its own lease and
+    retries; running this twice only publishes jobs that find their message taken or sent."""
+    for message_id, kind in jobs:
+        queue_delivery(message_id, kind)
+    return len(jobs)
+
+
 def _same_place(message: OutboxMessage):
     """Pending messages posted where ``message`` is: the incident's channel, or one member's DM."""
     places = OutboxMessage.objects.filter(state=OutboxState.PENDING, org_id=message.org_id,

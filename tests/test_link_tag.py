@@ -1,4 +1,5 @@
-"""``{% link %}`` gives what ``{% url %}`` gives, also under a script prefix."""
+"""``{% link %}`` gives what ``{% url %}`` gives, also under a script prefix; so does the remembered
+incident URL prefix (``incidentio.common.links``)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,19 @@ def test_link_follows_the_script_prefix():
         assert link == url == "/incidentio/acme/incidents/"
     finally:
         set_script_prefix("/")
+
+
+def test_the_remembered_incident_url_prefix_is_the_orgs_and_follows_the_script_prefix():
+    from types import SimpleNamespace
+
+    from incidentio.common.links import incident_url_prefix
+
+    acme, globex = SimpleNamespace(slug="acme"), SimpleNamespace(slug="globex")
+    assert [incident_url_prefix(acme), incident_url_prefix(globex), incident_url_prefix(acme)] == [
+        "/acme/incidents/", "/globex/incidents/", "/acme/incidents/"]
+    try:
+        set_script_prefix("/incidentio/")
+        assert incident_url_prefix(acme) == "/incidentio/acme/incidents/"
+    finally:
+        set_script_prefix("/")
+    assert incident_url_prefix(acme) == "/acme/incidents/"

@@ -76,7 +76,7 @@ from incidentio.incidents.models import (
     RoleKind,
 )
 from incidentio.incidents.services.incidents import lock_incident
-from incidentio.incidents.services.timeline import timeline_record
+from incidentio.incidents.services.timeline import timeline_record, timeline_record_many
 from learning import reminder_messages as say
 from learning.models import LearningTask, ReminderPolicy, TaskState
 from slackbot.models import OutboxMessage
@@ -291,10 +291,9 @@ def _send_due(kind: str, items: list, *, now, policies: dict, result: SweepResul
             # the overdue notifiers are told once (webhooks dedupe on the "due" key).
             if plan.item.due_at <= now and plan.keys["due"] not in sent:
                 overdue.append(plan)
-    for key, (plan, told, role_name) in escalated_by_key.items():
-        if key in queued:
-            result.escalations += 1
-            _record_escalation(plan, told, role_name, now)
+    escalated = [escalation for key, escalation in escalated_by_key.items() if key in queued]
+    result.escalations += len(escalated)
+    _record_escalations(escalated, now)
     if overdue:
         for notify in _overdue_notifiers():
             notify([(plan.kind, plan.item, plan.keys["due"]) for plan in overdue])
@@ -356,15 +355,20 @@ def _escalation_recipient(incident_id: int, policy: ReminderPolicy, holders: dic
     return holders.get((incident_id, RoleKind.LEAD), (None, ""))
 
 
-def _record_escalation(plan: _Plan, told, role_name: str, now) -> None:
-    item = plan.item
-    late = (now - item.due_at).days
-    timeline_record(
-        incident=item.incident, kind=EventKind.OVERDUE_ESCALATED, actor=Actor.system(),
-        text=f"“{item.title}” is {late} day{'s' if late != 1 else ''} overdue: {told.display_name} "
-             f"({role_name}) was told",
-        data={f"{plan.kind}_id": str(item.public_id), "due_at": item.due_at.isoformat(), "told": told.pk},
-    )
+def _record_escalations(escalated: list, now) -> None:
+    """The ``overdue_escalated`` events of the escalations this sweep queued, ``[(plan, told, role name), …]``,
+    written together: the timeline listeners pass over this kind without a query, so a batch's events cost
+    the same few queries however many there are."""
+    entries = []
+    for plan, told, role_name in escalated:
+        item = plan.item
+        late = (now - item.due_at).days
+        entries.append((
+            item.incident,
+            f"“{item.title}” is {late} day{'s' if late != 1 else ''} overdue: {told.display_name} ({role_name}) was told",
+            {f"{plan.kind}_id": str(item.public_id), "due_at": item.due_at.isoformat(), "told": told.pk},
+        ))
+    timeline_record_many(kind=EventKind.OVERDUE_ESCALATED, actor=Actor.system(), entries=entries)
 
 
 @cache

@@ -42,6 +42,9 @@ CHANNEL_LINES = {
     EventKind.STATUS_CHANGED: "incident.status_changed",
     EventKind.CLOSED: "incident.closed",
 }
+#: The kinds Slack hears about; the others (an escalation the reminder sweep
+#: records by the thousand, a snooze) cost no query here.
+HEARD = frozenset({EventKind.DECLARED, *CHANNEL_LINES, *TASK_EVENTS})
 
 
 def _who(event) -> str:
@@ -53,7 +56,7 @@ def _who(event) -> str:
 
 def on_timeline_event(event) -> None:
     incident = event.incident
-    if not SlackWorkspace.objects.filter(org_id=incident.org_id).exists():
+    if event.kind not in HEARD or not SlackWorkspace.objects.filter(org_id=incident.org_id).exists():
         return
     data = {"event": str(event.public_id)}
     if event.kind == EventKind.DECLARED:

@@ -286,6 +286,37 @@ def test_the_sweeps_queries_do_not_grow_with_the_items_due(acme, owner, responde
     assert fifty == one, (one, fifty)
 
 
+def test_escalations_cost_the_same_queries_however_many_and_show_on_the_incident_page(
+        acme, owner, responder, commit, sweep, signed_in):
+    """The escalations' timeline events are written together, and each incident's
+    page (its timeline kept under ``timeline_version``) shows them at once."""
+    client = signed_in(responder, acme)
+
+    def incidents_with_escalations(incidents, per_incident):
+        declared = []
+        for _ in range(incidents):
+            incident = commit(incident_declare, org=acme, actor=Actor.for_user(owner), name="Load", lead=responder)
+            for n in range(per_incident):
+                item = commit(follow_up_create, incident=incident, actor=Actor.for_user(owner), title=f"F{n}",
+                              assignee=responder)
+                _due(item, timezone.now() - 5 * DAY - HOUR)
+            assert b"was told" not in client.get(f"/acme/incidents/{incident.public_id}/").content  # kept
+            declared.append(incident)
+        return declared
+
+    incidents_with_escalations(1, 1)
+    one = _sweep_queries()
+    OutboxMessage.objects.all().delete()
+    FollowUp.objects.all().delete()
+    declared = incidents_with_escalations(10, 3)
+    thirty = _sweep_queries()
+    assert len(reminders("learning.overdue_escalated")) == 30
+    assert thirty == one, (one, thirty)
+    for incident in declared:
+        page = client.get(f"/acme/incidents/{incident.public_id}/").content.decode()
+        assert page.count("5 days overdue: ") == 3, incident
+
+
 def test_nothing_due_costs_a_few_queries(closed, task, sweep):
     _due(task, timezone.now() + 10 * DAY)
     assert _sweep_queries() <= 4
