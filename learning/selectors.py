@@ -191,12 +191,3 @@ def default_incident_type(*, org) -> IncidentType:
 def default_flow(*, org) -> LearningFlow:
     return LearningFlow.objects.get(org=org, is_default=True)
 
-
-def rules_get(*, org, incident_type=None) -> LifecycleRules:
-    """The lifecycle rules of ``incident_type`` (default: the org's default type)."""
-    if incident_type is None:
-        incident_type = IncidentType.objects.get(org=org, is_default=True)
-    rules, _ = LifecycleRules.objects.select_related("auto_enter_min_severity").get_or_create(
-        incident_type=incident_type, defaults={"org": org}
-    )
-    return rules
