@@ -139,3 +139,102 @@ def due_label(due_at: datetime, *, tz: ZoneInfo | str, now: datetime, done: bool
     if late == 0:
         return DueLabel(f"Overdue since {local:%H:%M}", True, local)
     return DueLabel(f"Overdue by {late} day{'s' if late != 1 else ''}", True, local)
+
+
+# --- Periods: "this week", "November", in the org's time zone ---------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of local days in a time zone: ``first`` to ``last`` inclusive,
+    i.e. the moments ``start`` (midnight before ``first``) up to, not
+    including, ``end`` (midnight after ``last``), both aware UTC datetimes.
+    Local midnights make a month or week right across a daylight-saving
+    change: a week of 167 or 169 hours is still that week."""
+
+    first: date
+    last: date
+    tz: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(), tzinfo=self.tz).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(), tzinfo=self.tz).astimezone(UTC)
+
+    @property
+    def text(self) -> str:
+        """The period as :func:`period_parse` reads it back, in its shortest form."""
+        if self.first.day == 1 and (self.last + timedelta(days=1)).day == 1 and self.first.month == self.last.month:
+            return f"{self.first:%Y-%m}"
+        year, week, weekday = self.first.isocalendar()
+        if weekday == 1 and self.last == self.first + timedelta(days=6):
+            return f"{year}-W{week:02d}"
+        if self.first == self.last:
+            return self.first.isoformat()
+        return f"{self.first.isoformat()}..{self.last.isoformat()}"
+
+    @property
+    def label(self) -> str:
+        """How people read it: "Nov 2026", "Week of 2 Nov 2026", "2 Nov 2026", "2 Nov – 8 Dec 2026"."""
+        kind = self.text
+        if len(kind) == 7:
+            return f"{self.first:%b %Y}"
+        if "W" in kind:
+            return f"Week of {self.first.day} {self.first:%b %Y}"
+        if self.first == self.last:
+            return f"{self.first.day} {self.first:%b %Y}"
+        return f"{self.first.day} {self.first:%b %Y} – {self.last.day} {self.last:%b %Y}"
+
+
+class PeriodError(ValueError):
+    """A period text :func:`period_parse` cannot read; the message says what it takes."""
+
+
+PERIOD_FORMS = "a month (2026-11), an ISO week (2026-W45), a day (2026-11-02) or days (2026-11-02..2026-11-30)"
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PeriodError(f"“{text}” is not a date: use {PERIOD_FORMS}.") from None
+
+
+def period_parse(text: str, time_zone: ZoneInfo | str) -> Period:
+    """A period from its text (see ``PERIOD_FORMS``), in ``time_zone``.
+    Raises :class:`PeriodError` with a message a person can act on."""
+    tz = ZoneInfo(time_zone) if isinstance(time_zone, str) else time_zone
+    text = (text or "").strip()
+    if ".." in text:
+        first_text, _, last_text = text.partition("..")
+        first, last = _parse_day(first_text), _parse_day(last_text)
+        if last < first:
+            raise PeriodError(f"“{text}” ends before it starts.")
+        return Period(first, last, tz)
+    if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+        year, month = int(text[:4]), int(text[5:])
+        if not 1 <= month <= 12:
+            raise PeriodError(f"“{text}” is not a month: use {PERIOD_FORMS}.")
+        first = date(year, month, 1)
+        following = date(year + month // 12, month % 12 + 1, 1)
+        return Period(first, following - timedelta(days=1), tz)
+    if len(text) == 8 and text[4:6].upper() == "-W" and text[:4].isdigit() and text[6:].isdigit():
+        try:
+            first = date.fromisocalendar(int(text[:4]), int(text[6:]), 1)
+        except ValueError:
+            raise PeriodError(f"“{text}” is not an ISO week: use {PERIOD_FORMS}.") from None
+        return Period(first, first + timedelta(days=6), tz)
+    day = _parse_day(text)
+    return Period(day, day, tz)
+
+
+def month_period(first_of_month: date, time_zone: ZoneInfo | str) -> Period:
+    return period_parse(f"{first_of_month:%Y-%m}", time_zone)
+
+
+def week_period(monday: date, time_zone: ZoneInfo | str) -> Period:
+    tz = ZoneInfo(time_zone) if isinstance(time_zone, str) else time_zone
+    return Period(monday, monday + timedelta(days=6), tz)

@@ -1,6 +1,6 @@
 """Imports between the apps point one way (docs/architecture.md, "Dependencies between apps").
 
-    incidentio.common ← orgs ← incidentio.api ← incidentio.incidents ← learning ← {slackbot, webhooks}
+    incidentio.common ← orgs ← incidentio.api ← incidentio.incidents ← learning ← {slackbot, webhooks, insights}
 
 A module may import its own layer and the layers to its left. Views, API
 endpoints, URL confs, listeners, Celery task adapters, admin and management
@@ -15,7 +15,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("incidentio", "orgs", "learning", "slackbot", "webhooks")
+APPS = ("incidentio", "orgs", "learning", "slackbot", "webhooks", "insights")
 
 LAYERS = {
     "incidentio.common": 0,
@@ -25,6 +25,7 @@ LAYERS = {
     "learning": 4,
     "slackbot": 5,
     "webhooks": 5,
+    "insights": 5,
 }
 
 #: Module names (or their last parts) that are leaves.

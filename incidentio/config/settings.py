@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "learning",
     "slackbot",
     "webhooks",
+    "insights",
 ]
 
 MIDDLEWARE = [

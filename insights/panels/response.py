@@ -1,0 +1,9 @@
+"""The response panel (docs/insights.md). Being written: returns its charts without rows."""
+
+from __future__ import annotations
+
+from insights.charts import Panel
+
+
+def panel(org, filters, *, now) -> Panel:
+    return Panel(slug="response", title="response", charts=[])
