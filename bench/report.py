@@ -15,6 +15,8 @@ FLOW_SLACK_P95_MS = 2000
 #: The reminder sweep runs every 60 s on the beat (docs/performance.md, "The reminder sweep").
 SWEEP_STEADY_P95_MS = 2000
 SWEEP_FIRST_S = 60
+#: Insights (issue 19): the page and each API panel at the default range, p95 under the scenarios' load.
+INSIGHTS_P95_MS = 300
 DASHBOARD_SCENARIOS = ("dashboard_incidents", "dashboard_incident_200_events", "dashboard_my_tasks",
                        "dashboard_post_incident")
 
@@ -47,6 +49,7 @@ def check_budgets(results: dict) -> list[Budget]:
                           f"{deep:.1f} ms ({deep / first:.2f} ×)", deep <= DEEP_PAGE_P50_FACTOR * first))
     for name in DASHBOARD_SCENARIOS:
         share(name, DASHBOARD_SHARE_OF_CEILING)
+    budgets += _insights_budgets(results["http"])
     for row in results["http"]:
         if row["queries_small_org"] is not None:
             budgets.append(Budget(
@@ -73,6 +76,13 @@ def check_budgets(results: dict) -> list[Budget]:
     budgets.append(Budget("burst: per-channel rate", "≤ 1 message/s per channel",
                           f"{burst['rate_violations']} violations", burst["rate_violations"] == 0, timing=False))
     return budgets
+
+
+def _insights_budgets(http: list[dict]) -> list[Budget]:
+    return [
+        Budget(f"{row['name']} p95", f"≤ {INSIGHTS_P95_MS} ms", f"{row['p95_ms']:.0f} ms", row["p95_ms"] <= INSIGHTS_P95_MS)
+        for row in http if row["name"] == "dashboard_insights" or row["name"].startswith("api_insights_")
+    ]
 
 
 def _sweep_budgets(sweep: dict) -> list[Budget]:

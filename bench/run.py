@@ -104,6 +104,10 @@ def prepared(stack: LiveStack, manifest: dict) -> dict:
     return json.loads(line.removeprefix("PREPARED "))
 
 
+#: The Insights API's panels (``insights.panels.PANELS``; the bench runs outside Django).
+INSIGHTS_PANELS = ("response", "learning", "tasks", "follow_ups")
+
+
 def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
     m, small = ctx.manifest, prep["small"]
     api, small_api = ctx.api_headers, clients.api_headers(small["api_key"])
@@ -127,6 +131,10 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
          f"/{little}/incidents/{small['incident_id']}/", small_member),
         ("dashboard_my_tasks", f"/{big}/tasks/", assignee, f"/{little}/tasks/", small_member),
         ("dashboard_post_incident", f"/{big}/post-incident/", member, f"/{little}/post-incident/", small_member),
+        # Insights at its default range (the last 90 days): the page draws every panel's charts.
+        ("dashboard_insights", f"/{big}/insights/", member, f"/{little}/insights/", small_member),
+        *((f"api_insights_{panel}", f"/api/v2/insights/{panel}", api, f"/api/v2/insights/{panel}", small_api)
+          for panel in INSIGHTS_PANELS),
     ]
     # The ceiling brackets every scenario: measured right before it and again
     # after. The budgets hold against the run's best ceiling (the strictest
