@@ -9,6 +9,7 @@ respond to or learn from (docs/insights.md).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -82,13 +83,13 @@ def incident_scope_sql(org, filters: InsightFilters, alias: str = "i") -> tuple[
 
 
 def _org_objects(model, org, values: list[str], param: str, noun: str) -> tuple:
-    wanted = {v.strip() for v in values if v and v.strip()}
+    try:
+        wanted = {uuid.UUID(v.strip()) for v in values if v and v.strip()}
+    except ValueError:
+        raise InsightFilterError(param, f"Unknown {noun} in this organization.") from None
     if not wanted:
         return ()
-    try:
-        found = list(model.objects.filter(org=org, public_id__in=wanted).order_by("rank", "pk"))
-    except Exception:  # a malformed UUID: Django raises ValidationError from the lookup
-        found = []
+    found = list(model.objects.filter(org=org, public_id__in=wanted).order_by("rank", "pk"))
     if len(found) != len(wanted):
         raise InsightFilterError(param, f"Unknown {noun} in this organization.")
     return tuple(found)
