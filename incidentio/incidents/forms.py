@@ -329,7 +329,9 @@ class IncidentFilterForm(OrgForm):
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
         fields = {f.dashboard: f.values.form_field(label=f.label) for f in DASHBOARD_FILTERS}
-        drilldowns = {d.param: _drilldown_field(d) for d in DRILLDOWNS}
+        # Only those the request names: all thirteen fields cost every list ≈ 0.3 ms to build
+        # and clean, and the form itself never sends them (links do).
+        drilldowns = {d.param: _drilldown_field(d) for d in DRILLDOWNS if d.param in self.data}
         self.fields = {**fields, **drilldowns, "after": self.fields["after"]}
         statuses, severities, types = selectors.filter_choices(org=org)
         #: The org has types to tell apart: the list shows each incident's.
@@ -404,7 +406,7 @@ class IncidentFilterForm(OrgForm):
         no_severity = NONE in chosen["severity"]
         chosen["severity"] = [value for value in chosen["severity"] if value != NONE]
         drilldown = selectors.DrillDownFilters(
-            **{d.param: self.cleaned_data[d.param] for d in DRILLDOWNS if self.cleaned_data[d.param]},
+            **{d.param: self.cleaned_data[d.param] for d in DRILLDOWNS if self.cleaned_data.get(d.param)},
             no_severity=no_severity, now=timezone.now(),
         )
         return selectors.IncidentFilters(**chosen, drilldown=drilldown)

@@ -154,7 +154,13 @@ def _drilldown_conditions(drill) -> tuple[list[str], list]:
     on ``i``: the incident's own columns, a visit of a learning status, one
     learning task meeting every ``task_*`` filter, one follow-up meeting
     every ``follow_up_*`` filter (EXISTS: an incident with two such tasks is
-    listed once)."""
+    listed once).
+
+    Measured on the bench's 100,000 incidents: Postgres walks the org's
+    incidents newest first until a page matches, 2–50 ms a page (a period
+    three years back the slowest). An (org, reported_at) index did not
+    change the plan: the planner still expects the matches early in that
+    walk, so none was added for a page reached from an Insights bar."""
     where, params = [], []
 
     def within(conditions: list[str], column: str, period) -> None:
