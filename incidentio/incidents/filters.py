@@ -24,14 +24,23 @@ they are part of.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django import forms
+from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from incidentio.api.serializers import OneOfField
-from incidentio.incidents.models import IncidentStatus, IncidentType, LearningFlowState, Severity, StatusCategory
+from incidentio.incidents.models import (
+    FollowUpPriority,
+    IncidentStatus,
+    IncidentType,
+    LearningFlowState,
+    Severity,
+    StatusCategory,
+)
 
 #: The search box's longest query.
 QUERY_MAX_LENGTH = 200
@@ -213,3 +222,92 @@ FILTERS = (
 
 DASHBOARD_FILTERS = tuple(f for f in FILTERS if f.dashboard)
 API_FILTERS = tuple(f for f in FILTERS if f.api)
+
+
+# --- Drill-down filters ------------------------------------------------------------------------
+# The dashboard list's filters that links set, each bar of an Insights chart
+# (docs/insights.md) naming the incidents behind it. The form has no control
+# for them (IncidentFilterForm keeps its controls); the list shows each one
+# set as a chip that removes it. Bad values are refused by name like the
+# controls' (a 400 listing nothing). Not on the API.
+#
+# One more value drills down through a control: ``severity=none``, the
+# incidents without a severity, is one of the Severity filter's "any of"
+# values beside the org's severities (the select does not offer it).
+
+
+class TaskOutcome(models.TextChoices):
+    """What became of a learning task, as the Tasks panel of Insights tells them apart."""
+
+    COMPLETED_BY_HAND = "completed_by_hand", "Completed by hand"
+    COMPLETED_AUTOMATICALLY = "completed_automatically", "Completed automatically"
+    NOT_DOING = "not_doing", "Not doing"
+    OUTSTANDING = "outstanding", "Outstanding"
+    #: Outstanding and due (``due_at`` at or before now).
+    OVERDUE = "overdue", "Overdue"
+
+
+class FollowUpAge(models.TextChoices):
+    """How long an outstanding follow-up has been open: whole days (24 hours) since it was created."""
+
+    UP_TO_30 = "0-30", "0–30 days"
+    UP_TO_90 = "31-90", "31–90 days"
+    OVER_90 = "91-", "Over 90 days"
+
+
+class OnTime(models.TextChoices):
+    """A completed follow-up with a due date: completed by it, or after it."""
+
+    YES = "yes", "On time"
+    NO = "no", "Late"
+
+
+class DrillKind(StrEnum):
+    #: A period of local days in the org's time zone (``orgs.calendar.period_parse``).
+    PERIOD = "period"
+    #: A text compared exactly, without the whitespace around it.
+    TEXT = "text"
+    #: One of ``DrillDown.choices``.
+    CHOICE = "choice"
+    #: One of the org's learning statuses, by public id.
+    LEARNING_STATUS = "learning_status"
+    #: One of the org's task templates by public id, or ``none`` (tasks added by hand).
+    TASK_TEMPLATE = "task_template"
+    #: A member of the org by membership public id, or ``none`` (unassigned).
+    MEMBER = "member"
+
+
+#: The value of a task template or member drill-down that asks for "without one".
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class DrillDown:
+    """One drill-down parameter: its GET name (also the
+    :class:`~incidentio.incidents.selectors.DrillDownFilters` field it fills),
+    the label that names it in a refusal, what it takes, and its group: the
+    parameters of a group are one condition (one task, or one follow-up,
+    matching all of them) and one chip."""
+
+    param: str
+    label: str
+    kind: DrillKind
+    choices: type | None = None
+    group: str | None = None
+
+
+DRILLDOWNS = (
+    DrillDown("reported", "Reported", DrillKind.PERIOD),
+    DrillDown("closed", "Closed", DrillKind.PERIOD),
+    DrillDown("opt_out_reason", "Opt-out reason", DrillKind.TEXT),
+    DrillDown("visited_status", "Learning status visited", DrillKind.LEARNING_STATUS),
+    DrillDown("task_template", "Task template", DrillKind.TASK_TEMPLATE, group="task"),
+    DrillDown("task_state", "Task state", DrillKind.CHOICE, TaskOutcome, group="task"),
+    DrillDown("task_created", "Task created", DrillKind.PERIOD, group="task"),
+    DrillDown("task_assignee", "Task assignee", DrillKind.MEMBER, group="task"),
+    DrillDown("follow_up_created", "Follow-up created", DrillKind.PERIOD, group="follow_up"),
+    DrillDown("follow_up_completed", "Follow-up completed", DrillKind.PERIOD, group="follow_up"),
+    DrillDown("follow_up_open_age", "Follow-up open for", DrillKind.CHOICE, FollowUpAge, group="follow_up"),
+    DrillDown("follow_up_priority", "Follow-up priority", DrillKind.CHOICE, FollowUpPriority, group="follow_up"),
+    DrillDown("follow_up_on_time", "Follow-up on time", DrillKind.CHOICE, OnTime, group="follow_up"),
+)

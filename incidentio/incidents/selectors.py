@@ -30,6 +30,7 @@ from incidentio.incidents.models import (
 )
 from incidentio.incidents.queries import IncidentPageRead
 from incidentio.incidents.references import parse_reference
+from orgs.calendar import Period
 from orgs.models import Organization, User
 
 # --- Configuration ------------------------------------------------------------------
@@ -136,6 +137,58 @@ def incident_lookup(*, org: Organization, key: str, queryset: QuerySet | None = 
     return incident_get(org=org, public_id=key, queryset=queryset)
 
 
+@dataclass(frozen=True)
+class OrgRef:
+    """One of the org's objects a drill-down filter names: its row id and its
+    name as the list's chip shows it. ``pk`` None stands for "none": tasks
+    without a template, or without an assignee."""
+
+    pk: int | None
+    name: str
+
+
+@dataclass
+class DrillDownFilters:
+    """The incidents list's drill-down filters (``filters.DRILLDOWNS``, one
+    field per parameter), as the form resolved them in the org. Periods are
+    in the org's time zone, from their start up to, not including, their
+    end. The ``task_*`` filters are met by one learning task meeting all of
+    them, the ``follow_up_*`` ones by one follow-up."""
+
+    reported: Period | None = None
+    closed: Period | None = None
+    #: ``severity=none``: incidents without a severity, or with one of ``IncidentFilters.severity``.
+    no_severity: bool = False
+    opt_out_reason: str = ""  # exact, without the whitespace around it
+    visited_status: OrgRef | None = None  # a learning status
+    task_template: OrgRef | None = None
+    task_state: str = ""  # a filters.TaskOutcome
+    task_created: Period | None = None
+    task_assignee: OrgRef | None = None  # pk: the member's user id
+    follow_up_created: Period | None = None
+    follow_up_completed: Period | None = None
+    follow_up_open_age: str = ""  # a filters.FollowUpAge
+    follow_up_priority: str = ""  # a FollowUpPriority
+    follow_up_on_time: str = ""  # a filters.OnTime
+    #: The moment an overdue task and a follow-up's age are measured at (the request's).
+    now: datetime | None = None
+
+
+def drilldown_refs(
+    *, org: Organization, learning_status: UUID | None, task_template: UUID | None, member: UUID | None
+) -> dict[str, OrgRef]:
+    """The org's learning status, task template and member (by membership)
+    with these public ids, in one query, keyed ``visited_status``,
+    ``task_template`` and ``task_assignee``; one that is not the org's is
+    missing. A member's ``pk`` is their user id, their name as shown."""
+    refs = {}
+    for kind, pk, name, email in queries.drilldown_rows(
+        org, learning_status=learning_status, task_template=task_template, member=member
+    ):
+        refs[kind] = OrgRef(pk, User.display_name_of(name, email) if kind == "task_assignee" else name)
+    return refs
+
+
 @dataclass
 class IncidentFilters:
     """Filters of the incidents list; each narrows the org's incidents."""
@@ -147,6 +200,8 @@ class IncidentFilters:
     learning_flow: list[str] = field(default_factory=list)
     assignee_id: int | None = None
     query: str = ""
+    #: What links set (the Insights bars); the form has no control for them.
+    drilldown: DrillDownFilters = field(default_factory=DrillDownFilters)
 
     def sql(self) -> tuple[str, list]:
         """The filters as conditions of the list's page query."""

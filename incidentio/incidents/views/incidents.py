@@ -45,6 +45,7 @@ TIMELINE_TEMPLATE = "incidents/_timeline.html"
 class IncidentListView(OrgView):
     def get(self, request, org_slug):
         form = IncidentFilterForm(request.GET or None, org=self.org)
+        chips = []
         if request.GET and not form.is_valid():
             page, status = selectors.IncidentPage([], None), 400
         else:
@@ -52,6 +53,7 @@ class IncidentListView(OrgView):
             after = form.cleaned_data.get("after") if request.GET else None
             page = selectors.incident_list(org=self.org, filters=filters, after=after, page_size=PAGE_SIZE)
             status = 200
+            chips = form.chips(request.GET) if request.GET else []
         next_query = None
         if page.next_after is not None:
             query = request.GET.copy()
@@ -63,6 +65,7 @@ class IncidentListView(OrgView):
             nav="incidents",
             form=form,
             errors=form.error_lines(),
+            chips=chips,
             incidents=page.incidents,
             shows_types=form.shows_types,
             url_prefix=incident_url_prefix(self.org),
