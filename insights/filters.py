@@ -24,6 +24,7 @@ DEFAULT_PRESET = "90d"
 MAX_RANGE_DAYS = 3 * 366
 #: Statuses whose incidents no panel counts.
 EXCLUDED_CATEGORIES = (StatusCategory.DECLINED, StatusCategory.MERGED, StatusCategory.CANCELED)
+COUNTED_CATEGORIES = tuple(c for c in StatusCategory if c not in EXCLUDED_CATEGORIES)
 
 _INCIDENT, _STATUS = Incident._meta.db_table, IncidentStatus._meta.db_table
 
@@ -51,7 +52,13 @@ class InsightFilters:
         return self.period.tz
 
     def link_params(self) -> list[tuple[str, str]]:
-        """The type and severity filters as the incidents list takes them, for drill-down links."""
+        """What every drill-down link adds to the incidents list: the categories
+        the panels count (so the list leaves out declined, merged and canceled
+        incidents as the bar did) and the type and severity filters."""
+        return [("category", str(c)) for c in COUNTED_CATEGORIES] + self.choice_params()
+
+    def choice_params(self) -> list[tuple[str, str]]:
+        """The type and severity filters, as the page and the incidents list both name them."""
         return [("incident_type", str(t.public_id)) for t in self.incident_types] + [
             ("severity", str(s.public_id)) for s in self.severities
         ]
@@ -60,7 +67,7 @@ class InsightFilters:
         """These filters as the Insights page reads them back (for its CSV links)."""
         dates = [("range", self.preset)] if self.preset else [
             ("from", self.period.first.isoformat()), ("to", self.period.last.isoformat())]
-        return dates + self.link_params()
+        return dates + self.choice_params()
 
 
 def incident_scope_sql(org, filters: InsightFilters, alias: str = "i") -> tuple[str, list]:

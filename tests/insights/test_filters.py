@@ -42,6 +42,8 @@ def test_types_and_severities_of_the_org_are_taken_repeated_or_comma_separated(a
     assert filters.incident_types == (types[0],)
     assert set(filters.severities) == set(severities)
     assert ("incident_type", str(types[0].public_id)) in filters.link_params()
+    assert ("category", "declined") not in filters.link_params()
+    assert ("category", "closed") in filters.link_params()
 
 
 @pytest.mark.parametrize(("query", "param"), [
