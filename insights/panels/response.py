@@ -66,10 +66,9 @@ def declared_per_week(org, filters) -> Chart:
         x="week", y="incidents", series="severity",
         empty_text="No incidents were reported in this range. Declared incidents appear here, by week and severity.",
     )
-    if not counted:
-        return chart
     counts = {(week, severity_id): n for week, severity_id, _rank, _public_id, _name, n in counted}
-    # The org's severity order, "No severity" last; only the severities that occur.
+    # The org's severity order, "No severity" last; only the severities that
+    # occur (none: no series, no rows, the empty state).
     series = sorted({(rank, severity_id, public_id, name) for _w, severity_id, rank, public_id, name, _n in counted},
                     key=lambda s: (s[1] is None, s[0] or 0, s[1] or 0))
     # The bar's severity stands in for the page's severity filter in its link.
