@@ -48,8 +48,11 @@ def _closed_in_range_sql(org, filters) -> tuple[str, list]:
     """Conditions on the incident ``i``: in scope, in a Closed status now, ``closed_at`` in the range."""
     scope, params = incident_scope_sql(org, filters, "i")
     in_range, range_params = in_period_sql("i.closed_at", filters.period)
-    closed = f"i.status_id IN (SELECT c.id FROM {_STATUS} c WHERE c.org_id = %s AND c.category = %s)"
-    return f"{scope} AND {closed} AND {in_range}", [*params, org.pk, str(StatusCategory.CLOSED), *range_params]
+    # EXISTS, not "status_id IN (…)": Postgres would turn the IN into a join
+    # that reads every closed incident of the org by status (87,000 on the bench
+    # org) instead of the range's by closed_at (5,300 in 90 days, 8 ms against 22).
+    closed = f"EXISTS (SELECT 1 FROM {_STATUS} c WHERE c.id = i.status_id AND c.category = %s)"
+    return f"{scope} AND {in_range} AND {closed}", [*params, *range_params, str(StatusCategory.CLOSED)]
 
 
 def flow_outcomes(org, filters) -> Chart:
@@ -186,13 +189,16 @@ def time_in_status(org, filters) -> Chart:
     closed, params = _closed_in_range_sql(org, filters)
     measured = fetch_all(
         f"""
-        SELECT s.public_id, s.name, count(*), {percentiles_sql("m.span")}
-        FROM {_VISIT} v
-        JOIN {_INCIDENT} i ON i.id = v.incident_id
-        JOIN {_STATUS} s ON s.id = v.status_id
-        CROSS JOIN LATERAL (SELECT {span_sql("v.entered_at", "v.left_at")} AS span) m
-        WHERE {closed} AND m.span IS NOT NULL
-        GROUP BY s.id
+        SELECT s.public_id, s.name, per_status.visits, per_status.median, per_status.p90
+        FROM (
+            SELECT v.status_id, count(*) AS visits, {percentiles_sql("m.span")}
+            FROM {_VISIT} v
+            JOIN {_INCIDENT} i ON i.id = v.incident_id
+            CROSS JOIN LATERAL (SELECT {span_sql("v.entered_at", "v.left_at")} AS span) m
+            WHERE {closed} AND m.span IS NOT NULL
+            GROUP BY v.status_id
+        ) per_status (status_id, visits, median, p90)
+        JOIN {_STATUS} s ON s.id = per_status.status_id
         ORDER BY s.rank, s.id
         """,
         params,
