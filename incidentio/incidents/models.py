@@ -235,6 +235,12 @@ class Incident(models.Model):
             # Post-incident page's "finished" view stops after a page.
             models.Index(fields=["org", "closed_at", "id"], name="incident_org_finished_idx", condition=models.Q(
                 learning_flow__in=[LearningFlowState.COMPLETED, LearningFlowState.OPTED_OUT])),
+            # Insights reads the incidents reported, or closed, in a range of days
+            # (insights/panels/). On the bench org (100,000 incidents, 90 days,
+            # America/New_York): incidents declared per week 35 → 10 ms, learning
+            # flow outcomes 45 → 7 ms, time in each learning status 54 → 16 ms.
+            models.Index(fields=["org", "reported_at"], name="incident_org_reported_idx"),
+            models.Index(fields=["org", "closed_at"], name="incident_org_closed_idx"),
         ]
 
     def __str__(self) -> str:
