@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from incidentio.incidents.models import IncidentType, LearningFlowState
+from insights.filters import COUNTED_CATEGORIES
 from insights.panels import learning
 from learning.models import LearningStatusVisit
 from tests.insights.incident_rows import NEW_YORK, filters_for, incident, local, status
@@ -29,8 +30,9 @@ def org(acme):
     return acme
 
 
-def _link(*params) -> str:
-    return "/acme/incidents/?" + urlencode(params)
+def _link(*params, page=()) -> str:
+    """The incidents list behind a bar: its own filters, the counted categories, the page's filters."""
+    return "/acme/incidents/?" + urlencode([*params, *[("category", c) for c in COUNTED_CATEGORIES], *page])
 
 
 def _closed(org, closed: str, learning_flow=COMPLETED, *, resolved: str | None = None, status_name="Closed",
@@ -215,11 +217,11 @@ def test_type_filter_narrows_every_chart_and_goes_into_the_links(org, closed_inc
 
     assert [(r["month"], r["outcome"], r["incidents"], r["link"]) for r in panel.chart("flow_outcomes").rows
             if r["incidents"]] == [
-        ("2026-11", "Opted out", 1, _link(("closed", "2026-11"), ("learning_flow", "opted_out"), kept))]
+        ("2026-11", "Opted out", 1, _link(("closed", "2026-11"), ("learning_flow", "opted_out"), page=[kept]))]
     assert panel.chart("opt_out_reasons").rows == [
         {"reason": "Handled by the security team", "incidents": 1, "references": leak.reference,
          "link": _link(("closed", "2026-10-01..2026-11-30"), ("opt_out_reason", "Handled by the security team"),
-                       kept)}]
+                       page=[kept])}]
     assert panel.chart("resolved_to_closed").rows == []
     assert [(r["status"], r["visits"], r["median_hours"]) for r in panel.chart("time_in_status").rows] == [
         ("Documenting", 1, 24.0)]
@@ -232,8 +234,8 @@ def test_severity_filter_narrows_the_incidents(org, closed_incidents):
     chart = _chart(org, f"{RANGE}&severity={major_id}", "resolved_to_closed")
 
     assert [(r["month"], r["incidents"], r["median_hours"], r["link"]) for r in chart.rows] == [
-        ("2026-10", 0, None, _link(("closed", "2026-10"), ("learning_flow", "completed"), ("severity", str(major_id)))),
-        ("2026-11", 1, 2.0, _link(("closed", "2026-11"), ("learning_flow", "completed"), ("severity", str(major_id)))),
+        ("2026-10", 0, None, _link(("closed", "2026-10"), ("learning_flow", "completed"), page=[("severity", str(major_id))])),
+        ("2026-11", 1, 2.0, _link(("closed", "2026-11"), ("learning_flow", "completed"), page=[("severity", str(major_id))])),
     ]
 
 

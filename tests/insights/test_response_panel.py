@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from incidentio.incidents.models import IncidentType
+from insights.filters import COUNTED_CATEGORIES
 from insights.panels import response
 from tests.insights.incident_rows import NEW_YORK, filters_for, incident, local, severity
 
@@ -25,8 +26,9 @@ def org(acme):
     return acme
 
 
-def _link(*params) -> str:
-    return "/acme/incidents/?" + urlencode(params)
+def _link(*params, page=()) -> str:
+    """The incidents list behind a bar: its own filters, the counted categories, the page's filters."""
+    return "/acme/incidents/?" + urlencode([*params, *[("category", c) for c in COUNTED_CATEGORIES], *page])
 
 
 def _chart(org, query, chart_id):
@@ -105,19 +107,13 @@ def test_type_and_severity_filters_narrow_the_incidents_and_the_links(org):
     assert panel.chart("declared_per_week").rows == [
         {"week": "2026-11-02", "severity": "Critical", "incidents": 1,
          "link": _link(("reported", "2026-W45"), ("severity", str(critical.public_id)),
-                       ("incident_type", str(security.public_id)))},
+                       page=[("incident_type", str(security.public_id))])},
     ]
     assert [(row["measure"], row["incidents"], row["median_hours"], row["link"])
             for row in panel.chart("response_times").rows] == [
-        ("Time to identify", 1, 2.0, _link(("reported", "2026-W45"),
-                                           ("incident_type", str(security.public_id)),
-                                           ("severity", str(critical.public_id)))),
-        ("Time to fix", 0, None, _link(("reported", "2026-W45"),
-                                       ("incident_type", str(security.public_id)),
-                                       ("severity", str(critical.public_id)))),
-        ("Duration", 0, None, _link(("reported", "2026-W45"),
-                                    ("incident_type", str(security.public_id)),
-                                    ("severity", str(critical.public_id)))),
+        ("Time to identify", 1, 2.0, _link(("reported", "2026-W45"), page=[("incident_type", str(security.public_id)), ("severity", str(critical.public_id))])),
+        ("Time to fix", 0, None, _link(("reported", "2026-W45"), page=[("incident_type", str(security.public_id)), ("severity", str(critical.public_id))])),
+        ("Duration", 0, None, _link(("reported", "2026-W45"), page=[("incident_type", str(security.public_id)), ("severity", str(critical.public_id))])),
     ]
 
 
