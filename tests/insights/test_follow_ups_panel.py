@@ -83,8 +83,10 @@ def test_follow_ups_per_month_counts_each_by_its_own_date_in_local_months(org, g
     # Created long before, completed in the range: counted as completed only, in
     # November although it is 1 Dec in UTC (after the clocks went back).
     done(closed, local(2026, 11, 30, 23, 59))
-    # Marked not doing, or completed outside the range: not completed here.
+    # Marked not doing (one with a completion time an admin's edit left behind), or
+    # completed outside the range: not completed here.
     follow_up(closed, local(2026, 1, 5), FollowUpStatus.NOT_DOING)
+    follow_up(closed, local(2026, 1, 5), FollowUpStatus.NOT_DOING, completed_at=local(2026, 11, 3))
     done(closed, local(2026, 12, 11, 0, 1))
     for category in (StatusCategory.DECLINED, StatusCategory.MERGED, StatusCategory.CANCELED):
         follow_up(incident(org, category), local(2026, 11, 2))

@@ -86,7 +86,8 @@ def test_tasks_by_template_counts_each_outcome_of_the_tasks_created_in_the_range
     task(closed, local(2026, 10, 31, 23, 59), debrief)
     task(closed, local(2026, 11, 10), None, TaskState.COMPLETED)
     task(closed, local(2026, 11, 11), None)
-    task(closed, local(2026, 11, 12), None)
+    # Only a completed task is completed automatically, whatever flag a row carries.
+    task(closed, local(2026, 11, 12), None, completed_automatically=True)
     # Incidents that were not incidents after all, and another org's, count nowhere.
     for category in (StatusCategory.DECLINED, StatusCategory.MERGED, StatusCategory.CANCELED):
         task(incident(org, category), local(2026, 11, 5), timeline, TaskState.COMPLETED)
@@ -160,8 +161,8 @@ def test_not_doing_reasons_group_the_exact_trimmed_reason_per_template(org):
     timeline, debrief = template(org, "Write the timeline"), template(org, "Hold the debrief")
     closed = incident(org)
 
-    def not_doing(of_template, reason, addressed_day, created=local(2026, 11, 3)):
-        task(closed, created, of_template, TaskState.NOT_DOING, not_doing_reason=reason,
+    def not_doing(of_template, reason, addressed_day, created=None):
+        task(closed, created or local(2026, 11, 3), of_template, TaskState.NOT_DOING, not_doing_reason=reason,
              addressed_at=local(2026, 11, addressed_day))
 
     not_doing(timeline, "Not relevant", 4)
