@@ -13,9 +13,9 @@ from datetime import datetime
 
 from django.db import connection
 
+from incidentio.incidents.models import Incident
 from insights.charts import Chart, ChartKind, Column, Panel, Unit, incidents_link
 from insights.filters import InsightFilters, incident_scope_sql
-from incidentio.incidents.models import Incident
 from learning.models import LearningFlow, LearningTask, TaskState, TaskTemplate
 from orgs.models import Membership, User
 
@@ -47,32 +47,45 @@ _OUTCOME_SQL = f"""CASE
 _TASKS_IN_SCOPE = f"""
     FROM {_TASK} t
     JOIN {_INCIDENT} i ON i.id = t.incident_id
-    LEFT JOIN {_TEMPLATE} tt ON tt.id = t.template_id
-    LEFT JOIN {_FLOW} fl ON fl.id = tt.flow_id
     WHERE t.org_id = %s AND {{scope}}"""
 
+# Counted per template id first, then joined to the few templates counted (not
+# every task to its template).
 _BY_TEMPLATE_SQL = f"""
-    SELECT tt.id, tt.public_id, tt.title, fl.name, {_OUTCOME_SQL} AS outcome, count(*)
-    {_TASKS_IN_SCOPE} AND t.created_at >= %s AND t.created_at < %s
-    GROUP BY tt.id, tt.public_id, tt.title, fl.name, outcome"""
+    SELECT tt.id, tt.public_id, tt.title, fl.name, n.outcome, n.tasks
+    FROM (
+        SELECT t.template_id, {_OUTCOME_SQL} AS outcome, count(*) AS tasks
+        {_TASKS_IN_SCOPE} AND t.created_at >= %s AND t.created_at < %s
+        GROUP BY t.template_id, outcome
+    ) n
+    LEFT JOIN {_TEMPLATE} tt ON tt.id = n.template_id
+    LEFT JOIN {_FLOW} fl ON fl.id = tt.flow_id"""
 
 # Reasons are saved trimmed (``task_not_doing``); btrim keeps older rows grouped alike.
 _NOT_DOING_SQL = f"""
-    SELECT tt.id, tt.public_id, tt.title, fl.name, btrim(t.not_doing_reason, E' \\t\\r\\n') AS reason, count(*) AS n
-    {_TASKS_IN_SCOPE} AND t.created_at >= %s AND t.created_at < %s AND t.state = '{TaskState.NOT_DOING}'
-    GROUP BY tt.id, tt.public_id, tt.title, fl.name, reason
-    ORDER BY n DESC, max(t.addressed_at) DESC NULLS LAST, tt.title NULLS LAST, reason
+    SELECT tt.id, tt.public_id, tt.title, fl.name, n.reason, n.tasks
+    FROM (
+        SELECT t.template_id, btrim(t.not_doing_reason, E' \\t\\r\\n') AS reason, count(*) AS tasks,
+               max(t.addressed_at) AS latest
+        {_TASKS_IN_SCOPE} AND t.created_at >= %s AND t.created_at < %s AND t.state = '{TaskState.NOT_DOING}'
+        GROUP BY t.template_id, reason
+    ) n
+    LEFT JOIN {_TEMPLATE} tt ON tt.id = n.template_id
+    LEFT JOIN {_FLOW} fl ON fl.id = tt.flow_id
+    ORDER BY n.tasks DESC, n.latest DESC NULLS LAST, tt.title NULLS LAST, n.reason
     LIMIT {REASONS_SHOWN}"""
 
 # The owner is looked up through the org's membership: someone who has left the
 # org owns nothing here any more, so their tasks count as unassigned.
 _OVERDUE_SQL = f"""
-    SELECT m.public_id, u.name, u.email, count(*) AS n
-    FROM {_TASK} t
-    JOIN {_INCIDENT} i ON i.id = t.incident_id
-    LEFT JOIN {_MEMBERSHIP} m ON m.user_id = t.assignee_id AND m.org_id = t.org_id
+    SELECT m.public_id, u.name, u.email, sum(n.tasks)::int
+    FROM (
+        SELECT t.assignee_id, count(*) AS tasks
+        {_TASKS_IN_SCOPE} AND t.state = '{TaskState.OUTSTANDING}' AND t.due_at <= %s
+        GROUP BY t.assignee_id
+    ) n
+    LEFT JOIN {_MEMBERSHIP} m ON m.user_id = n.assignee_id AND m.org_id = %s
     LEFT JOIN {_USER} u ON u.id = m.user_id
-    WHERE t.org_id = %s AND {{scope}} AND t.state = '{TaskState.OUTSTANDING}' AND t.due_at <= %s
     GROUP BY m.public_id, u.name, u.email"""
 
 
@@ -152,7 +165,7 @@ def _not_doing_reasons(org, filters: InsightFilters) -> Chart:
 
 
 def _overdue_tasks_by_owner(org, filters: InsightFilters, now: datetime) -> Chart:
-    found = _scoped(_OVERDUE_SQL, org, filters, now)
+    found = _scoped(_OVERDUE_SQL, org, filters, now, org.pk)
     owners = sorted(
         ((str(membership) if membership else "none", (name or email) if membership else UNASSIGNED, n)
          for membership, name, email, n in found),
