@@ -194,7 +194,11 @@ def _drilldown_conditions(drill) -> tuple[list[str], list]:
         params.extend(values(drill.now))
     if drill.task_created:
         within(task, "lt.created_at", drill.task_created)
-    if drill.task_assignee:
+    if drill.task_assignee and drill.task_assignee.pk is None:
+        # As Insights' "Unassigned" bar: nobody, or someone who is no longer a member.
+        task.append(f"(lt.assignee_id IS NULL OR NOT EXISTS (SELECT 1 FROM {_MEMBERSHIP} m "
+                    "WHERE m.org_id = i.org_id AND m.user_id = lt.assignee_id))")
+    elif drill.task_assignee:
         one_of(task, "lt.assignee_id", drill.task_assignee)
     if task:
         where.append(f"EXISTS (SELECT 1 FROM {LEARNING_TASK_TABLE} lt WHERE lt.incident_id = i.id AND "

@@ -30,6 +30,7 @@ from incidentio.incidents.models import (
 from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningStatusVisit, LearningTask, TaskKind, TaskState, TaskTemplate
 from orgs.models import Membership
+from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -420,6 +421,16 @@ def test_a_chips_link_lists_without_that_filter(client, declare):
     wider = client.get(LIST + "?" + chip.remove_query)
     assert listed(wider) == ["October", "November"]
     assert [text for text, _ in chips(wider)] == ["Opt-out reason: “Duplicate”"]
+
+
+def test_a_task_of_someone_who_left_the_org_counts_as_nobodys(client, declare, task, acme_ny):
+    """As Insights' "Unassigned" bar of overdue tasks by owner: the work has no owner in the org."""
+    leaver = MembershipFactory(org=acme_ny).user
+    late = declare("Overdue, its owner left")
+    task(late, due_at=timezone.now() - timedelta(days=1), assignee=leaver)
+    Membership.objects.filter(org=acme_ny, user=leaver).delete()
+
+    assert listed(client.get(LIST, {"task_state": "overdue", "task_assignee": "none"})) == ["Overdue, its owner left"]
 
 
 @pytest.mark.parametrize("task_template, text", [("none", "Task: Added by hand · Overdue"),

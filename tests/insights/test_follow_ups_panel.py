@@ -22,7 +22,7 @@ from incidentio.incidents.models import (
     Severity,
     StatusCategory,
 )
-from insights.filters import insight_filters_parse
+from insights.filters import COUNTED_CATEGORIES, insight_filters_parse
 from insights.panels import follow_ups
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,10 @@ def chart(org, chart_id, query=RANGE, now=NOW):
 
 
 def link(*params) -> str:
-    return LIST + urlencode(params)
+    """The incidents list behind a bar: its own filters, the counted categories, then the page's type and severity."""
+    own = [p for p in params if p[0] not in ("incident_type", "severity")]
+    page = [p for p in params if p[0] in ("incident_type", "severity")]
+    return LIST + urlencode([*own, *[("category", c) for c in COUNTED_CATEGORIES], *page])
 
 
 # --- Follow-ups per month ------------------------------------------------------------------

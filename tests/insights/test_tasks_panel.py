@@ -12,7 +12,7 @@ import pytest
 from django.http import QueryDict
 
 from incidentio.incidents.models import Incident, IncidentStatus, IncidentType, Severity, StatusCategory
-from insights.filters import insight_filters_parse
+from insights.filters import COUNTED_CATEGORIES, insight_filters_parse
 from insights.panels import tasks
 from learning.models import LearningFlow, LearningTask, TaskState, TaskTemplate
 from orgs.models import Membership
@@ -66,7 +66,9 @@ def chart(org, chart_id, query=NOVEMBER, now=NOW):
 
 
 def link(**params) -> str:
-    return LIST + urlencode(list(params.items()))
+    """The incidents list behind a bar: its own filters, the counted categories, then the page's type and severity."""
+    page = [(name, params.pop(name)) for name in ("incident_type", "severity") if name in params]
+    return LIST + urlencode([*params.items(), *[("category", c) for c in COUNTED_CATEGORIES], *page])
 
 
 # --- Tasks by template -----------------------------------------------------------------
