@@ -40,7 +40,7 @@ TABLES = {
     ],
     "incidentio_followup": [
         "id", "public_id", "title", "description", "status", "priority", "not_doing_reason", "created_at",
-        "completed_at", "assignee_id", "created_by_id", "incident_id", "idempotency_key", "due_at",
+        "completed_at", "assignee_id", "created_by_id", "incident_id", "idempotency_key", "due_at", "org_id",
     ],
     "learning_learningrun": ["id", "entered_at", "flow_id", "incident_id"],
     "slackbot_slackmessage": [
@@ -295,6 +295,7 @@ class Generator:
                 opt(item["assignee"]), opt(item["created_by"]), incident, NULL,
                 ts(item["created_at"] + FOLLOW_UP_DUE_SECONDS[item["priority"]])
                 if item["priority"] in FOLLOW_UP_DUE_SECONDS else NULL,
+                str(org.id),
             )
         messages = streams["slackbot_slackmessage"]
         for key, stamp, permalink, at in s.slack_messages:

@@ -227,7 +227,9 @@ class Incident(models.Model):
             models.UniqueConstraint(fields=["org", "idempotency_key"], name="incident_unique_idempotency_key"),
         ]
         indexes = [
-            models.Index(fields=["org", "status", "-number"], name="incident_org_status_idx"),
+            # With the id: Insights reads the org's declined, merged and canceled incidents
+            # (``insights.filters.scoped_incident_ids_sql``) from the index alone.
+            models.Index(fields=["org", "status", "-number"], include=["id"], name="incident_org_status_idx"),
             models.Index(fields=["org", "severity", "-number"], name="incident_org_severity_idx"),
             models.Index(fields=["org", "learning_flow", "-number"], name="incident_org_learning_idx"),
             models.Index(fields=["org", "incident_type", "-number"], name="incident_org_type_idx"),
@@ -478,6 +480,9 @@ class RemindedWork(models.Model):
 
 class FollowUp(RemindedWork):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    #: Always the incident's org (``save`` fills it in): Insights counts an org's
+    #: follow-ups from their own indexes, without reading every incident of the org.
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="follow_ups")
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="follow_ups")
     title = models.CharField(max_length=limits.FOLLOW_UP_TITLE)
     description = models.TextField(blank=True)
@@ -518,4 +523,16 @@ class FollowUp(RemindedWork):
                 condition=models.Q(status="outstanding", due_at__isnull=False, next_reminder_at__isnull=False),
                 name="follow_up_next_reminder_idx",
             ),
+            # Insights (insights/panels/follow_ups.py), read index-only: the org's open
+            # follow-ups by age, and those created or completed in a range.
+            models.Index(fields=["org", "created_at"], include=["priority", "incident"],
+                         condition=models.Q(status="outstanding"), name="follow_up_org_open_idx"),
+            models.Index(fields=["org", "created_at"], include=["incident"], name="follow_up_org_created_idx"),
+            models.Index(fields=["org", "completed_at"], include=["due_at", "incident"],
+                         condition=models.Q(status="completed"), name="follow_up_org_completed_idx"),
         ]
+
+    def save(self, *args, **kwargs):
+        if self.org_id is None and self.incident_id is not None:
+            self.org_id = self.incident.org_id
+        super().save(*args, **kwargs)

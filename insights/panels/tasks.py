@@ -1,10 +1,10 @@
 """The Tasks panel: what became of the learning tasks of the incidents in
 scope (docs/insights.md, "Tasks").
 
-Each chart is one SQL statement over the tasks joined to their incident
-(``incident_scope_sql``), so the query count does not depend on the data.
-The tables as the statements see them: ``t`` a learning task, ``i`` its
-incident, ``tt`` its template and ``fl`` the template's flow.
+Each chart is one SQL statement over the org's tasks of the incidents in
+scope (``scoped_incident_ids_sql``), so the query count does not depend on
+the data. The tables as the statements see them: ``t`` a learning task,
+``tt`` its template and ``fl`` the template's flow.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from datetime import datetime
 
 from django.db import connection
 
-from incidentio.incidents.models import Incident
 from insights.charts import Chart, ChartKind, Column, Panel, Unit, incidents_link
-from insights.filters import InsightFilters, incident_scope_sql
+from insights.filters import InsightFilters, scoped_incident_ids_sql
 from learning.models import LearningFlow, LearningTask, TaskState, TaskTemplate
 from orgs.models import Membership, User
 
-_TASK, _INCIDENT = LearningTask._meta.db_table, Incident._meta.db_table
+_TASK = LearningTask._meta.db_table
 _TEMPLATE, _FLOW = TaskTemplate._meta.db_table, LearningFlow._meta.db_table
 _MEMBERSHIP, _USER = Membership._meta.db_table, User._meta.db_table
 
@@ -43,10 +42,9 @@ _OUTCOME_SQL = f"""CASE
     WHEN t.state = '{TaskState.NOT_DOING}' THEN 'not_doing'
     ELSE 'outstanding' END"""
 
-#: The tasks of the incidents in scope; ``{scope}`` is ``incident_scope_sql`` on ``i``.
+#: The tasks of the incidents in scope; ``{scope}`` is ``scoped_incident_ids_sql`` on ``t.incident_id``.
 _TASKS_IN_SCOPE = f"""
     FROM {_TASK} t
-    JOIN {_INCIDENT} i ON i.id = t.incident_id
     WHERE t.org_id = %s AND {{scope}}"""
 
 # Counted per template id first, then joined to the few templates counted (not
@@ -96,7 +94,7 @@ def _rows(sql: str, params: list) -> list[tuple]:
 
 
 def _scoped(sql: str, org, filters: InsightFilters, *params) -> list[tuple]:
-    scope, scope_params = incident_scope_sql(org, filters, "i")
+    scope, scope_params = scoped_incident_ids_sql(org, filters, "t.incident_id")
     return _rows(sql.format(scope=scope), [org.pk, *scope_params, *params])
 
 

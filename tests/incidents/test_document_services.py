@@ -267,6 +267,7 @@ def test_follow_up_create_is_recorded(incident, owner, responder, as_owner):
     assert follow_up.priority == FollowUpPriority.HIGH
     assert follow_up.status == FollowUpStatus.OUTSTANDING
     assert follow_up.created_by == owner
+    assert follow_up.org == incident.org  # Insights counts an org's follow-ups by their own org
     [created] = events(incident, EventKind.FOLLOW_UP_CREATED)
     assert created.text == "Follow-up created: Add a canary stage"
     assert created.data == {"follow_up_id": str(follow_up.public_id)}
