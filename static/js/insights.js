@@ -79,7 +79,8 @@
     const seriesOf = (row) => (chart.series ? String(row[chart.series]) : yColumn.label);
     const categories = unique(chart.rows.map((row) => row[chart.x]));
     const series = unique(chart.rows.map(seriesOf));
-    const stacked = chart.kind === "stacked" || (chart.kind === "horizontal" && chart.series);
+    // Horizontal bars always stack: rows sharing a category (with a series, or not) sit end to end, never on top of each other.
+    const stacked = chart.kind === "stacked" || chart.kind === "horizontal";
     const reached = new Map(); // x → the stack's top so far
     const items = chart.rows.map((row) => {
       const value = Number(row[chart.y]) || 0; // null (no value) draws as an empty bar; its label says "—"
@@ -253,7 +254,9 @@
     const height = margin.marginTop + margin.marginBottom + row * model.categories.length;
     const marks = [
       Plot.ruleX([0]),
-      Plot.axisY({tickSize: 0, textOverflow: "ellipsis-end", lineWidth: (marginLeft - 18) / FONT, fontSize: FONT}),
+      // Long names end in "…" (the table and the link's name have them whole). Plot measures text with a
+      // narrower font than the browser's sans-serif, hence the margin of error.
+      Plot.axisY({tickSize: 0, textOverflow: "ellipsis-end", lineWidth: ((marginLeft - 12) / FONT) * 0.8, fontSize: FONT}),
       Plot.barX(model.items, {y: "x", x1: "low", x2: "high", fill: "series", ...common}),
     ];
     if (model.stacked && model.series.length > 1) {

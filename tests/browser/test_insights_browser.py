@@ -122,6 +122,10 @@ def test_the_page_fits_the_screen_and_the_charts_follow_their_width(
         box, svg = figure.bounding_box(), figure.locator("svg.insights-plot").bounding_box()
         assert 0 <= box["x"] and box["x"] + box["width"] <= width
         assert box["x"] <= svg["x"] and svg["x"] + svg["width"] <= box["x"] + box["width"]
+    # Every word of every chart (names, values, ticks) is inside its chart, none cut off at an edge.
+    assert page.evaluate("""Array.from(document.querySelectorAll("svg.insights-plot text")).filter((text) => {
+        const chart = text.ownerSVGElement.getBoundingClientRect(), box = text.getBoundingClientRect();
+        return box.left < chart.left - 0.5 || box.right > chart.right + 0.5; }).length""") == 0
     page.screenshot(path=str(artifacts_dir / f"insights_{width}.png"), full_page=True)
 
     # Turned or resized: drawn again at the new width.
