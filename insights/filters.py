@@ -144,6 +144,10 @@ def insight_filters_parse(
             period = period_parse(f"{first_text}..{last_text}", tz)
         except PeriodError as error:
             raise InsightFilterError("from", str(error)) from None
+        try:
+            period.start, period.end  # noqa: B018 (computed only to be checked)
+        except OverflowError:  # year 1 or 9999: its midnights are not datetimes in UTC
+            raise InsightFilterError("from", f"“{first_text}..{last_text}” is out of range.") from None
         if (period.last - period.first).days + 1 > MAX_RANGE_DAYS:
             raise InsightFilterError("to", f"A range can cover at most {MAX_RANGE_DAYS} days.")
         preset = ""

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from incidentio.api import identity
 from incidentio.incidents.api import configuration, documents, incidents
+from insights import api as insights_api
 from learning import api as learning_api
 
 app_name = "api"
@@ -48,5 +49,6 @@ urlpatterns = [
     *configuration.urlpatterns,
     *documents.urlpatterns,
     *learning_api.urlpatterns,
+    *insights_api.urlpatterns,
 ]
 urlpatterns.append(re_path(r"^.*$", NotFoundView.as_view(), name="not_found"))

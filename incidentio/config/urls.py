@@ -31,6 +31,7 @@ urlpatterns = [
     path("<slug:org_slug>/settings/", include("learning.settings_urls")),
     path("<slug:org_slug>/incidents/", include("incidentio.incidents.urls")),
     path("<slug:org_slug>/", include("learning.urls")),
+    path("<slug:org_slug>/insights/", include("insights.urls")),
     path("<slug:org_slug>/settings/webhooks/", include("webhooks.urls")),
     path("<slug:org_slug>/settings/", include("slackbot.settings_urls")),
     path("slack/", include("slackbot.urls")),
