@@ -28,6 +28,8 @@ NO_REASON = "No reason given"
 UNASSIGNED = "Unassigned"
 #: How many (template, reason) bars "Why tasks were not done" shows at most.
 REASONS_SHOWN = 10
+#: How many people "Overdue tasks by owner" shows at most: those holding the most.
+OWNERS_SHOWN = 15
 
 #: A task's outcome (its ``task_state`` drill-down value) → label, in the bars' order.
 OUTCOMES = {
@@ -172,12 +174,12 @@ def _overdue_tasks_by_owner(org, filters: InsightFilters, now: datetime) -> Char
     rows = [
         {"owner": label, "tasks": n,
          "link": incidents_link(org, filters, [("task_state", "overdue"), ("task_assignee", membership)])}
-        for membership, label, n in owners
+        for membership, label, n in owners[:OWNERS_SHOWN]
     ]
     return Chart(
         id="overdue_tasks_by_owner", title="Overdue tasks by owner",
-        description="Right now, whatever the date range: outstanding learning tasks of the incidents in scope "
-                    "whose due date has passed, by the member they are assigned to.",
+        description=f"Right now, whatever the date range: outstanding learning tasks of the incidents in scope "
+                    f"whose due date has passed, for the {OWNERS_SHOWN} owners (or “Unassigned”) holding the most.",
         kind=ChartKind.HORIZONTAL,
         columns=[Column("owner", "Owner", Unit.TEXT), Column("tasks", "Tasks")],
         x="owner", y="tasks", rows=rows,

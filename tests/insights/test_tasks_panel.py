@@ -238,6 +238,18 @@ def test_overdue_tasks_by_owner_is_a_snapshot_now_whatever_the_range(org, owner,
          "link": link(task_state="overdue", task_assignee=responder_membership)},
     ]
     assert "whatever the date range" in found.description
+
+
+def test_overdue_tasks_by_owner_shows_the_15_holding_the_most(org):
+    closed = incident(org)
+    for n in range(17):  # person 00 holds 1 overdue task, person 16 holds 17
+        person = MembershipFactory(org=org, user=UserFactory(email=f"p{n:02d}@acme.test", name=f"Person {n:02d}")).user
+        for _ in range(n + 1):
+            task(closed, local(2025, 1, 1), None, assignee=person, due_at=NOW - timedelta(days=1))
+
+    rows = chart(org, "overdue_tasks_by_owner").rows
+
+    assert [(r["owner"], r["tasks"]) for r in rows] == [(f"Person {n:02d}", n + 1) for n in range(16, 1, -1)]
     assert chart(org, "overdue_tasks_by_owner", "range=30d").rows == found.rows
 
 
