@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db import connection
-
 from incidentio.incidents.models import FollowUp, FollowUpPriority, FollowUpStatus
 from insights.charts import Chart, ChartKind, Column, Panel, Unit, incidents_link
 from insights.filters import InsightFilters, scoped_incident_ids_sql
+from insights.panels._sql import MONTH, bucket_period, fetch_all, period_months
 from orgs.calendar import Period
 
 _FOLLOW_UP = FollowUp._meta.db_table
@@ -59,12 +58,6 @@ _ON_TIME_SQL = f"""
     GROUP BY month, on_time"""
 
 
-def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _scope(org, filters: InsightFilters) -> tuple[str, list]:
     """``_SCOPED``'s condition and its parameters, the org's id first."""
     scope, params = scoped_incident_ids_sql(org, filters, "f.incident_id")
@@ -73,22 +66,15 @@ def _scope(org, filters: InsightFilters) -> tuple[str, list]:
 
 def _months(period: Period) -> list[tuple[date, Period]]:
     """Each local month the range touches, as (its first day, the part of it in
-    the range): a bar's link shows the days it counts, which for a range that
-    starts or ends mid-month are not the whole month."""
-    months, first = [], period.first.replace(day=1)
-    while first <= period.last:
-        following = (first + timedelta(days=31)).replace(day=1)
-        months.append((first, Period(max(first, period.first), min(following - timedelta(days=1), period.last),
-                                     period.tz)))
-        first = following
-    return months
+    the range): a bar's link shows the days it counts."""
+    return [(first, bucket_period(period, first, MONTH)) for first in period_months(period)]
 
 
 def _follow_ups_per_month(org, filters: InsightFilters) -> Chart:
     scope, scope_params = _scope(org, filters)
     sql = _PER_MONTH_SQL.format(scope=scope)
     tz, start, end = filters.tz.key, filters.period.start, filters.period.end
-    found = _rows(sql, [tz, *scope_params, start, end, tz, *scope_params, start, end])
+    found = fetch_all(sql, [tz, *scope_params, start, end, tz, *scope_params, start, end])
     counts = {(series, month): n for series, month, n in found}
     rows = [
         {"month": f"{first:%Y-%m}", "series": label, "follow_ups": counts.get((series, first), 0),
@@ -111,7 +97,7 @@ def _follow_ups_per_month(org, filters: InsightFilters) -> Chart:
 def _open_follow_ups_by_age(org, filters: InsightFilters, now: datetime) -> Chart:
     scope, scope_params = _scope(org, filters)
     young, middle = (now - timedelta(days=AGES[key][1] + 1) for key in ("0-30", "31-90"))
-    found = _rows(_BY_AGE_SQL.format(scope=scope), [young, middle, *scope_params])
+    found = fetch_all(_BY_AGE_SQL.format(scope=scope), [young, middle, *scope_params])
     counts = {(age, priority): n for age, priority, n in found}
     rows = [
         {"age": age_label, "priority": priority.label, "follow_ups": counts.get((age, priority.value), 0),
@@ -134,7 +120,7 @@ def _open_follow_ups_by_age(org, filters: InsightFilters, now: datetime) -> Char
 
 def _follow_ups_on_time(org, filters: InsightFilters) -> Chart:
     scope, scope_params = _scope(org, filters)
-    found = _rows(_ON_TIME_SQL.format(scope=scope),
+    found = fetch_all(_ON_TIME_SQL.format(scope=scope),
                   [filters.tz.key, *scope_params, filters.period.start, filters.period.end])
     counts = {(month, on_time): n for month, on_time, n in found}
     rows = []

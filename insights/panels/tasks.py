@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
-
 from insights.charts import Chart, ChartKind, Column, Panel, Unit, incidents_link
 from insights.filters import InsightFilters, scoped_incident_ids_sql
+from insights.panels._sql import fetch_all
 from learning.models import LearningFlow, LearningTask, TaskState, TaskTemplate
 from orgs.models import Membership, User
 
@@ -89,15 +88,9 @@ _OVERDUE_SQL = f"""
     GROUP BY m.public_id, u.name, u.email"""
 
 
-def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _scoped(sql: str, org, filters: InsightFilters, *params) -> list[tuple]:
     scope, scope_params = scoped_incident_ids_sql(org, filters, "t.incident_id")
-    return _rows(sql.format(scope=scope), [org.pk, *scope_params, *params])
+    return fetch_all(sql.format(scope=scope), [org.pk, *scope_params, *params])
 
 
 def _template_labels(templates: dict) -> dict:
