@@ -146,11 +146,11 @@ def small_org() -> Organization:
     big = Organization.objects.annotate(n=Count("incidents")).order_by("-n", "pk").first()
     overdue_tasks = Q(learning_tasks__state="outstanding", learning_tasks__due_at__lte=now)
     counted = Organization.objects.exclude(pk=big.pk).annotate(
-        tasks=Count("learning_tasks", filter=overdue_tasks, distinct=True),
-        follow_ups=Count("incidents__follow_ups", distinct=True, filter=Q(
-            incidents__follow_ups__status="outstanding", incidents__follow_ups__due_at__lte=now)),
+        overdue_task_count=Count("learning_tasks", filter=overdue_tasks, distinct=True),
+        overdue_follow_up_count=Count("follow_ups", distinct=True, filter=Q(
+            follow_ups__status="outstanding", follow_ups__due_at__lte=now)),
     )
-    return max(counted, key=lambda org: (org.tasks + org.follow_ups, -org.pk))
+    return max(counted, key=lambda org: (org.overdue_task_count + org.overdue_follow_up_count, -org.pk))
 
 
 def run(*, steady_runs: int, batch_size: int | None = None) -> dict:
