@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 
 from django.http import QueryDict
 
-from incidentio.incidents.models import Incident, IncidentStatus, IncidentType, LearningFlowState, Severity
+from incidentio.incidents.models import (
+    Incident,
+    IncidentStatus,
+    IncidentType,
+    LearningFlowState,
+    Severity,
+    StatusCategory,
+)
 from insights.filters import insight_filters_parse
 
 NEW_YORK = "America/New_York"
@@ -40,6 +47,14 @@ def incident(org, *, reported_at: datetime, status_name: str = "Investigating", 
         incident_type=incident_type or IncidentType.objects.get(org=org, is_default=True),
         learning_flow=learning_flow, opt_out_reason=opt_out_reason, reported_at=reported_at, **timestamps,
     )
+
+
+def incident_in_category(org, category=StatusCategory.CLOSED, **fields) -> Incident:
+    """One incident of ``org`` in the first status of ``category``, with the next reference."""
+    number = Incident.objects.filter(org=org).count() + 1
+    fields.setdefault("incident_type", IncidentType.objects.get(org=org, is_default=True))
+    status = IncidentStatus.objects.filter(org=org, category=category).first()
+    return Incident.objects.create(org=org, number=number, name="Checkout down", status=status, **fields)
 
 
 def filters_for(org, query: str, *, today="2026-12-01"):

@@ -5,7 +5,6 @@ exactly, from follow-ups with known timestamps in an org on New York time
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -17,13 +16,13 @@ from incidentio.incidents.models import (
     FollowUpPriority,
     FollowUpStatus,
     Incident,
-    IncidentStatus,
     IncidentType,
     Severity,
     StatusCategory,
 )
 from insights.filters import COUNTED_CATEGORIES, insight_filters_parse
 from insights.panels import follow_ups
+from tests.insights.incident_rows import incident_in_category as incident
 
 pytestmark = pytest.mark.django_db
 
@@ -33,24 +32,10 @@ NOW = datetime(2026, 12, 15, 17, 0, tzinfo=UTC)
 #: the end of daylight-saving time (1 Nov 2026 in New York).
 RANGE = "from=2026-10-15&to=2026-12-10"
 LIST = "/acme/incidents/?"
-_numbers = count(1)
 
 
 def local(*args) -> datetime:
     return datetime(*args, tzinfo=NY)
-
-
-@pytest.fixture
-def org(acme):
-    acme.time_zone = "America/New_York"
-    acme.save(update_fields=["time_zone"])
-    return acme
-
-
-def incident(org, category=StatusCategory.CLOSED, **fields) -> Incident:
-    status = IncidentStatus.objects.filter(org=org, category=category).first()
-    fields.setdefault("incident_type", IncidentType.objects.get(org=org, is_default=True))
-    return Incident.objects.create(org=org, number=next(_numbers), name="Checkout down", status=status, **fields)
 
 
 def follow_up(of: Incident, created_at, status=FollowUpStatus.OUTSTANDING, **fields) -> FollowUp:

@@ -14,20 +14,13 @@ from incidentio.incidents.models import IncidentType, LearningFlowState
 from insights.filters import COUNTED_CATEGORIES
 from insights.panels import learning
 from learning.models import LearningStatusVisit
-from tests.insights.incident_rows import NEW_YORK, filters_for, incident, local, status
+from tests.insights.incident_rows import filters_for, incident, local, status
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 COMPLETED, OPTED_OUT, NOT_ENTERED = LearningFlowState.COMPLETED, LearningFlowState.OPTED_OUT, LearningFlowState.NOT_ENTERED
 RANGE = "from=2026-10-01&to=2026-11-30"
-
-
-@pytest.fixture
-def org(acme):
-    acme.time_zone = NEW_YORK
-    acme.save(update_fields=["time_zone"])
-    return acme
 
 
 def _link(*params, page=()) -> str:

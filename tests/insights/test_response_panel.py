@@ -12,18 +12,11 @@ import pytest
 from incidentio.incidents.models import IncidentType
 from insights.filters import COUNTED_CATEGORIES
 from insights.panels import response
-from tests.insights.incident_rows import NEW_YORK, filters_for, incident, local, severity
+from tests.insights.incident_rows import filters_for, incident, local, severity
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def org(acme):
-    acme.time_zone = NEW_YORK
-    acme.save(update_fields=["time_zone"])
-    return acme
 
 
 def _link(*params, page=()) -> str:

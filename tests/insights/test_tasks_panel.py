@@ -4,7 +4,6 @@ tasks with known timestamps in an org on New York time (docs/insights.md, "Tasks
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from insights.panels import tasks
 from learning.models import LearningFlow, LearningTask, TaskState, TaskTemplate
 from orgs.models import Membership
 from tests.factories import MembershipFactory, UserFactory
+from tests.insights.incident_rows import incident_in_category as incident
 
 pytestmark = pytest.mark.django_db
 
@@ -24,24 +24,10 @@ NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 15, 17, 0, tzinfo=UTC)
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
 LIST = "/acme/incidents/?"
-_numbers = count(1)
 
 
 def local(*args) -> datetime:
     return datetime(*args, tzinfo=NY)
-
-
-@pytest.fixture
-def org(acme):
-    acme.time_zone = "America/New_York"
-    acme.save(update_fields=["time_zone"])
-    return acme
-
-
-def incident(org, category=StatusCategory.CLOSED, **fields) -> Incident:
-    status = IncidentStatus.objects.filter(org=org, category=category).first()
-    fields.setdefault("incident_type", IncidentType.objects.get(org=org, is_default=True))
-    return Incident.objects.create(org=org, number=next(_numbers), name="Checkout down", status=status, **fields)
 
 
 def template(org, title, flow=None) -> TaskTemplate:
