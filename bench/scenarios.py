@@ -23,17 +23,20 @@ SLACK_RATE_TOLERANCE_S = 0.05  # clock jitter between two recorded arrivals
 
 
 def http_scenario(ctx, name: str, path: str, headers: dict, *, compare_path: str | None = None,
-                  compare_headers: dict | None = None) -> dict:
-    """wrk against ``path``; its query count, and the same page's count on a small org's data."""
+                  compare_headers: dict | None = None, connections: int | None = None) -> dict:
+    """wrk against ``path`` with ``connections`` (default: the profile's); its
+    query count, and the same page's count on a small org's data."""
+    connections = connections or ctx.connections
     url = ctx.base_url + path
     clients.get_json(url, headers) if path.startswith("/api/") else None  # fail fast with the body
     queries = clients.query_count(url, headers)
     small_queries = (
         clients.query_count(ctx.base_url + compare_path, compare_headers or headers) if compare_path else None
     )
-    run_wrk(url, headers=headers, seconds=ctx.warmup_seconds, connections=ctx.connections)  # warm caches
-    result = run_wrk(url, headers=headers, seconds=ctx.seconds, connections=ctx.connections)
-    return {"name": name, "path": path, **result.as_dict(), "queries": queries, "queries_small_org": small_queries}
+    run_wrk(url, headers=headers, seconds=ctx.warmup_seconds, connections=connections)  # warm caches
+    result = run_wrk(url, headers=headers, seconds=ctx.seconds, connections=connections)
+    return {"name": name, "path": path, **result.as_dict(), "queries": queries, "queries_small_org": small_queries,
+            "connections": connections}
 
 
 def paired_p50(ctx, paths: dict[str, str], headers: dict, *, rounds: int = 3) -> dict[str, float]:

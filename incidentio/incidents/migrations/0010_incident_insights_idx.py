@@ -15,10 +15,10 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='incident',
-            index=models.Index(fields=['org', 'reported_at'], name='incident_org_reported_idx'),
+            index=models.Index(fields=['org', 'reported_at'], include=('status', 'severity', 'incident_type', 'impact_started_at', 'identified_at', 'fixed_at', 'resolved_at'), name='incident_org_reported_idx'),
         ),
         migrations.AddIndex(
             model_name='incident',
-            index=models.Index(fields=['org', 'closed_at'], name='incident_org_closed_idx'),
+            index=models.Index(fields=['org', 'closed_at'], include=('status', 'severity', 'incident_type', 'learning_flow', 'resolved_at'), name='incident_org_closed_idx'),
         ),
     ]
