@@ -7,7 +7,7 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from incidentio.incidents.demo import seed_demo_incidents
+from incidentio.incidents.demo.story import seed_demo_incidents
 from orgs import services
 from orgs.models import Membership, Organization, Role, User
 
