@@ -30,7 +30,8 @@ def value_text(value, unit: Unit) -> str:
         except ValueError:
             return value
     if unit in NUMERIC and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:,}"
+        # As the chart's labels say it (insights.js ``number``): at most one decimal, none when it is 0.
+        return f"{value:,.1f}".removesuffix(".0")
     return str(value)
 
 
