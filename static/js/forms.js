@@ -1,0 +1,1 @@
+/* Forms that survive sign-ins and sign-outs in other tabs (docs/dashboard.md). */
