@@ -110,9 +110,14 @@ def scoped_incident_ids_sql(org, filters: InsightFilters, column: str) -> tuple[
     )
 
 
+def split_ids(data, name: str) -> list[str]:
+    """The values of query parameter ``name``, which may repeat and be comma-separated, stripped."""
+    return [part.strip() for value in data.getlist(name) for part in value.split(",")]
+
+
 def _org_objects(model, org, values: list[str], param: str, noun: str) -> tuple:
     try:
-        wanted = {uuid.UUID(v.strip()) for v in values if v and v.strip()}
+        wanted = {uuid.UUID(v) for v in values if v}
     except ValueError:
         raise InsightFilterError(param, f"Unknown {noun} in this organization.") from None
     if not wanted:
@@ -132,9 +137,6 @@ def insight_filters_parse(
     range and win over ``range``. Type and severity ids may repeat or be
     comma-separated. Raises :class:`InsightFilterError`."""
     tz = ZoneInfo(org.time_zone)
-
-    def many(name: str) -> list[str]:
-        return [part for value in data.getlist(name) for part in value.split(",")]
 
     first_text, last_text = (data.get("from") or "").strip(), (data.get("to") or "").strip()
     if first_text or last_text:
@@ -160,8 +162,8 @@ def insight_filters_parse(
     return InsightFilters(
         period=period,
         preset=preset,
-        incident_types=_org_objects(IncidentType, org, many(type_param), type_param, "incident type"),
-        severities=_org_objects(Severity, org, many(severity_param), severity_param, "severity"),
+        incident_types=_org_objects(IncidentType, org, split_ids(data, type_param), type_param, "incident type"),
+        severities=_org_objects(Severity, org, split_ids(data, severity_param), severity_param, "severity"),
     )
 
 

@@ -13,13 +13,10 @@ from insights.filters import InsightFilters
 
 def insight_panel(org, slug: str, filters: InsightFilters, *, now: datetime) -> Panel | None:
     """The panel ``slug`` (a key of ``insights.panels.PANELS``) for these filters; None for an unknown slug."""
-    entry = panels.PANELS.get(slug)
-    if entry is None:
-        return None
-    _title, build = entry
-    return build(org, filters, now=now)
+    build = panels.PANELS.get(slug)
+    return build(org, filters, now=now) if build is not None else None
 
 
-def insight_panels(org, filters: InsightFilters, *, now: datetime) -> list[tuple[str, Panel]]:
-    """Every panel in the page's order, each with the title the page shows for it."""
-    return [(title, build(org, filters, now=now)) for title, build in panels.PANELS.values()]
+def insight_panels(org, filters: InsightFilters, *, now: datetime) -> list[Panel]:
+    """Every panel in the page's order."""
+    return [build(org, filters, now=now) for build in panels.PANELS.values()]

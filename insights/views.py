@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from incidentio.incidents.models import IncidentType, Severity
 from insights.csv_export import chart_csv, chart_csv_filename
-from insights.filters import PRESETS, InsightFilterError, InsightFilters, insight_filters_parse, org_today
+from insights.filters import PRESETS, InsightFilterError, InsightFilters, insight_filters_parse, org_today, split_ids
 from insights.presentation import chart_view
 from insights.selectors import insight_panel, insight_panels
 from orgs.views.base import OrgView
@@ -48,13 +48,11 @@ class FilterForm:
 
     @classmethod
     def asked(cls, query) -> FilterForm:
-        def many(name):
-            return frozenset(part.strip() for value in query.getlist(name) for part in value.split(","))
-
         first, last = (query.get("from") or "").strip(), (query.get("to") or "").strip()
         return cls(
             range=(query.get("range") or "").strip() or (CUSTOM if first or last else next(iter(PRESETS))),
-            first=first, last=last, types=many("incident_type"), severities=many("severity"),
+            first=first, last=last, types=frozenset(split_ids(query, "incident_type")),
+            severities=frozenset(split_ids(query, "severity")),
         )
 
 
@@ -66,8 +64,8 @@ class InsightsView(OrgView):
         except InsightFilterError as error:
             return self.render(FilterForm.asked(request.GET), error=error, status=400)
         panels = [
-            (panel.slug, title, [chart_view(self.org, panel.slug, chart, filters) for chart in panel.charts])
-            for title, panel in insight_panels(self.org, filters, now=now)
+            (panel.slug, panel.title, [chart_view(self.org, panel.slug, chart, filters) for chart in panel.charts])
+            for panel in insight_panels(self.org, filters, now=now)
         ]
         return self.render(FilterForm.of(filters), filters=filters, panels=panels)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from insights.panels import follow_ups, learning, response, tasks
 
-#: slug → (title, builder), in the page's order.
+#: slug → builder, in the page's order. Each panel's title is its ``Panel.title``.
 PANELS = {
-    "response": ("Response", response.panel),
-    "learning": ("Learning flow", learning.panel),
-    "tasks": ("Tasks", tasks.panel),
-    "follow_ups": ("Follow-ups", follow_ups.panel),
+    "response": response.panel,
+    "learning": learning.panel,
+    "tasks": tasks.panel,
+    "follow_ups": follow_ups.panel,
 }

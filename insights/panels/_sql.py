@@ -20,10 +20,19 @@ from datetime import date, timedelta
 
 from django.db import connection
 
+from insights.filters import scoped_incident_ids_sql
 from orgs.calendar import Period
 
 #: Postgres' name for each bucket: the ``date_trunc`` field.
 WEEK, MONTH = "week", "month"
+
+
+def org_rows_in_scope_sql(org, filters, alias: str) -> tuple[str, list]:
+    """Conditions keeping the rows of the table under ``alias`` (learning tasks,
+    follow-ups: tables that carry both ``org_id`` and ``incident_id``) that are
+    the org's and belong to an incident in scope (``scoped_incident_ids_sql``)."""
+    scope, params = scoped_incident_ids_sql(org, filters, f"{alias}.incident_id")
+    return f"{alias}.org_id = %s AND {scope}", [org.pk, *params]
 
 
 def fetch_all(sql: str, params: list) -> list[tuple]:

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 from incidentio.incidents.models import FollowUp, FollowUpPriority, FollowUpStatus
 from insights.charts import Chart, ChartKind, Column, Panel, Unit, incidents_link
-from insights.filters import InsightFilters, scoped_incident_ids_sql
-from insights.panels._sql import MONTH, bucket_period, fetch_all, period_months
+from insights.filters import InsightFilters
+from insights.panels._sql import MONTH, bucket_period, fetch_all, org_rows_in_scope_sql, period_months
 from orgs.calendar import Period
 
 _FOLLOW_UP = FollowUp._meta.db_table
@@ -28,8 +28,8 @@ PRIORITIES = [FollowUpPriority.URGENT, FollowUpPriority.HIGH, FollowUpPriority.M
 #: "Done on time": drill-down value → label.
 ON_TIME = {"yes": "On time", "no": "Late"}
 
-#: The org's follow-ups of the incidents in scope; ``{scope}`` is ``scoped_incident_ids_sql`` on ``f.incident_id``.
-_SCOPED = f"""FROM {_FOLLOW_UP} f WHERE f.org_id = %s AND {{scope}}"""
+#: The org's follow-ups of the incidents in scope; ``{scope}`` is ``org_rows_in_scope_sql`` on ``f``.
+_SCOPED = f"""FROM {_FOLLOW_UP} f WHERE {{scope}}"""
 
 # Each series counts in the range by its own timestamp, each read from its
 # own index (follow_up_org_created_idx, follow_up_org_completed_idx).
@@ -58,12 +58,6 @@ _ON_TIME_SQL = f"""
     GROUP BY month, on_time"""
 
 
-def _scope(org, filters: InsightFilters) -> tuple[str, list]:
-    """``_SCOPED``'s condition and its parameters, the org's id first."""
-    scope, params = scoped_incident_ids_sql(org, filters, "f.incident_id")
-    return scope, [org.pk, *params]
-
-
 def _months(period: Period) -> list[tuple[date, Period]]:
     """Each local month the range touches, as (its first day, the part of it in
     the range): a bar's link shows the days it counts."""
@@ -71,7 +65,7 @@ def _months(period: Period) -> list[tuple[date, Period]]:
 
 
 def _follow_ups_per_month(org, filters: InsightFilters) -> Chart:
-    scope, scope_params = _scope(org, filters)
+    scope, scope_params = org_rows_in_scope_sql(org, filters, "f")
     sql = _PER_MONTH_SQL.format(scope=scope)
     tz, start, end = filters.tz.key, filters.period.start, filters.period.end
     found = fetch_all(sql, [tz, *scope_params, start, end, tz, *scope_params, start, end])
@@ -95,7 +89,7 @@ def _follow_ups_per_month(org, filters: InsightFilters) -> Chart:
 
 
 def _open_follow_ups_by_age(org, filters: InsightFilters, now: datetime) -> Chart:
-    scope, scope_params = _scope(org, filters)
+    scope, scope_params = org_rows_in_scope_sql(org, filters, "f")
     young, middle = (now - timedelta(days=AGES[key][1] + 1) for key in ("0-30", "31-90"))
     found = fetch_all(_BY_AGE_SQL.format(scope=scope), [young, middle, *scope_params])
     counts = {(age, priority): n for age, priority, n in found}
@@ -119,7 +113,7 @@ def _open_follow_ups_by_age(org, filters: InsightFilters, now: datetime) -> Char
 
 
 def _follow_ups_on_time(org, filters: InsightFilters) -> Chart:
-    scope, scope_params = _scope(org, filters)
+    scope, scope_params = org_rows_in_scope_sql(org, filters, "f")
     found = fetch_all(_ON_TIME_SQL.format(scope=scope),
                   [filters.tz.key, *scope_params, filters.period.start, filters.period.end])
     counts = {(month, on_time): n for month, on_time, n in found}

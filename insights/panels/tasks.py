@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from insights.charts import Chart, ChartKind, Column, Panel, Unit, incidents_link
-from insights.filters import InsightFilters, scoped_incident_ids_sql
-from insights.panels._sql import fetch_all
+from insights.filters import InsightFilters
+from insights.panels._sql import fetch_all, org_rows_in_scope_sql
 from learning.models import LearningFlow, LearningTask, TaskState, TaskTemplate
 from orgs.models import Membership, User
 
@@ -43,10 +43,10 @@ _OUTCOME_SQL = f"""CASE
     WHEN t.state = '{TaskState.NOT_DOING}' THEN 'not_doing'
     ELSE 'outstanding' END"""
 
-#: The tasks of the incidents in scope; ``{scope}`` is ``scoped_incident_ids_sql`` on ``t.incident_id``.
+#: The org's tasks of the incidents in scope; ``{scope}`` is ``org_rows_in_scope_sql`` on ``t``.
 _TASKS_IN_SCOPE = f"""
     FROM {_TASK} t
-    WHERE t.org_id = %s AND {{scope}}"""
+    WHERE {{scope}}"""
 
 # Counted per template id first, then joined to the few templates counted (not
 # every task to its template).
@@ -89,8 +89,8 @@ _OVERDUE_SQL = f"""
 
 
 def _scoped(sql: str, org, filters: InsightFilters, *params) -> list[tuple]:
-    scope, scope_params = scoped_incident_ids_sql(org, filters, "t.incident_id")
-    return fetch_all(sql.format(scope=scope), [org.pk, *scope_params, *params])
+    scope, scope_params = org_rows_in_scope_sql(org, filters, "t")
+    return fetch_all(sql.format(scope=scope), [*scope_params, *params])
 
 
 def _template_labels(templates: dict) -> dict:

@@ -39,7 +39,7 @@ def _charts_with_rows():
     acme = Organization.objects.get(slug="acme")
     now = timezone.now()
     filters = insight_filters_parse(acme, QueryDict(), today=org_today(acme, now))
-    return [(f"chart-{slug}-{chart.id}", chart) for slug, (_title, build) in PANELS.items()
+    return [(f"chart-{slug}-{chart.id}", chart) for slug, build in PANELS.items()
             for chart in build(acme, filters, now=now).charts if chart.rows]
 
 

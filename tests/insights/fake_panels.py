@@ -116,6 +116,6 @@ def tasks_panel(org, filters, *, now) -> Panel:
 @pytest.fixture
 def fake_panels(monkeypatch):
     """The response, learning and tasks panels replaced by the stand-ins above, for this test only."""
-    monkeypatch.setitem(PANELS, "response", ("Response", response_panel))
-    monkeypatch.setitem(PANELS, "learning", ("Learning flow", learning_panel))
-    monkeypatch.setitem(PANELS, "tasks", ("Tasks", tasks_panel))
+    monkeypatch.setitem(PANELS, "response", response_panel)
+    monkeypatch.setitem(PANELS, "learning", learning_panel)
+    monkeypatch.setitem(PANELS, "tasks", tasks_panel)
