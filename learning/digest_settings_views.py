@@ -81,6 +81,4 @@ class DigestSettingsView(AdminView):
             last_run_at=schedule.last_run_at.astimezone(zone) if schedule.last_run_at else None,
             horizon=digests.HORIZON_DAYS,
         )
-        # The schedule is the org's: this page says its times in the org's zone, not the viewer's.
-        with timezone.override(zone):
-            return render(self.request, self.template_name, context, status=status)
+        return render(self.request, self.template_name, context, status=status)

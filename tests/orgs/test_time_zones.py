@@ -198,6 +198,9 @@ def test_the_api_keeps_utc_whatever_the_cookie(acme, incident, client):
     response = client.get(f"/api/v2/incidents/{incident.public_id}", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200, response.content
     assert response.json()["incident"]["timestamps"]["reported_at"] == "2026-12-07T15:23:00Z"
+    timeline = client.get(f"/api/v2/incidents/{incident.public_id}/timeline", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert timeline.status_code == 200, timeline.content
+    assert all(event["occurred_at"].endswith("Z") for event in timeline.json()["timeline_events"])
 
 
 def test_the_digest_schedule_keeps_the_orgs_zone(acme, admin, signed_in):
