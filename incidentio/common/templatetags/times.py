@@ -30,8 +30,12 @@ FORMATS = {
 JUST_NOW = timedelta(minutes=1)
 
 
-def local_text(value: datetime, style: str = "full") -> str:
-    """``value`` in the active zone as ``style`` (:data:`FORMATS`) says, e.g. "7 Dec 2026, 10:23 EST"."""
+@register.filter
+def local_text(value: datetime | None, style: str = "full") -> str:
+    """``value`` in the active zone as ``style`` (:data:`FORMATS`) says, e.g. "7 Dec 2026, 10:23 EST";
+    as a filter, for attributes: ``title="{{ row.since|local_text }}"``."""
+    if value is None:
+        return ""
     return date_format(timezone.localtime(value), FORMATS[style])
 
 
