@@ -16,7 +16,7 @@ task, ``f`` a follow-up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.db import connection
@@ -118,7 +118,9 @@ class Row:
         return None if self.lead_email is None else User.display_name_of(self.lead_name, self.lead_email)
 
     def time_in_status(self, now: datetime) -> str:
-        """"3 days": the largest unit only, as people say it."""
+        """"3 days": the largest unit only, as people say it ("under a minute", not "0 minutes")."""
+        if now - self.since < timedelta(minutes=1):
+            return "under a minute"
         return timesince(self.since, now, depth=1)
 
 

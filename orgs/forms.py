@@ -61,6 +61,11 @@ class ProfileForm(forms.Form):
     name = forms.CharField(max_length=limits.USER_NAME, required=False, label="Display name", validators=[validate_single_line])
 
 
+class TimeZonePreferenceForm(forms.Form):
+    # A free choice field: the service names a bad time zone (and changes nothing).
+    time_zone = forms.CharField(max_length=64, required=False, label="Time zone")
+
+
 class AddOrganizationForm(forms.Form):
     slug = forms.CharField(
         max_length=50,

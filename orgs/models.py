@@ -60,6 +60,9 @@ class User(AbstractUser):
     last_name = None
     email = models.EmailField("e-mail address", unique=True)
     name = models.CharField(max_length=150, blank=True, validators=[validate_single_line])
+    #: The IANA time zone the dashboard shows times in; blank: the browser's
+    #: (``orgs.time_zones``).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

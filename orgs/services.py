@@ -260,6 +260,18 @@ def user_update_profile(*, user: User, name: str) -> User:
     return user
 
 
+def user_update_time_zone(*, user: User, time_zone: str) -> User:
+    """The zone the dashboard shows ``user`` times in: an IANA name, or blank
+    for the browser's (orgs/time_zones.py)."""
+    time_zone = time_zone.strip()
+    if time_zone and time_zone not in time_zone_names():
+        raise ServiceError(f"“{time_zone}” is not a time zone; choose one from the list, e.g. America/New_York.",
+                           field="time_zone")
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
+    return user
+
+
 # --- Working calendar (orgs/calendar.py) -------------------------------------------
 
 

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Must come after authentication: it replaces request.user on org pages.
     "orgs.middleware.OrgSessionMiddleware",
+    # After it: an org page's zone depends on the org and the identity (docs/dashboard.md).
+    "orgs.time_zones.TimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "incidentio.config.urls"
@@ -111,6 +113,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orgs.context_processors.org_sessions",
             ],
+            # {% local_time %} and {% time_ago %} on every page, without a {% load %}.
+            "builtins": ["incidentio.common.templatetags.times"],
         },
     },
 ]

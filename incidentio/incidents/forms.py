@@ -201,12 +201,18 @@ class AssignRoleForm(OrgForm):
         return self._member("user")
 
 
+def zone_label(label: str) -> str:
+    """"When (America/New_York)": datetime inputs read and show the viewer's
+    zone (orgs/time_zones.py); the field converts to and from UTC."""
+    return f"{label} ({timezone.get_current_timezone_name()})"
+
+
 class TimestampsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field, label in INCIDENT_TIMESTAMPS:
             self.fields[field] = forms.DateTimeField(
-                label=f"{label} (UTC)",
+                label=zone_label(label),
                 required=field == "reported_at",
                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
                 input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
@@ -224,7 +230,7 @@ class PostmortemStatusForm(forms.Form):
 
 class DebriefForm(OrgForm):
     scheduled_at = forms.DateTimeField(
-        label="When (UTC)",
+        label="When",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
     )
@@ -234,6 +240,7 @@ class DebriefForm(OrgForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
+        self.fields["scheduled_at"].label = zone_label("When")
         self.fields["attendees"].choices = member_choices(org, blank=None)
 
     def clean_attendees(self):

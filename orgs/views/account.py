@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from incidentio.common.errors import add_service_error
-from orgs import services, sessions
-from orgs.forms import AddOrganizationForm, OrganizationCreateForm, ProfileForm
+from orgs import services, sessions, time_zones
+from orgs.calendar import time_zone_names
+from orgs.forms import AddOrganizationForm, OrganizationCreateForm, ProfileForm, TimeZonePreferenceForm
 from orgs.views.base import OrgView
 
 
 class PreferencesView(OrgView):
-    """The signed-in identity's profile and password, and leaving the org."""
+    """The signed-in identity's profile, time zone and password, and leaving the org."""
 
     template_name = "orgs/preferences.html"
 
@@ -33,7 +34,20 @@ class PreferencesView(OrgView):
         action = request.POST.get("action")
         profile_form = ProfileForm(initial={"name": request.user.name})
         password_form = PasswordChangeForm(request.user)
-        if action == "profile":
+        time_zone_form = None
+        if action == "time_zone":
+            time_zone_form = TimeZonePreferenceForm(request.POST)
+            if time_zone_form.is_valid():
+                try:
+                    services.user_update_time_zone(user=request.user, **time_zone_form.cleaned_data)
+                except services.ServiceError as exc:
+                    add_service_error(time_zone_form, exc)
+                else:
+                    zone = request.user.time_zone
+                    messages.success(request, f"Times are shown in {zone} now." if zone
+                                     else "Times are shown in your browser's time zone now.")
+                    return redirect("preferences", org_slug=self.org.slug)
+        elif action == "profile":
             profile_form = ProfileForm(request.POST)
             if profile_form.is_valid():
                 services.user_update_profile(user=request.user, name=profile_form.cleaned_data["name"])
@@ -55,15 +69,18 @@ class PreferencesView(OrgView):
             return redirect("preferences", org_slug=self.org.slug)
         else:
             messages.error(request, "Unknown action.")
-        return self.render(request, profile_form, password_form, status=400)
+        return self.render(request, profile_form, password_form, status=400, time_zone_form=time_zone_form)
 
-    def render(self, request, profile_form, password_form, status=200):
+    def render(self, request, profile_form, password_form, status=200, time_zone_form=None):
         from slackbot.links import slack_link_for
 
         link = slack_link_for(org=self.org, user=request.user)
+        time_zone_form = time_zone_form or TimeZonePreferenceForm()
         context = self.get_context_data(
             profile_form=profile_form, password_form=password_form, nav="preferences",
             slack_link=link, slack_workspace=getattr(self.org, "slack_workspace", None) if link else None,
+            time_zone_form=time_zone_form, time_zones=[(name, name) for name in time_zone_names()],
+            selected_zone=request.user.time_zone, detected_zone=time_zones.browser_zone(request),
         )
         return render(request, self.template_name, context, status=status)
 

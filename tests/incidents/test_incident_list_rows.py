@@ -10,7 +10,6 @@ from html import unescape
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timesince
 
 from incidentio.common.actors import Actor
 from incidentio.incidents.models import IncidentStatus, Severity
@@ -56,8 +55,9 @@ def test_a_row_links_to_the_incident_and_shows_its_status_severity_roles_and_age
     assert len(roles) >= 2  # the reporter and the lead
     assert f'<td class="muted small">{"<br>".join(roles)}</td>' in row
     reported = timezone.localtime(incident.reported_at)
-    assert f'title="{reported.isoformat()}"' in row
-    assert f"{timesince(incident.reported_at)} ago" in row
+    # Declared a moment ago: "just now", not "0 minutes ago"; the local time with its zone on hover.
+    assert (f'<time datetime="{reported.isoformat(timespec="seconds")}" '
+            f'title="{reported:%-d %b %Y, %H:%M} UTC">just now</time>') in row
 
 
 def test_a_renamed_status_shows_on_the_next_view_escaped(as_responder, acme, responder):

@@ -431,7 +431,7 @@ def test_incident_page_shows_everything_about_the_incident(as_responder, acme, r
     assert "Follow-up created: Add a canary" in timeline and "Post-mortem created" in timeline
     follow_up_list = html[html.index('data-testid="follow-ups"') :]
     assert "Add a canary" in follow_up_list
-    assert "Room 101" in html and "Tue 4 Mar 2031 15:00 UTC" in html
+    assert "Room 101" in html and "Tue 4 Mar 2031, 15:00 UTC" in html
     debrief = Debrief.objects.get(incident=incident)
     assert _url(incident, f"debriefs/{debrief.public_id}.ics") in html
     assert f'href="{_url(incident, "postmortem/")}"' in html
@@ -635,7 +635,7 @@ def test_correct_timestamps(as_responder, acme, responder):
     assert incident.reported_at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
     assert incident.impact_started_at == datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
     assert "Impact started: 2024-05-01 09:30 UTC" in _timeline_section(page)
-    assert "1 May 2024 09:30" in _text(page)
+    assert "1 May 2024, 09:30 UTC" in _text(page)
 
 
 def test_timestamps_need_a_reported_time(as_responder, acme, responder):

@@ -14,6 +14,7 @@ from incidentio.common.actors import Actor
 from incidentio.incidents.models import ActorKind, EventKind, TimelineEvent
 from incidentio.incidents.selectors import TIMELINE_PAGE_EVENTS
 from incidentio.incidents.services.incidents import incident_declare, incident_post_update
+from orgs.time_zones import COOKIE_NAME
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,14 +114,14 @@ def test_an_event_renders_its_kind_actor_time_and_slack_link(as_responder, incid
     assert (
         '<li class="event kind-status_changed"><div class="event-meta"><strong>Status changed</strong>'
         f" · {escape(responder.display_name)} · "
-        '<time datetime="2024-03-07T14:05:09+00:00">7 Mar 14:05</time>'
+        '<time datetime="2024-03-07T14:05:09+00:00">7 Mar, 14:05 UTC</time>'
         ' · <a href="https://acme.slack.com/archives/C1/p1">Slack message →</a></div>'
         '<div class="event-text">Status changed from Investigating to Fixing</div></li>'
     ) in timeline
 
 
-def test_event_times_are_shown_in_the_configured_time_zone(as_responder, incident, settings):
-    settings.TIME_ZONE = "America/New_York"
+def test_event_times_are_shown_in_the_viewers_time_zone(as_responder, incident):
+    as_responder.cookies[COOKIE_NAME] = "America/New_York"  # what static/js/timezone.js sets
     _add_events(incident, 2)
     TimelineEvent.objects.create(incident=incident, kind=EventKind.UPDATE_POSTED, actor_kind=ActorKind.SYSTEM,
                                  occurred_at=datetime(2024, 3, 7, 14, 5, 9, tzinfo=UTC), text="Winter")
@@ -129,8 +130,8 @@ def test_event_times_are_shown_in_the_configured_time_zone(as_responder, inciden
 
     timeline = _timeline(as_responder.get(_url(incident)))
 
-    assert '<time datetime="2024-03-07T09:05:09-05:00">7 Mar 09:05</time>' in timeline
-    assert '<time datetime="2024-06-30T23:30:00-04:00">30 Jun 23:30</time>' in timeline  # the day before, in EDT
+    assert '<time datetime="2024-03-07T09:05:09-05:00">7 Mar, 09:05 EST</time>' in timeline
+    assert '<time datetime="2024-06-30T23:30:00-04:00">30 Jun, 23:30 EDT</time>' in timeline  # the day before
 
 
 def test_event_text_and_actor_labels_are_escaped(as_responder, incident):
@@ -253,15 +254,15 @@ def test_the_whole_timeline_and_the_newest_events_are_cached_apart(as_responder,
     assert _timeline(as_responder.get(_url(incident))).count('<li class="event') == TIMELINE_PAGE_EVENTS
 
 
-def test_a_cached_timeline_follows_the_time_zone(as_responder, incident, settings):
+def test_a_cached_timeline_follows_the_time_zone(as_responder, incident):
     TimelineEvent.objects.create(incident=incident, kind=EventKind.UPDATE_POSTED, actor_kind=ActorKind.SYSTEM,
                                  occurred_at=datetime(2024, 3, 7, 14, 5, 9, tzinfo=UTC), text="Winter")
-    assert '<time datetime="2024-03-07T14:05:09+00:00">7 Mar 14:05</time>' in _timeline(
+    assert '<time datetime="2024-03-07T14:05:09+00:00">7 Mar, 14:05 UTC</time>' in _timeline(
         as_responder.get(_url(incident)))
 
-    settings.TIME_ZONE = "America/New_York"
+    as_responder.cookies[COOKIE_NAME] = "America/New_York"  # another viewer's zone, the same cache
 
-    assert '<time datetime="2024-03-07T09:05:09-05:00">7 Mar 09:05</time>' in _timeline(
+    assert '<time datetime="2024-03-07T09:05:09-05:00">7 Mar, 09:05 EST</time>' in _timeline(
         as_responder.get(_url(incident)))
 
 

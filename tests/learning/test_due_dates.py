@@ -71,12 +71,13 @@ def _add_holiday(client, day: date, name="Day off"):
 
 
 def _set_resolved(client, incident: Incident, resolved: datetime):
-    """The dashboard's timestamps form (UTC), keeping the reported time."""
-    utc = "%Y-%m-%dT%H:%M"
+    """The dashboard's timestamps form, keeping the reported time. It takes local
+    time: a client without a browser zone or a preference gets the org's, New York."""
+    local = "%Y-%m-%dT%H:%M"
     response = client.post(f"/acme/incidents/{incident.public_id}/timestamps/", {
-        "reported_at": incident.reported_at.astimezone(UTC).strftime(utc),
-        "accepted_at": incident.accepted_at.astimezone(UTC).strftime(utc),
-        "resolved_at": resolved.astimezone(UTC).strftime(utc),
+        "reported_at": incident.reported_at.astimezone(NEW_YORK).strftime(local),
+        "accepted_at": incident.accepted_at.astimezone(NEW_YORK).strftime(local),
+        "resolved_at": resolved.astimezone(NEW_YORK).strftime(local),
     })
     assert response.status_code == 302, response.content.decode()[:3000]
 

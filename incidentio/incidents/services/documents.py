@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -130,7 +130,8 @@ def debrief_schedule(
         created_by=actor.user,
     )
     debrief.attendees.set(attendees)
-    when = timezone.localtime(scheduled_at).strftime("%a %d %b %Y %H:%M %Z")
+    # In UTC whoever schedules it: the text goes to Slack too, where there is no viewer's zone.
+    when = scheduled_at.astimezone(UTC).strftime("%a %d %b %Y %H:%M %Z")
     timeline_record(incident=incident, kind=EventKind.DEBRIEF_SCHEDULED, actor=actor,
                     text=f"Debrief scheduled for {when}",
                     data={"debrief_id": str(debrief.public_id), "scheduled_at": scheduled_at.isoformat()})

@@ -8,7 +8,7 @@ are what the flow builds on.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -423,7 +423,8 @@ def incident_update_timestamps(*, incident: Incident, actor: Actor, values: dict
         setattr(incident, field, value)
     incident.save(update_fields=[*changed, "updated_at"])
     lines = [
-        f"{labels[f]}: {timezone.localtime(v).strftime('%Y-%m-%d %H:%M %Z') if v else 'cleared'}"
+        # In UTC whoever corrects them: the text goes to Slack too, where there is no viewer's zone.
+        f"{labels[f]}: {v.astimezone(UTC).strftime('%Y-%m-%d %H:%M %Z') if v else 'cleared'}"
         for f, v in changed.items()
     ]
     timeline_record(incident=incident, kind=EventKind.TIMESTAMPS_UPDATED, actor=actor,

@@ -36,6 +36,22 @@ def duration(value: timedelta | None) -> str:
     return f"{mins}m" if mins else "<1m"
 
 
+@register.simple_tag
+def incident_duration(incident) -> str:
+    """The incident's duration (``1d 3h``); for one not resolved yet, in triage
+    or live, the time since its impact started (or it was reported) and "so
+    far": ``2h 5m so far``. An em dash for one closed without a resolution."""
+    if incident.duration is not None:
+        return duration(incident.duration)
+    if incident.resolved_at is None and incident.status.category in _UNRESOLVED_CATEGORIES:
+        started = incident.impact_started_at or incident.reported_at
+        return f"{duration(max(timezone.now() - started, timedelta(0)))} so far"
+    return "—"
+
+
+_UNRESOLVED_CATEGORIES = ("triage", "live")  # StatusCategory.TRIAGE, .LIVE
+
+
 @register.inclusion_tag("incidents/_on_demand_form.html", takes_context=True)
 def on_demand_form(context, form_name: str):
     """``{% on_demand_form "follow-up" %}``: the ``<details>`` that fetches one of
