@@ -105,7 +105,8 @@ def incident_progress(*, incident) -> list[StatusTasks]:
         .values("status").annotate(count=Count("pk")).values_list("status", "count")
     )
     groups += [
-        StatusTasks(status, [], False, stage="upcoming", upcoming_task_count=counts.get(status.pk, 0), is_next=index == 0)
+        StatusTasks(status, [], False, stage="upcoming", upcoming_task_count=counts.get(status.pk, 0),
+                    is_next=index == 0)
         for index, status in enumerate(upcoming)
     ]
     return groups

@@ -23,5 +23,6 @@ def error_next_to(page: str, field_id: str) -> str:
         rf'<div class="field[^"]*has-error[^"]*"><label for="{re.escape(field_id)}">.*?</div>', page, re.S
     )
     if block:
-        return " ".join(html.unescape(m).strip() for m in re.findall(r'<small class="error"[^>]*>(.*?)</small>', block.group(0), re.S))
+        errors = re.findall(r'<small class="error"[^>]*>(.*?)</small>', block.group(0), re.S)
+        return " ".join(html.unescape(error).strip() for error in errors)
     return ""

@@ -145,7 +145,8 @@ def test_a_failure_is_shown_on_its_own_page_only(acme, responder, signed_in):
     client = signed_in(responder, acme)
     response = client.post(_url(incident, "cancel/"), {"reason": ""})
     assert error_next_to(client.get(_url(other)).content.decode(), "cancel-reason") == ""
-    assert error_next_to(client.get(response["Location"]).content.decode(), "cancel-reason") == "This field is required."
+    page = client.get(response["Location"]).content.decode()
+    assert error_next_to(page, "cancel-reason") == "This field is required."
 
 
 def test_an_error_whose_form_left_the_page_goes_at_its_top(acme, responder, signed_in):

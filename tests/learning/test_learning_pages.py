@@ -80,7 +80,8 @@ def test_opting_out_needs_a_reason(reason, responder, acme, signed_in):
     response = client.post(_url(incident, "close/"), {"learning_flow": "opt_out", "opt_out_reason": reason})
     assert response["Location"].endswith("#close")
     page = _refused(client, response)
-    assert error_next_to(page, "opt-out-reason") == "Say why the learning flow is skipped; the reason is kept and shared."
+    error = error_next_to(page, "opt-out-reason")
+    assert error == "Say why the learning flow is skipped; the reason is kept and shared."
     assert '<details class="close-choice" id="close" data-testid="close-choice" open>' in page
     incident.refresh_from_db()
     assert incident.is_live and incident.opt_out_reason == ""

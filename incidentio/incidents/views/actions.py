@@ -82,7 +82,9 @@ class MergeView(IncidentActionView):
         try:
             into = selectors.incident_get_by_reference(org=self.org, reference=form.cleaned_data["into"])
         except Http404:
-            raise ServiceError(f"No incident {form.cleaned_data['into']} in {full_stop(self.org.name)}", field="into") from None
+            raise ServiceError(
+                f"No incident {form.cleaned_data['into']} in {full_stop(self.org.name)}", field="into"
+            ) from None
         return svc.incident_merge(incident=incident, actor=self.actor, into=into)
 
 

@@ -167,7 +167,7 @@ class _FollowUpAction(IncidentActionView):
 
 
 class FollowUpEditView(_FollowUpAction):
-    """No page has a form for it (the dashboard edits follow-ups field by field): errors are a flash message."""
+    """No dashboard page posts to it (its forms post to due/, complete/, not-doing/): errors are a flash message."""
 
     form_class = FollowUpForm
     shown_fields = ()
