@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Count
+
 from incidentio.api.pagination import due_keyset, due_ordering
 from incidentio.common.lookups import get_or_404
-from incidentio.incidents.models import IncidentStatus, IncidentType, StatusCategory
+from incidentio.incidents.models import IncidentStatus, IncidentType, LearningFlowState, StatusCategory
 from learning import queries
 from learning.models import LearningFlow, LearningFlowStatus, LearningTask, LifecycleRules, TaskState, TaskTemplate
 
@@ -45,9 +47,25 @@ def learning_status_list(*, org) -> list[IncidentStatus]:
 
 @dataclass
 class StatusTasks:
+    """One learning status of an incident's flow, as its panel shows it."""
+
     status: IncidentStatus
     tasks: list[LearningTask]
     is_current: bool
+    #: "done" (left behind), "current", or "upcoming" (not reached yet: no tasks yet).
+    stage: str = "done"
+    #: An upcoming status: how many tasks it will bring (its templates in the flow).
+    upcoming_task_count: int = 0
+    is_next: bool = False
+
+    @property
+    def done_count(self) -> int:
+        """Tasks addressed: completed, or marked not doing (either lets the incident move on)."""
+        return sum(1 for task in self.tasks if task.state != TaskState.OUTSTANDING)
+
+    @property
+    def total(self) -> int:
+        return len(self.tasks)
 
 
 def incident_tasks(*, incident) -> list[StatusTasks]:
@@ -56,11 +74,42 @@ def incident_tasks(*, incident) -> list[StatusTasks]:
     tasks = queries.incident_tasks(incident.pk)
     groups: dict[int, StatusTasks] = {}
     for task in tasks:
+        is_current = task.status_id == incident.status_id
         group = groups.setdefault(
-            task.status_id, StatusTasks(task.status, [], task.status_id == incident.status_id)
+            task.status_id, StatusTasks(task.status, [], is_current, stage="current" if is_current else "done")
         )
         group.tasks.append(task)
     return list(groups.values())
+
+
+def incident_progress(*, incident) -> list[StatusTasks]:
+    """Every status of the incident's learning flow, for its panel: those it went
+    through and its current one with their tasks (``incident_tasks``), then —
+    while the flow runs — the ones still to come, in the order it will take them
+    (``flow.upcoming_steps``), each with how many tasks it will bring. A
+    finished or opted-out flow has nothing to come."""
+    from learning.services import flow
+
+    groups = incident_tasks(incident=incident)
+    if incident.learning_flow != LearningFlowState.RUNNING:
+        return groups
+    flow_id = flow.run_flow_id(incident)
+    steps = flow.flow_steps(flow_id)
+    current = next((step for step in steps if step.pk == incident.status_id), incident.status)
+    if not any(group.is_current for group in groups):
+        # The current status brought no tasks: show it all the same, as where the incident is.
+        groups.append(StatusTasks(current, [], True, stage="current"))
+    upcoming = flow.upcoming_steps(steps, current, flow.visited_steps(incident))
+    counts = dict(
+        TaskTemplate.objects.filter(flow_id=flow_id, status__in=upcoming)
+        .values("status").annotate(count=Count("pk")).values_list("status", "count")
+    )
+    groups += [
+        StatusTasks(status, [], False, stage="upcoming", upcoming_task_count=counts.get(status.pk, 0),
+                    is_next=index == 0)
+        for index, status in enumerate(upcoming)
+    ]
+    return groups
 
 
 @dataclass(slots=True)

@@ -19,6 +19,8 @@ from orgs.views.base import OrgView
 
 
 class _TaskAction(IncidentActionView):
+    failure_anchor = "learning"
+
     def get_task(self, incident):
         return selectors.task_get_for_incident(incident=incident, public_id=self.kwargs["task_id"])
 
@@ -83,6 +85,7 @@ class OptOutView(IncidentActionView):
     """Leave a running learning flow, with a reason."""
 
     form_class = OptOutForm
+    failure_anchor = "stop-flow"
     success_message = "Closed without the rest of the learning flow."
 
     def perform(self, incident, form):
@@ -177,5 +180,7 @@ class TaskSnoozeView(_TaskAction, _Snooze):
 
 
 class FollowUpSnoozeView(_Snooze):
+    failure_anchor = "follow-ups"
+
     def get_item(self, incident):
         return follow_up_get(incident=incident, public_id=self.kwargs["follow_up_id"])

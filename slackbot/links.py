@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidentio.common.errors import ServiceError
+from incidentio.common.text import full_stop
 from slackbot.models import SlackUserLink, SlackWorkspace
 
 SALT = "slack-link"
@@ -94,7 +95,7 @@ def slack_link_claim(*, workspace: SlackWorkspace, user, slack_user_id: str) -> 
                 taken = None
             if taken is not None and taken.user_id != user.pk:
                 raise ServiceError(
-                    f"That Slack user is already linked to another member of {org.name}. "
+                    f"That Slack user is already linked to another member of {full_stop(org.name)} "
                     "Nothing was changed; ask them to unlink it from their Preferences first."
                 )
             if taken is not None:
@@ -105,7 +106,7 @@ def slack_link_claim(*, workspace: SlackWorkspace, user, slack_user_id: str) -> 
             return link
     except IntegrityError:
         raise ServiceError(
-            f"That Slack user is already linked to another member of {org.name}. Nothing was changed."
+            f"That Slack user is already linked to another member of {full_stop(org.name)} Nothing was changed."
         ) from None
 
 

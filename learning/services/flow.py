@@ -166,7 +166,7 @@ def schedule_advance_if_finished(incident: Incident) -> None:
 
 
 def _move_to_learning_status(incident: Incident, status: IncidentStatus, *, fields: list[str], now: datetime) -> None:
-    """Put the (locked) incident in ``status`` and remember it was there (see ``_visited``)."""
+    """Put the (locked) incident in ``status`` and remember it was there (see ``visited_steps``)."""
     incident.status = status
     incident.save(update_fields=["status", *fields, "updated_at"])
     LearningStatusVisit.objects.create(incident=incident, status=status, entered_at=now)
@@ -207,7 +207,7 @@ def _finish_outstanding(incident: Incident, reason: str) -> None:
     )
 
 
-def _visited(incident: Incident) -> set[int]:
+def visited_steps(incident: Incident) -> set[int]:
     """Ids of the learning statuses the incident has been in.
 
     An admin may reorder the statuses while incidents are in the flow; an
@@ -219,8 +219,9 @@ def _visited(incident: Incident) -> set[int]:
     return set(LearningStatusVisit.objects.filter(incident=incident).values_list("status_id", flat=True))
 
 
-def _following(steps: list[IncidentStatus], current: IncidentStatus, visited: set[int]) -> IncidentStatus | None:
-    """The first step after ``current`` that the incident has not been in.
+def upcoming_steps(steps: list[IncidentStatus], current: IncidentStatus, visited: set[int]) -> list[IncidentStatus]:
+    """The steps the incident will still go through after ``current``, in order:
+    those after it that it has not been in.
 
     An admin may have taken ``current`` out of the flow since the incident
     entered it; then the incident carries on after the last step it visited.
@@ -230,7 +231,12 @@ def _following(steps: list[IncidentStatus], current: IncidentStatus, visited: se
         position = ids.index(current.pk)
     else:
         position = max((index for index, pk in enumerate(ids) if pk in visited), default=-1)
-    return next((status for status in steps[position + 1:] if status.pk not in visited), None)
+    return [status for status in steps[position + 1:] if status.pk not in visited]
+
+
+def _following(steps: list[IncidentStatus], current: IncidentStatus, visited: set[int]) -> IncidentStatus | None:
+    """The first step after ``current`` that the incident has not been in."""
+    return next(iter(upcoming_steps(steps, current, visited)), None)
 
 
 @transaction.atomic
@@ -258,7 +264,7 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
     )
     flow_id = run_flow_id(incident)
     current = incident.status
-    following = _following(flow_steps(flow_id), current, _visited(incident))
+    following = _following(flow_steps(flow_id), current, visited_steps(incident))
     now = timezone.now()
     _leave_learning_status(incident, now)
     if following is not None:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from incidentio.common.errors import add_service_error
+from incidentio.common.text import full_stop
 from orgs import services, sessions, time_zones
 from orgs.calendar import time_zone_names
 from orgs.forms import AddOrganizationForm, OrganizationCreateForm, ProfileForm, TimeZonePreferenceForm
@@ -95,7 +96,7 @@ class LeaveOrganizationView(OrgView):
             messages.error(request, str(exc))
             return redirect("preferences", org_slug=self.org.slug)
         sessions.sign_out_of_org(request, org_slug=self.org.slug)
-        messages.success(request, f"You left {self.org.name}.")
+        messages.success(request, f"You left {full_stop(self.org.name)}")
         return redirect("home")
 
 
@@ -104,7 +105,7 @@ class SignOutOfOrgView(OrgView):
 
     def post(self, request, org_slug):
         sessions.sign_out_of_org(request, org_slug=self.org.slug)
-        messages.success(request, f"Signed out of {self.org.name}.")
+        messages.success(request, f"Signed out of {full_stop(self.org.name)}")
         return redirect("home")
 
 

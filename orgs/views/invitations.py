@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from incidentio.common.text import full_stop
 from orgs import selectors, services, sessions
 from orgs.adapters import offer_signup
 
@@ -41,6 +42,6 @@ def invitation(request, token):
             context["problem"] = str(exc)
             return render(request, "orgs/invitation.html", context, status=400)
         sessions.bind(request, org_slug=membership.org.slug, user=user)
-        messages.success(request, f"Welcome to {membership.org.name}.")
+        messages.success(request, f"Welcome to {full_stop(membership.org.name)}")
         return redirect("org_home", org_slug=membership.org.slug)
     return render(request, "orgs/invitation.html", context)

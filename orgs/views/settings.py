@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
+from incidentio.common import form_failures
 from incidentio.common.errors import add_service_error
+from incidentio.common.text import full_stop
 from orgs import selectors, services
 from orgs.forms import InvitationForm, OrganizationRenameForm, RoleForm
 from orgs.models import Role
@@ -40,7 +43,7 @@ class MembersView(AdminView):
     template_name = "orgs/settings/members.html"
 
     def get(self, request, org_slug):
-        return self.render(request, InvitationForm())
+        return self.render(request, InvitationForm(), failure=form_failures.take(request))
 
     def post(self, request, org_slug):
         """Invite someone by e-mail."""
@@ -59,8 +62,9 @@ class MembersView(AdminView):
                 return redirect("settings_members", org_slug=self.org.slug)
         return self.render(request, form, status=400)
 
-    def render(self, request, invite_form, status=200):
+    def render(self, request, invite_form, status=200, failure=None):
         context = self.get_context_data(
+            failure=failure,
             members=selectors.membership_list(org=self.org),
             invitations=selectors.invitation_list_pending(org=self.org),
             invite_form=invite_form,
@@ -78,17 +82,22 @@ class MemberRoleView(AdminView):
         member = selectors.membership_get(org=self.org, public_id=member_id)
         form = RoleForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Choose one of the roles in the list.")
-            return redirect("settings_members", org_slug=self.org.slug)
+            return self.refuse(["Choose one of the roles in the list."])
         try:
             services.membership_change_role(
                 actor=self.membership, membership=member, role=form.cleaned_data["role"]
             )
         except services.ServiceError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{member.user.email} is now {member.get_role_display()}.")
+            return self.refuse([str(exc)])  # the form's one field: its refusal shows beside it
+        messages.success(request, f"{member.user.email} is now {member.get_role_display()}.")
         return redirect("settings_members", org_slug=self.org.slug)
+
+    def refuse(self, errors: list[str]):
+        """Back to the members page, the error next to this member's role (post/redirect/get)."""
+        return form_failures.refuse(
+            self.request, to=reverse("settings_members", kwargs={"org_slug": self.org.slug}),
+            errors={"role": errors}, shown={"role"}, anchor=f"member-{self.kwargs['member_id']}",
+        )
 
 
 class MemberRemoveView(AdminView):
@@ -101,7 +110,7 @@ class MemberRemoveView(AdminView):
         except services.ServiceError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{member.user.email} was removed from {self.org.name}.")
+            messages.success(request, f"{member.user.email} was removed from {full_stop(self.org.name)}")
         return redirect("settings_members", org_slug=self.org.slug)
 
 

@@ -8,6 +8,7 @@ response; modals are opened by a Celery task with the command's trigger id.
 from __future__ import annotations
 
 from incidentio.common.errors import ServiceError
+from incidentio.common.text import full_stop
 from incidentio.incidents import selectors
 from incidentio.incidents.models import IncidentRole, LearningFlowState, RoleKind, Severity
 from incidentio.incidents.selectors import incident_type_list
@@ -89,7 +90,7 @@ class Command:
         # Only a word starting "INC-" names one here: a bare number is a task's (`/inc done 2`).
         if first.upper().startswith("INC-"):
             named = found_or_refuse(selectors.incident_get_by_reference,
-                                    f"There is no {escape(first.upper())} in {escape(self.org.name)}.",
+                                    f"There is no {escape(first.upper())} in {escape(full_stop(self.org.name))}",
                                     org=self.org, reference=first)
             self.rest = remainder.strip()
             return named

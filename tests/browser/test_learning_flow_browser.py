@@ -68,7 +68,7 @@ def test_run_the_flow_to_closed_and_opt_out_of_another(two_incidents, browser_co
     # Close the first incident into the learning flow.
     open_incident(page, "Cache stampede")
     page.get_by_test_id("close-choice").locator("summary").click()
-    page.get_by_role("button", name="Run the learning flow").click()
+    page.get_by_role("button", name="Close and run the learning flow").click()
     panel = page.get_by_test_id("learning-panel")
     expect(panel).to_contain_text("Documenting")
     expect(panel).to_contain_text("Create the post-mortem")

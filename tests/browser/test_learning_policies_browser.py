@@ -194,7 +194,7 @@ def test_a_new_admin_sets_up_a_security_flow_and_its_policies_then_runs_it(
     declare(page, "Leaked deploy token", incident_type="Security")
     page.get_by_test_id("close-choice").locator("summary").click()
     expect(page.get_by_test_id("flow-required")).to_contain_text("Security incidents always run the Security flow")
-    page.get_by_role("button", name="Close and start the learning flow").click()
+    page.get_by_role("button", name="Close and run the learning flow").click()
     panel = page.get_by_test_id("learning-panel")
     expect(page.get_by_test_id("incident-badges")).to_contain_text("Security review")
     expect(panel.locator(".learning-status.current h3")).to_contain_text("Security review")
@@ -210,7 +210,7 @@ def test_a_new_admin_sets_up_a_security_flow_and_its_policies_then_runs_it(
     # A Default incident closed the same way is asked, and runs the default flow.
     declare(page, "Cache stampede", incident_type="Default")
     page.get_by_test_id("close-choice").locator("summary").click()
-    page.get_by_role("button", name="Run the learning flow").click()
+    page.get_by_role("button", name="Close and run the learning flow").click()
     panel = page.get_by_test_id("learning-panel")
     expect(panel.locator(".learning-status.current h3")).to_contain_text("Documenting")
     expect(panel.get_by_test_id("task").filter(has_text="Create the post-mortem")).to_be_visible()

@@ -40,6 +40,7 @@ from incidentio.incidents.services.incidents import (
     incident_post_update,
 )
 from learning.services.flow import incident_close
+from tests.form_errors import error_next_to
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +92,16 @@ def _listed_references(response) -> list[str]:
 
 def _reload(incident) -> Incident:
     return Incident.objects.select_related("status", "severity").get(pk=incident.pk)
+
+
+def _refused(client, response):
+    """A refused action answers as a successful one does, with a redirect (303)
+    back to the page (post/redirect/get); that page shows the errors, and a
+    reload of it is a GET like any other."""
+    assert response.status_code == 303, _text(response)[:2000]
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    return page
 
 
 def _follow(client, response):
@@ -515,7 +526,7 @@ def test_change_status_to_a_status_of_another_org_is_refused(as_responder, acme,
     incident = _declare(acme, responder)
     foreign = IncidentStatus.objects.get(org=globex, name="Fixing")
     response = as_responder.post(_url(incident, "edit/"), {"status": str(foreign.public_id)})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "Select a valid choice." in _text(response)
     assert _reload(incident).status.name == "Investigating"
 
@@ -539,7 +550,7 @@ def test_edit_name_and_summary(as_responder, acme, responder):
 def test_edit_with_a_blank_name_is_refused(as_responder, acme, responder):
     incident = _declare(acme, responder, "Old name")
     response = as_responder.post(_url(incident, "details/"), {"name": "", "summary": ""})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "This field is required." in _text(response)
     assert _reload(incident).name == "Old name"
 
@@ -573,7 +584,7 @@ def test_assign_a_role_to_someone_outside_the_org_is_refused(
     response = as_responder.post(
         _url(incident, "roles/"), {"role": str(lead.public_id), "user": outsider.pk}
     )
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert not incident.role_assignments.filter(role=lead).exists()
 
 
@@ -616,7 +627,7 @@ def test_post_an_empty_update_is_refused(as_responder, acme, responder):
     incident = _declare(acme, responder)
     before = incident.timeline.count()
     response = as_responder.post(_url(incident, "updates/"), {"message": ""})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert incident.timeline.count() == before
 
 
@@ -642,7 +653,7 @@ def test_timestamps_need_a_reported_time(as_responder, acme, responder):
     incident = _declare(acme, responder)
     reported = incident.reported_at
     response = as_responder.post(_url(incident, "timestamps/"), {"reported_at": ""})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert _reload(incident).reported_at == reported
 
 
@@ -666,7 +677,7 @@ def test_decline_from_triage(as_responder, acme, responder):
 def test_decline_needs_a_reason(as_responder, acme, responder):
     incident = _declare(acme, responder, triage=True)
     response = as_responder.post(_url(incident, "decline/"), {"reason": ""})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert _reload(incident).status.category == StatusCategory.TRIAGE
 
 
@@ -683,7 +694,7 @@ def test_merge_from_triage(as_responder, acme, responder):
 def test_merge_into_an_unknown_reference_is_refused(as_responder, acme, responder):
     incident = _declare(acme, responder, triage=True)
     response = as_responder.post(_url(incident, "merge/"), {"into": "INC-99"})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "No incident INC-99 in Acme Inc." in _text(response)
     assert _reload(incident).status.category == StatusCategory.TRIAGE
 
@@ -691,7 +702,7 @@ def test_merge_into_an_unknown_reference_is_refused(as_responder, acme, responde
 def test_accept_a_live_incident_is_refused(as_responder, acme, responder):
     incident = _declare(acme, responder)
     response = as_responder.post(_url(incident, "accept/"))
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "INC-1 is not in triage." in _text(response)
 
 
@@ -741,7 +752,7 @@ def test_close_without_a_reason_to_skip_the_flow_is_refused(as_responder, acme, 
     response = as_responder.post(
         _url(incident, "close/"), {"learning_flow": "opt_out", "opt_out_reason": " "}
     )
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "Say why the learning flow is skipped" in _text(response)
     assert _reload(incident).status.category == StatusCategory.LIVE
     assert incident.timeline.count() == events
@@ -762,7 +773,7 @@ def test_postmortem_create_twice_is_refused(as_responder, acme, responder):
     incident = _declare(acme, responder)
     documents.postmortem_create(incident=incident, actor=Actor.for_user(responder))
     response = as_responder.post(_url(incident, "postmortem/create/"))
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "INC-1 already has a post-mortem." in _text(response)
 
 
@@ -819,7 +830,7 @@ def test_postmortem_set_unknown_status_is_refused(as_responder, acme, responder)
     incident = _declare(acme, responder)
     documents.postmortem_create(incident=incident, actor=Actor.for_user(responder))
     response = as_responder.post(_url(incident, "postmortem/status/"), {"status": "published"})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert Postmortem.objects.get(incident=incident).status == PostmortemStatus.DRAFT
 
 
@@ -828,7 +839,7 @@ def test_postmortem_status_without_a_postmortem_is_refused(as_responder, acme, r
     response = as_responder.post(
         _url(incident, "postmortem/status/"), {"status": PostmortemStatus.COMPLETED}
     )
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "INC-1 has no post-mortem yet; write one first." in _text(response)
 
 
@@ -875,7 +886,7 @@ def test_debrief_with_someone_outside_the_org_is_refused(as_responder, acme, res
         _url(incident, "debriefs/"),
         {"scheduled_at": "2031-03-04T15:00", "duration_minutes": "45", "attendees": [outsider.pk]},
     )
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert not Debrief.objects.exists()
 
 
@@ -947,8 +958,9 @@ def test_follow_up_create_edit_complete_and_not_doing(as_responder, acme, respon
 def test_follow_up_without_a_title_is_refused(as_responder, acme, responder):
     incident = _declare(acme, responder)
     response = as_responder.post(_url(incident, "follow-ups/"), {"title": "", "priority": "high"})
-    assert response.status_code == 400
-    assert "Title: This field is required." in _text(response)
+    response = _refused(as_responder, response)
+    assert error_next_to(_text(response), "id_title") == "This field is required."
+    assert 'id="form-follow-up"' in _text(response)  # the form is on the page, open, its error at the field
     assert not FollowUp.objects.exists()
 
 
@@ -1000,7 +1012,7 @@ def test_changing_the_live_status_of_a_closed_incident_is_refused(
             "severity": str(_severity(acme, "Critical").public_id),
         },
     )
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "INC-1 is closed; its live status cannot change." in _text(response)
     assert 'data-testid="action-error"' in _text(response)
     incident = _reload(closed_incident)
@@ -1014,7 +1026,7 @@ def test_closing_a_closed_incident_is_refused(as_responder, closed_incident):
     response = as_responder.post(
         _url(closed_incident, "close/"), {"learning_flow": "opt_out", "opt_out_reason": "Again"}
     )
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "INC-1 is closed, not live; it cannot be closed." in _text(response)
     incident = _reload(closed_incident)
     assert incident.status.category == StatusCategory.CLOSED and incident.closed_at == closed_at
@@ -1023,6 +1035,6 @@ def test_closing_a_closed_incident_is_refused(as_responder, closed_incident):
 
 def test_canceling_a_closed_incident_is_refused(as_responder, closed_incident):
     response = as_responder.post(_url(closed_incident, "cancel/"), {"reason": "Oops"})
-    assert response.status_code == 400
+    response = _refused(as_responder, response)
     assert "INC-1 can no longer be canceled." in _text(response)
     assert _reload(closed_incident).status.category == StatusCategory.CLOSED

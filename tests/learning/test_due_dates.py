@@ -20,6 +20,7 @@ from learning.models import FollowUpDueRule, LearningTask
 from orgs.calendar import add_business_days
 from orgs.models import Holiday, Organization
 from tests.api_learning.conftest import ApiClient
+from tests.form_errors import error_next_to
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +250,9 @@ def test_set_a_follow_up_due_date_by_hand_on_the_dashboard(acme, owner, admin_cl
 
     response = client.post(f"/acme/incidents/{incident.public_id}/follow-ups/{follow_up.public_id}/due/",
                            {"due_date": "not a date"})
-    assert response.status_code == 400
+    assert response.status_code == 303  # back to the incident page, the error next to the date
+    page = client.get(response["Location"]).content.decode()
+    assert error_next_to(page, f"due-{follow_up.public_id}") == "Enter a valid date."
     follow_up.refresh_from_db()
     assert follow_up.due_at is None
 

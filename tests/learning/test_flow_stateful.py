@@ -161,7 +161,7 @@ def _commits_without_waiting_for_the_disk():
 
 class Outcome:
     OK = "ok"
-    REFUSED = "refused"  # a ServiceError: the dashboard's 400, the API's 422
+    REFUSED = "refused"  # a ServiceError: the dashboard's 303 back to the page, the API's 422
     FORBIDDEN = "forbidden"  # the member's or key's role does not allow it: 403
 
 
@@ -225,7 +225,8 @@ class LearningFlowMachine(RuleBasedStateMachine):
 
     def dashboard(self, person: str, path: str, data: dict | None = None) -> str:
         response = self.client_for(person).post(f"/{self.org.slug}/{path}", data or {})
-        outcome = {302: Outcome.OK, 400: Outcome.REFUSED, 403: Outcome.FORBIDDEN}.get(response.status_code)
+        # A refusal redirects back to the page too, with "See other" (303): post/redirect/get.
+        outcome = {302: Outcome.OK, 303: Outcome.REFUSED, 403: Outcome.FORBIDDEN}.get(response.status_code)
         assert outcome is not None, f"POST /{self.org.slug}/{path} {data} → {response.status_code}"
         return outcome
 

@@ -10,6 +10,7 @@ from incidentio.incidents.services.incidents import incident_assign_role, incide
 from learning.models import LearningTask, TaskState
 from learning.services.flow import incident_close
 from slackbot.models import OutboxMessage
+from tests.form_errors import error_next_to
 
 pytestmark = pytest.mark.django_db
 
@@ -35,17 +36,26 @@ def _in_flow(acme, user):
     return incident_close(incident=incident, actor=Actor.for_user(user), learning_flow="run")
 
 
+def _refused(client, response) -> str:
+    """A refused action redirects (303) back to the incident page (post/redirect/get): that page, as HTML."""
+    assert response.status_code == 303
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    return page.content.decode()
+
+
 def test_close_button_offers_the_choice_when_the_org_asks(responder, acme, signed_in):
     incident = _declare(acme, responder)
     page = signed_in(responder, acme).get(_url(incident)).content.decode()
-    assert "Run the learning flow" in page and "Close without the learning flow" in page
+    assert "Close incident…" in page  # it opens the choices: it does not close by itself
+    assert "Close and run the learning flow" in page and "Close without the learning flow" in page
 
 
 def test_closing_without_a_choice_is_a_clear_error_and_changes_nothing(responder, acme, signed_in):
     incident = _declare(acme, responder)
-    response = signed_in(responder, acme).post(_url(incident, "close/"))
-    assert response.status_code == 400
-    assert "Choose whether to run the learning flow" in response.content.decode()
+    client = signed_in(responder, acme)
+    page = _refused(client, client.post(_url(incident, "close/")))
+    assert "Choose whether to run the learning flow" in page  # no field to put it next to: a flash message
     incident.refresh_from_db()
     assert incident.is_live
 
@@ -66,9 +76,13 @@ def test_run_the_learning_flow_from_the_dashboard(responder, acme, signed_in, dj
 @pytest.mark.parametrize("reason", ["", "   \n "])
 def test_opting_out_needs_a_reason(reason, responder, acme, signed_in):
     incident = _declare(acme, responder)
-    response = signed_in(responder, acme).post(_url(incident, "close/"), {"learning_flow": "opt_out", "opt_out_reason": reason})
-    assert response.status_code == 400
-    assert "Say why the learning flow is skipped" in response.content.decode()
+    client = signed_in(responder, acme)
+    response = client.post(_url(incident, "close/"), {"learning_flow": "opt_out", "opt_out_reason": reason})
+    assert response["Location"].endswith("#close")
+    page = _refused(client, response)
+    error = error_next_to(page, "opt-out-reason")
+    assert error == "Say why the learning flow is skipped; the reason is kept and shared."
+    assert '<details class="close-choice" id="close" data-testid="close-choice" open>' in page
     incident.refresh_from_db()
     assert incident.is_live and incident.opt_out_reason == ""
     assert not OutboxMessage.objects.exists()
@@ -132,7 +146,8 @@ def test_addressing_every_task_advances_the_incident(responder, acme, signed_in,
 def test_opting_out_from_inside_the_flow(responder, acme, signed_in):
     incident = _in_flow(acme, responder)
     client = signed_in(responder, acme)
-    assert client.post(_url(incident, "learning/opt-out/"), {"opt_out_reason": " "}).status_code == 400
+    page = _refused(client, client.post(_url(incident, "learning/opt-out/"), {"opt_out_reason": " "}))
+    assert error_next_to(page, "flow-opt-out-reason") == "This field is required."
     client.post(_url(incident, "learning/opt-out/"), {"opt_out_reason": "Superseded by INC-9's review."})
     incident.refresh_from_db()
     assert incident.learning_flow == LearningFlowState.OPTED_OUT and incident.status.category == "closed"

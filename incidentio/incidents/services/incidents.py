@@ -16,6 +16,7 @@ from django.utils import timezone
 from incidentio.common import limits
 from incidentio.common.actors import Actor
 from incidentio.common.errors import ServiceError
+from incidentio.common.text import full_stop
 from incidentio.incidents.models import (
     INCIDENT_TIMESTAMPS,
     EventKind,
@@ -80,7 +81,7 @@ def _check_same_org(org: Organization, obj, field: str, what: str) -> None:
 
 def _check_member(org: Organization, user, field: str) -> None:
     if user is not None and not Membership.objects.filter(org=org, user=user).exists():
-        raise ServiceError(f"{user.email} is not a member of {org.name}.", field=field)
+        raise ServiceError(f"{user.email} is not a member of {full_stop(org.name)}", field=field)
 
 
 def _clean_incident_name(name: str) -> str:

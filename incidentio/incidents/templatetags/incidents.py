@@ -59,8 +59,16 @@ def on_demand_form(context, form_name: str):
     with a link to the form's own page for browsers without JavaScript."""
     from incidentio.incidents.views.on_demand_forms import ON_DEMAND_FORMS
 
-    url = link("incident_form", context["org"].slug, context["incident"].public_id, form_name)
-    return {"url": url, "name": form_name, "title": ON_DEMAND_FORMS[form_name].title}
+    org, incident = context["org"], context["incident"]
+    spec = ON_DEMAND_FORMS[form_name]
+    url = link("incident_form", org.slug, incident.public_id, form_name)
+    shown = {"url": url, "name": form_name, "title": spec.title}
+    failure = context.get("failure")
+    if failure is not None and failure.action == link(spec.action, org.slug, incident.public_id):
+        # Its post was refused: the form is here already, open, with the errors and the typed text.
+        form = failure.bind(spec.bind(org, failure.query_dict()))
+        shown["form_html"] = render_to_string(spec.template, {**context.flatten(), "form": form})
+    return shown
 
 
 @register.simple_tag

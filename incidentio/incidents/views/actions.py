@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404
 
 from incidentio.common.errors import ServiceError
+from incidentio.common.text import full_stop
 from incidentio.incidents import selectors
 from incidentio.incidents.forms import (
     AssignRoleForm,
@@ -25,6 +26,7 @@ from learning.services.flow import incident_close
 
 class EditStatusSeverityView(IncidentActionView):
     form_class = EditForm
+    failure_anchor = "edit"
     success_message = "Incident updated."
 
     def perform(self, incident, form):
@@ -39,6 +41,7 @@ class EditStatusSeverityView(IncidentActionView):
 
 class EditDetailsView(IncidentActionView):
     form_class = DetailsForm
+    failure_anchor = "form-details"
     success_message = "Details saved."
 
     def perform(self, incident, form):
@@ -54,6 +57,7 @@ class AcceptView(IncidentActionView):
 
 class DeclineView(IncidentActionView):
     form_class = ReasonForm
+    failure_anchor = "decline"
     success_message = "Incident declined."
 
     def perform(self, incident, form):
@@ -62,6 +66,7 @@ class DeclineView(IncidentActionView):
 
 class CancelView(IncidentActionView):
     form_class = ReasonForm
+    failure_anchor = "cancel"
     success_message = "Incident canceled."
 
     def perform(self, incident, form):
@@ -70,18 +75,24 @@ class CancelView(IncidentActionView):
 
 class MergeView(IncidentActionView):
     form_class = MergeForm
+    failure_anchor = "merge"
     success_message = "Incident merged."
 
     def perform(self, incident, form):
         try:
             into = selectors.incident_get_by_reference(org=self.org, reference=form.cleaned_data["into"])
         except Http404:
-            raise ServiceError(f"No incident {form.cleaned_data['into']} in {self.org.name}.", field="into") from None
+            raise ServiceError(
+                f"No incident {form.cleaned_data['into']} in {full_stop(self.org.name)}", field="into"
+            ) from None
         return svc.incident_merge(incident=incident, actor=self.actor, into=into)
 
 
 class CloseView(IncidentActionView):
     form_class = CloseForm
+    # The choice itself is a button: an error about it (not offered here) is a flash message.
+    shown_fields = ("opt_out_reason",)
+    failure_anchor = "close"
 
     def perform(self, incident, form):
         incident = incident_close(
@@ -99,6 +110,8 @@ class CloseView(IncidentActionView):
 
 class AssignRoleView(IncidentActionView):
     form_class = AssignRoleForm
+    shown_fields = ("user",)  # the role is the row's hidden input
+    failure_anchor = "roles"
     success_message = "Role updated."
 
     def perform(self, incident, form):
@@ -109,6 +122,7 @@ class AssignRoleView(IncidentActionView):
 
 class PostUpdateView(IncidentActionView):
     form_class = UpdateForm
+    failure_anchor = "update"
     success_message = "Update posted."
 
     def perform(self, incident, form):
@@ -117,6 +131,8 @@ class PostUpdateView(IncidentActionView):
 
 class TimestampsView(IncidentActionView):
     form_class = TimestampsForm
+    shown_fields = tuple(field for field, _ in INCIDENT_TIMESTAMPS)  # the form adds them in __init__
+    failure_anchor = "form-timestamps"
     success_message = "Timestamps saved."
 
     def perform(self, incident, form):

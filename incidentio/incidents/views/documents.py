@@ -84,9 +84,14 @@ class _PostmortemAction(IncidentActionView):
 
         return reverse("postmortem", kwargs={"org_slug": self.org.slug, "incident_id": incident.public_id})
 
+    failure_page = success_url  # the forms are on the post-mortem's page
+
 
 class PostmortemCreateView(_PostmortemAction):
     success_message = "Post-mortem created from the template."
+
+    def failure_page(self, incident) -> str:
+        return IncidentActionView.failure_page(self, incident)  # its button is on the incident page
 
     def perform(self, incident, form):
         documents.postmortem_create(incident=incident, actor=self.actor)
@@ -95,6 +100,7 @@ class PostmortemCreateView(_PostmortemAction):
 
 class PostmortemStatusView(_PostmortemAction):
     form_class = PostmortemStatusForm
+    shown_fields = ()  # a select of the statuses: only a forged post fails, said in a flash message
     success_message = "Post-mortem status saved."
 
     def perform(self, incident, form):
@@ -114,6 +120,7 @@ class PostmortemShareView(_PostmortemAction):
 
 class DebriefScheduleView(IncidentActionView):
     form_class = DebriefForm
+    failure_anchor = "form-debrief"
     success_message = "Debrief scheduled. Download the invite to add it to calendars."
 
     def perform(self, incident, form):
@@ -142,6 +149,7 @@ class DebriefInviteView(IncidentView):
 
 class FollowUpCreateView(IncidentActionView):
     form_class = FollowUpForm
+    failure_anchor = "form-follow-up"
     success_message = "Follow-up added."
 
     def perform(self, incident, form):
@@ -159,7 +167,10 @@ class _FollowUpAction(IncidentActionView):
 
 
 class FollowUpEditView(_FollowUpAction):
+    """No dashboard page posts to it (its forms post to due/, complete/, not-doing/): errors are a flash message."""
+
     form_class = FollowUpForm
+    shown_fields = ()
     success_message = "Follow-up saved."
 
     def perform(self, incident, form):
@@ -177,6 +188,7 @@ class FollowUpDueView(_FollowUpAction):
     """Set a follow-up's due date by hand, or (empty) return it to the policy."""
 
     form_class = FollowUpDueForm
+    failure_anchor = "follow-ups"
     success_message = "Due date saved."
 
     def perform(self, incident, form):

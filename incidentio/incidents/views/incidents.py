@@ -12,6 +12,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from incidentio.common import form_failures
 from incidentio.common.actors import Actor
 from incidentio.common.errors import ServiceError, add_service_error
 from incidentio.common.links import incident_url_prefix
@@ -26,7 +27,7 @@ from incidentio.incidents.forms import (
 from incidentio.incidents.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.incidents.services import incidents as incident_services
 from incidentio.incidents.views.base import IncidentView
-from learning.selectors import incident_tasks
+from learning.selectors import incident_progress
 from learning.services.rules import close_prompt
 from orgs.models import WRITER_ROLE
 from orgs.views.base import OrgView
@@ -100,9 +101,11 @@ class DeclareView(OrgView):
         return render(request, "incidents/declare.html", self.get_context_data(form=form, nav="incidents"), status=status)
 
 
-def render_incident_page(view: IncidentView, public_id, *, status: int = 200, error: str | None = None):
-    """The incident page; actions that fail re-render it with their error."""
+def render_incident_page(view: IncidentView, public_id, *, status: int = 200):
+    """The incident page; after a refused action (``form_failures``), with that
+    form's errors next to its fields."""
     org = view.org
+    failure = form_failures.take(view.request)
     read = selectors.incident_detail(org=org, public_id=public_id)
     incident, choices = read.incident, read.choices
     assignments = {a.role_id: a for a in read.role_assignments}
@@ -112,10 +115,10 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
     context = view.get_context_data(
         close_prompt=prompt,
         close_decision=prompt.decision.value if prompt else None,
-        learning_groups=incident_tasks(incident=incident),
+        learning_groups=incident_progress(incident=incident),
         nav="incidents",
         incident=incident,
-        error=error,
+        failure=failure,
         roles=roles,
         timeline=timeline_fragment(incident, full=view.request.GET.get("timeline") == "all"),
         follow_ups=read.follow_ups,
@@ -126,11 +129,25 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         status_options=choices.live_statuses,
         severity_options=choices.severities,
         type_options=choices.incident_types,
-        update_form=UpdateForm(),
-        merge_form=MergeForm(),
+        update_form=_form_after(failure, "incident_post_update", org, incident, UpdateForm),
+        merge_form=_form_after(failure, "incident_merge", org, incident, MergeForm),
         members=member_options(choices.members),
     )
-    return render(view.request, "incidents/detail.html", context, status=status)
+    response = render(view.request, "incidents/detail.html", context, status=status)
+    if failure is not None and failure.unplaced_errors():
+        # The refused form is not on the page any more: its errors go at the top rather than nowhere.
+        context["unplaced_errors"] = failure.unplaced_errors()
+        response = render(view.request, "incidents/detail.html", context, status=status)
+    return response
+
+
+def _form_after(failure, url_name: str, org, incident: Incident, form_class):
+    """The page's form of action ``url_name``: with the refused post's text and
+    errors when it was that action's, else empty."""
+    action = reverse(url_name, kwargs={"org_slug": org.slug, "incident_id": incident.public_id})
+    if failure is not None and failure.action == action:
+        return failure.bind(form_class(failure.query_dict()))
+    return form_class()
 
 
 def timeline_fragment(incident: Incident, *, full: bool) -> str:

@@ -8,7 +8,9 @@ never open. The page now carries a link to each; static/js/on_demand_forms.js
 fetches the form into its ``<details>`` when it opens (the ``X-Fragment``
 header asks for the form alone), and without JavaScript the link opens the
 same form on a page of its own. Either way it posts to the action it always
-did, which returns to the incident page.
+did, which returns to the incident page. A refused post returns there too
+(``IncidentActionView``): the form is then on the page already, open, with
+the typed text and each error next to its field.
 """
 
 from __future__ import annotations
@@ -33,21 +35,27 @@ class OnDemandForm:
     title: str  # the <summary> on the incident page, and the form page's heading
     template: str
     build: Callable[[Incident], object]  # the form, with the incident's current values
+    action: str  # the URL name it posts to
+    bind: Callable[[object, object], object]  # (org, data): the form bound to posted data (a refused post, shown again)
 
 
 ON_DEMAND_FORMS = {
     "details": OnDemandForm(
         "Edit details", "incidents/forms/details.html", DetailsForm.of,
+        "incident_details", lambda org, data: DetailsForm(data),
     ),
     "follow-up": OnDemandForm(
         "Add a follow-up", "incidents/forms/follow_up.html", lambda incident: FollowUpForm(org=incident.org),
+        "follow_up_create", lambda org, data: FollowUpForm(data, org=org),
     ),
     "debrief": OnDemandForm(
         "Schedule a debrief", "incidents/forms/debrief.html", lambda incident: DebriefForm(org=incident.org),
+        "debrief_schedule", lambda org, data: DebriefForm(data, org=org),
     ),
     "timestamps": OnDemandForm(
         "Correct timestamps", "incidents/forms/timestamps.html",
         lambda incident: TimestampsForm(initial={field: getattr(incident, field) for field, _ in INCIDENT_TIMESTAMPS}),
+        "incident_timestamps", lambda org, data: TimestampsForm(data),
     ),
 }
 
