@@ -12,7 +12,7 @@ PORT ?= 8000
 WITH_DB = $(if $(DATABASE_URL),,$(PY) -m incidentio.config.embedded_postgres run --)
 
 .PHONY: run test lint install install-dev migrate seed lock worker clean bench bench-smoke reliability wrk \
-	mutation mutation-sample vendor
+	mutation mutation-sample vendor screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -133,6 +133,12 @@ vendor:
 	  cp "$$unpacked/package/$$4" "$$unpacked/package/LICENSE" "$$3/"; \
 	  echo "$$1 → $$3/ ($$got)"; \
 	done
+
+# Screenshots of the main pages at 1440 and 390 px for the README, in docs/screenshots/
+# (tests/browser/screenshots.py): the demo data, then Debian's Chromium against
+# manage.py runserver on a free port. Same database as make run.
+screenshots: seed install-dev
+	$(WITH_DB) $(PY) -m tests.browser.screenshots
 
 # Regenerate the pinned requirements after editing pyproject.toml.
 lock: | $(PY)
