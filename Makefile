@@ -137,7 +137,7 @@ vendor:
 # Screenshots of the main pages at 1440 and 390 px for the README, in docs/screenshots/
 # (tests/browser/screenshots.py): the demo data, then Debian's Chromium against
 # manage.py runserver on a free port. Same database as make run.
-screenshots: seed install-dev
+screenshots: install-dev seed
 	$(WITH_DB) $(PY) -m tests.browser.screenshots
 
 # Regenerate the pinned requirements after editing pyproject.toml.

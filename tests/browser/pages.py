@@ -128,6 +128,13 @@ def seed_pages() -> list[Page]:
     canceled = incidents.incident_declare(org=org, actor=actor, name="Load test mistaken for an outage", lead=owner)
     incidents.incident_cancel(incident=canceled, actor=actor, reason="A planned load test; nothing was wrong.")
 
+    # Words longer than a phone is wide: they must wrap, not widen the page.
+    long_word = incidents.incident_declare(
+        org=org, actor=actor, lead=owner, name="ERR_CONNECTION_REFUSED_payments_reconciliation_primary_database",
+        summary="Logs: https://logs.example.com/search?query=service%3Dpayments-reconciliation%20level%3Derror",
+    )
+    incidents.incident_post_update(incident=long_word, actor=actor,
+                                   message="`PaymentsReconciliationPrimaryDatabaseConnectionPoolExhaustedException`")
     owner_membership = org.memberships.get(user=owner)
     org_services.invitation_create(actor=owner_membership, email="nina.newcomer@example.com", role=Role.RESPONDER)
     org_services.api_key_create(org=org, name="Status page sync", roles=["viewer"], created_by=owner)
@@ -147,6 +154,7 @@ def seed_pages() -> list[Page]:
         ("triage", "Customer reports missing invoice PDFs"),
         ("live", "Search results stale for EU customers"),
         ("live-security", "Elevated login latency"),
+        ("live-long-words", long_word.name),
         ("learning", "Checkout API returning 502s"),
         ("closed", "Webhook deliveries delayed"),
         ("closed-opted-out", "Status page certificate expiry warning"),

@@ -47,7 +47,7 @@ def _serve(port: int) -> subprocess.Popen:
             return server
         except (urllib.error.URLError, ConnectionError):
             if server.poll() is not None:
-                raise SystemExit("manage.py runserver exited: is the database up and migrated (make seed)?")
+                raise SystemExit("manage.py runserver exited: is the database up and migrated (make seed)?") from None
             time.sleep(0.3)
     server.terminate()
     raise SystemExit("manage.py runserver did not answer within 30 s")
