@@ -168,6 +168,7 @@ def seed_pages() -> list[Page]:
     pages = [
         Page("overview", "org_home", org_path("org_home")),
         Page("incidents", "incident_list", org_path("incident_list")),
+        Page("incidents-none-match", "incident_list", org_path("incident_list") + "?q=no-such-incident"),
         Page("declare", "incident_declare", org_path("incident_declare")),
     ]
     pages += [

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from orgs import services as org_services
 from tests.browser.helpers import sign_in
+from tests.browser.test_pages_browser import _axe_violations
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,6 +61,7 @@ def test_on_a_phone_the_menu_button_opens_and_closes_the_navigation(acme, browse
     box = preferences.bounding_box()
     assert box["y"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert _axe_violations(page) == [], "axe-core, with the menu and the avatar menu open"
 
     # Escape closes the avatar menu, then the navigation, and focus returns to the button.
     page.keyboard.press("Escape")
