@@ -12,7 +12,7 @@ PORT ?= 8000
 WITH_DB = $(if $(DATABASE_URL),,$(PY) -m incidentio.config.embedded_postgres run --)
 
 .PHONY: run test lint install install-dev migrate seed lock worker clean bench bench-smoke reliability wrk \
-	mutation mutation-sample vendor
+	mutation mutation-sample vendor screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -106,26 +106,39 @@ worker: install
 # no CDN (the Content-Security-Policy allows scripts from 'self' only) and no
 # build step. `make vendor` downloads exactly these npm packages again, refuses
 # any whose sha512 differs from the one pinned here (npm's "integrity"), and
-# copies their UMD builds and licenses to static/vendor/. Needs node and npm.
+# copies their UMD builds and licenses to static/vendor/ (axe-core: to
+# tests/browser/vendor/). Needs node and npm.
 PLOT_VERSION := 0.6.17
 PLOT_INTEGRITY := sha512-/qaXP/7mc4MUS0s4cPPFASDRjtsWp85/TbfsciqDgU1HwYixbSbbytNuInD8AcTYC3xaxACgVX06agdfQy9W+g==
 D3_VERSION := 7.9.2
 D3_INTEGRITY := sha512-ZKb/mONPVKzaO5UlcWcwN8bS4ezvQaYu+bsou+XgNABdGC800kwH651ADTbbTxMPHW13UlvbQafdmJQDk1w7Mg==
+# axe-core is for the browser tests only (tests/browser/test_pages_browser.py):
+# it lands in tests/browser/vendor/axe-core/, never in static/, so it is never served.
+AXE_VERSION := 4.14.1
+AXE_INTEGRITY := sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
 VENDOR_DIR := static/vendor
+TEST_VENDOR_DIR := tests/browser/vendor
 SHA512 = node -e 'process.stdout.write("sha512-" + require("crypto").createHash("sha512") \
 	.update(require("fs").readFileSync(process.argv[1])).digest("base64"))'
 vendor:
 	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	for spec in "@observablehq/plot@$(PLOT_VERSION) $(PLOT_INTEGRITY) plot dist/plot.umd.min.js" \
-	            "d3@$(D3_VERSION) $(D3_INTEGRITY) d3 dist/d3.min.js"; do \
+	for spec in "@observablehq/plot@$(PLOT_VERSION) $(PLOT_INTEGRITY) $(VENDOR_DIR)/plot dist/plot.umd.min.js" \
+	            "d3@$(D3_VERSION) $(D3_INTEGRITY) $(VENDOR_DIR)/d3 dist/d3.min.js" \
+	            "axe-core@$(AXE_VERSION) $(AXE_INTEGRITY) $(TEST_VENDOR_DIR)/axe-core axe.min.js"; do \
 	  set -- $$spec; \
 	  tarball=$$(cd "$$tmp" && npm pack --silent "$$1"); \
 	  got=$$($(SHA512) "$$tmp/$$tarball"); \
 	  if [ "$$got" != "$$2" ]; then echo "$$1: integrity $$got, expected $$2" >&2; exit 1; fi; \
-	  mkdir -p "$$tmp/$$3" "$(VENDOR_DIR)/$$3"; tar -xzf "$$tmp/$$tarball" -C "$$tmp/$$3"; \
-	  cp "$$tmp/$$3/package/$$4" "$$tmp/$$3/package/LICENSE" "$(VENDOR_DIR)/$$3/"; \
-	  echo "$$1 → $(VENDOR_DIR)/$$3/ ($$got)"; \
+	  unpacked="$$tmp/$$(basename "$$3")"; mkdir -p "$$unpacked" "$$3"; tar -xzf "$$tmp/$$tarball" -C "$$unpacked"; \
+	  cp "$$unpacked/package/$$4" "$$unpacked/package/LICENSE" "$$3/"; \
+	  echo "$$1 → $$3/ ($$got)"; \
 	done
+
+# Screenshots of the main pages at 1440 and 390 px for the README, in docs/screenshots/
+# (tests/browser/screenshots.py): the demo data, then Debian's Chromium against
+# manage.py runserver on a free port. Same database as make run.
+screenshots: install-dev seed
+	$(WITH_DB) $(PY) -m tests.browser.screenshots
 
 # Regenerate the pinned requirements after editing pyproject.toml.
 lock: | $(PY)
