@@ -143,6 +143,9 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.RESPONDER)
     created_at = models.DateTimeField(default=timezone.now)
+    # When this person last opened the org in a browser (orgs.sessions.note_used):
+    # where a plain sign-in lands. Refreshed at most hourly per browser.
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
