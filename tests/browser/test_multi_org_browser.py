@@ -67,7 +67,8 @@ def expect_org_page_as(page: Page, *, path: str, org_name: str, email: str) -> N
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
     # The badge is the org's initial (a logo) followed by its name.
     expect(page.get_by_test_id("org-name")).to_contain_text(org_name)
-    expect(page.get_by_test_id("identity")).to_have_text(email)
+    # The avatar names the person, with the e-mail beneath (factory users have names).
+    expect(page.get_by_test_id("identity-email")).to_have_text(email)
 
 
 def expect_menu_lists_orgs(menu: Locator, held: dict[str, str]) -> None:
