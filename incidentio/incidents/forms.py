@@ -10,7 +10,6 @@ the page without naming it anywhere else.
 from __future__ import annotations
 
 from collections import Counter
-
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID

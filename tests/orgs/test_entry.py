@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from orgs.models import Membership, Role
 from tests.conftest import sign_in
-from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
