@@ -40,7 +40,7 @@ def sign_in(page: Page, email: str) -> None:
     """Fill allauth's sign-in form on the current page and submit it."""
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
 
 
 def open_avatar_menu(page: Page) -> Locator:
@@ -58,7 +58,7 @@ def open_avatar_menu(page: Page) -> Locator:
 def expect_sign_in_page_for(page: Page, path: str) -> None:
     """The sign-in page, asked to send the user on to ``path`` afterwards."""
     expect(page).to_have_url(re.compile(r"/accounts/login/\?"))
-    expect(page.get_by_role("button", name="Sign In")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert parse_qs(urlsplit(page.url).query)["next"] == [path], page.url
 
 
