@@ -145,7 +145,14 @@ def note_used(request: HttpRequest, membership: Membership) -> None:
     (``last_used_at``: where a plain sign-in lands, in any browser). Both are
     written when the browser moves to another org, and at most hourly while it
     stays on one, so a page view usually writes nothing.
+
+    Only pages the person opens count, not a page's own background requests
+    (``fetch``, server-sent events: ``Sec-Fetch-Dest: empty``): two tabs on two
+    orgs refreshing themselves would otherwise swap "last used", and write, on
+    every refresh.
     """
+    if request.headers.get("Sec-Fetch-Dest", "document") != "document":
+        return
     now = time.time()
     noted = request.session.get(LAST_USED_KEY) or {}
     if noted.get("slug") == membership.org.slug and now - noted.get("at", 0) < LAST_USED_REFRESH_SECONDS:

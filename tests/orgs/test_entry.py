@@ -83,6 +83,17 @@ def test_using_an_org_notes_it_once_not_on_every_page(alice):
     assert Membership.objects.get(user=alice, org__slug="acme").last_used_at == noted
 
 
+def test_a_pages_background_requests_do_not_count_as_use(alice, outsider):
+    client = Client()
+    sign_in(client, alice, "acme")
+    sign_in(client, outsider, "globex")
+    client.get("/acme/", headers={"Sec-Fetch-Dest": "document"})  # the tab the person looks at
+    client.get("/globex/incidents/", headers={"Sec-Fetch-Dest": "empty"})  # another tab refreshing itself
+
+    assert client.get("/")["Location"] == "/acme/"
+    assert Membership.objects.get(user=outsider).last_used_at is None
+
+
 # --- + Add organization ------------------------------------------------------------
 
 

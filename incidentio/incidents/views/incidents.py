@@ -73,9 +73,9 @@ class IncidentListView(OrgView):
             next_query=next_query,
             first_query=first_query.urlencode(),
             is_first_page=not request.GET.get("after"),
-            # Asked only of an empty list: a new org's first visit gets a welcome,
-            # a list emptied by its filters says so and offers to clear them.
-            first_incident=not page.incidents and status == 200 and not selectors.incident_any(org=self.org),
+            # Asked only of an empty, unfiltered list: a new org gets a welcome; a
+            # list emptied by its filters says so and offers to clear them.
+            first_incident=not page.incidents and not request.GET and not selectors.incident_any(org=self.org),
             filtered=bool(request.GET),
         )
         return render(request, "incidents/list.html", context, status=status)
