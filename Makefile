@@ -44,7 +44,9 @@ run: seed
 	@echo "    $(PY) manage.py slack_connect --org acme --team-id T0001 --bot-token xoxb-fake"
 	@echo "API: $(PY) manage.py create_api_key --org acme --name demo --role viewer --role incident_editor (docs/api.md)"
 	@echo ""
-	$(WITH_DB) $(PY) manage.py runserver $(HOST):$(PORT)
+	@# Links that leave the browser (Slack's URLs, invitation e-mails) use SITE_URL: unless
+	@# it is set, it is the address served here, not the default's port 8000.
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(WITH_DB) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The suite runs in TEST_WORKERS processes at once (pytest-xdist; docs/testing.md).
 # PYTEST_ARGS come after, so they win: make test PYTEST_ARGS="-n 0 tests/test_db.py"

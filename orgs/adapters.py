@@ -39,6 +39,13 @@ def signup_invitation(request) -> Invitation | None:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # Our wording for the sign-in page's errors (shown at the top of the form).
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "email_password_mismatch": "That e-mail and password do not match an account. Check both and try again.",
+        "too_many_login_attempts": "Too many failed sign-ins for this e-mail. Wait a few minutes, then try again.",
+    }
+
     def login(self, request, user) -> None:
         next_url = get_next_redirect_url(request)
         target = sessions.sign_in_target(next_url)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.core import context
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from incidentio.common import limits
 from orgs.adapters import signup_invitation
@@ -78,6 +80,35 @@ class AddOrganizationForm(forms.Form):
         slug = self.cleaned_data["slug"].strip().strip("/").lower()
         slug_validator(slug)
         return slug
+
+    @staticmethod
+    def valid_slug(value: str) -> str | None:
+        """``value`` as a slug if it is one (a page started for an org), else None."""
+        slug = value.strip().strip("/").lower()
+        try:
+            slug_validator(slug)
+        except ValidationError:
+            return None
+        return slug or None
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in form in our words: labels rather than placeholders, and
+    the "Forgot your password?" link on the page (account/login.html) rather
+    than in the password's help text."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        login = self.fields["login"]
+        login.label = "E-mail"
+        login.widget.attrs.pop("placeholder", None)
+        login.widget.attrs["autocomplete"] = "email"
+        login.error_messages["required"] = "Enter your e-mail address."
+        login.error_messages["invalid"] = "Enter an e-mail address, such as you@example.com."
+        password = self.fields["password"]
+        password.help_text = ""
+        password.widget.attrs.pop("placeholder", None)
+        password.error_messages["required"] = "Enter your password."
 
 
 class SignupForm(AllauthSignupForm):

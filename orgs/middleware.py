@@ -66,4 +66,5 @@ class OrgSessionMiddleware:
         request.org = membership.org
         request.membership = membership
         request.user = membership.user
+        sessions.note_used(request, membership)
         return None

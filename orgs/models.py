@@ -146,6 +146,9 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.RESPONDER)
     created_at = models.DateTimeField(default=timezone.now)
+    # When this person last opened the org in a browser (orgs.sessions.note_used):
+    # where a plain sign-in lands. Refreshed at most hourly per browser.
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -226,6 +229,16 @@ class ApiKeyRole(models.TextChoices):
     POST_INCIDENT_FLOW_OPT_OUT = "post_incident_flow_opt_out", "Opt incidents out of the learning flow"
 
 
+#: What the dashboard calls each API-key role, and what it allows; the API and the
+#: ``create_api_key`` command use the values (``viewer`` …).
+API_KEY_ROLE_NAMES: dict[str, tuple[str, str]] = {
+    ApiKeyRole.VIEWER: ("Viewer", "Reads everything."),
+    ApiKeyRole.INCIDENT_EDITOR: ("Incident editor", "Declares, edits and closes incidents, and acts on their tasks."),
+    ApiKeyRole.MANAGE_SETTINGS: ("Settings manager", "Changes statuses, severities, roles and the learning flow."),
+    ApiKeyRole.POST_INCIDENT_FLOW_OPT_OUT: ("Learning-flow opt-out", "Takes incidents out of the learning flow."),
+}
+
+
 def hash_api_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -257,6 +270,11 @@ class ApiKey(models.Model):
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    @property
+    def role_names(self) -> list[str]:
+        """The key's roles as the dashboard names them (``API_KEY_ROLE_NAMES``), least first."""
+        return [name for role, (name, _) in API_KEY_ROLE_NAMES.items() if role in self.roles]
 
     @property
     def may_write(self) -> bool:

@@ -13,6 +13,7 @@ login, so a password change ends every other browser's sessions for that user.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,11 +23,17 @@ from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from orgs.models import Membership, User
 
 ORG_SESSIONS_KEY = "_org_sessions"
+# The org this browser used last and when it was noted: {"slug": …, "at": <unix time>}.
+LAST_USED_KEY = "_org_last_used"
+# How often the same org, used on in the same browser, is noted again: a session
+# and a membership write at most this often, not one per request.
+LAST_USED_REFRESH_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,56 @@ def sign_out_of_org(request: HttpRequest, *, org_slug: str) -> None:
     sign_in(request, successor, backend=backend)
 
 
+def note_used(request: HttpRequest, membership: Membership) -> None:
+    """Remember that this browser has just used ``membership``'s org.
+
+    "Last used" is the org whose pages a browser opened last. The browser keeps
+    it in its session (where ``/`` goes) and the membership keeps the time
+    (``last_used_at``: where a plain sign-in lands, in any browser). Both are
+    written when the browser moves to another org, and at most hourly while it
+    stays on one, so a page view usually writes nothing.
+
+    Only pages the person opens count, not a page's own background requests
+    (``fetch``, server-sent events: ``Sec-Fetch-Dest: empty``): two tabs on two
+    orgs refreshing themselves would otherwise swap "last used", and write, on
+    every refresh.
+    """
+    if request.headers.get("Sec-Fetch-Dest", "document") != "document":
+        return
+    now = time.time()
+    noted = request.session.get(LAST_USED_KEY) or {}
+    if noted.get("slug") == membership.org.slug and now - noted.get("at", 0) < LAST_USED_REFRESH_SECONDS:
+        return
+    request.session[LAST_USED_KEY] = {"slug": membership.org.slug, "at": now}
+    Membership.objects.filter(pk=membership.pk).update(last_used_at=timezone.now())
+
+
+def last_used_membership(memberships: list[Membership], *, slug: str | None) -> Membership | None:
+    """Of ``memberships``, the one this browser (``slug``) or else its person used last.
+
+    Fallbacks, in order: the org named by ``slug`` if it is among them; the most
+    recent ``last_used_at``; the last in the given order (the most recent sign-in).
+    """
+    if not memberships:
+        return None
+    for membership in memberships:
+        if membership.org.slug == slug:
+            return membership
+    used = [m for m in memberships if m.last_used_at is not None]
+    if used:
+        return max(used, key=lambda m: m.last_used_at)
+    return memberships[-1]
+
+
+def landing_membership(request: HttpRequest, *, held: list[Membership] | None = None) -> Membership | None:
+    """Where ``/`` sends this browser: the held org it used last (see
+    ``last_used_membership``). ``held``: ``usable_memberships(request)`` if the
+    caller has it already."""
+    noted = request.session.get(LAST_USED_KEY) or {}
+    memberships = usable_memberships(request) if held is None else held
+    return last_used_membership(memberships, slug=noted.get("slug"))
+
+
 def sign_out_everywhere(request: HttpRequest) -> None:
     django_logout(request)
 
@@ -167,10 +224,17 @@ def bind_after_sign_in(request: HttpRequest, *, user: User, target: str | None) 
         return
     # Entries whose identity was removed or deactivated do not count as held.
     held = {m.org.slug for m in usable_memberships(request)}
-    slugs = Membership.objects.filter(user=user).order_by("created_at").values_list("org__slug", flat=True)
-    for slug in slugs:
-        if slug not in held:
-            bind(request, org_slug=slug, user=user)
+    own = list(Membership.objects.filter(user=user).select_related("org").order_by("created_at"))
+    for membership in own:
+        if membership.org.slug not in held:
+            bind(request, org_slug=membership.org.slug, user=user)
+    # A plain sign-in lands (through ``/``) where this person worked last, in
+    # any browser; never used anywhere yet, the org they joined first.
+    bound = [m for m in own if held_session(request, m.org.slug).user_id == user.pk]
+    used = [m for m in bound if m.last_used_at is not None]
+    landing = max(used, key=lambda m: m.last_used_at) if used else (bound[0] if bound else None)
+    if landing is not None:
+        request.session[LAST_USED_KEY] = {"slug": landing.org.slug, "at": 0}
 
 
 def usable_memberships(request: HttpRequest, *, current: Membership | None = None) -> list[Membership]:

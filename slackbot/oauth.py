@@ -30,6 +30,7 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 
 from orgs.models import Membership, Organization
 from orgs.sessions import hash_is_current, held_session
+from slackbot import app_setup
 from slackbot.client import slack_client
 from slackbot.models import SlackOAuthState, SlackWorkspace
 
@@ -153,7 +154,7 @@ def oauth_flow() -> OrgOAuthFlow | None:
             client_id=settings.SLACK_CLIENT_ID,
             client_secret=settings.SLACK_CLIENT_SECRET,
             scopes=BOT_SCOPES,
-            redirect_uri=settings.SITE_URL.rstrip("/") + "/slack/oauth_redirect",
+            redirect_uri=app_setup.redirect_url(),
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
             install_page_rendering_enabled=False,

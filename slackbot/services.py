@@ -6,6 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidentio.common.errors import ServiceError
+from slackbot.client import slack_client
+from slackbot.errors import SlackError, call_slack
 from slackbot.models import OutboxMessage, OutboxState, SlackWorkspace
 
 
@@ -37,6 +39,29 @@ def slack_workspace_connect(
         ),
     )
     return workspace
+
+
+def slack_workspace_connect_with_token(*, org, bot_token: str, installed_by=None) -> SlackWorkspace:
+    """Connect the workspace a pasted bot token belongs to (Settings → Slack, no OAuth).
+
+    Slack says whose token it is (``auth.test``): the admin pastes one value,
+    and a token Slack refuses connects nothing.
+    """
+    bot_token = (bot_token or "").strip()
+    if not bot_token.startswith("xoxb-"):
+        raise ServiceError("A bot token starts with xoxb-.", field="bot_token")
+    try:
+        info = call_slack(slack_client(bot_token).auth_test)
+    except SlackError as exc:
+        raise ServiceError(
+            f"Slack did not accept this token ({exc}). Copy the Bot User OAuth Token again "
+            "from your app's OAuth & Permissions page.",
+            field="bot_token",
+        ) from exc
+    return slack_workspace_connect(
+        org=org, team_id=info.get("team_id", ""), bot_token=bot_token, bot_user_id=info.get("user_id", "") or "",
+        bot_id=info.get("bot_id", "") or "", team_name=info.get("team", "") or "", installed_by=installed_by,
+    )
 
 
 @transaction.atomic

@@ -261,7 +261,7 @@ LOGIN_REDIRECT_URL = "home"
 
 ACCOUNT_ADAPTER = "orgs.adapters.AccountAdapter"
 # With ALLOW_SIGNUP off, sign-up through an invitation is for the invited address only.
-ACCOUNT_FORMS = {"signup": "orgs.forms.SignupForm"}
+ACCOUNT_FORMS = {"login": "orgs.forms.LoginForm", "signup": "orgs.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

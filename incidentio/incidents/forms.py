@@ -9,6 +9,7 @@ the page without naming it anywhere else.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -33,10 +34,26 @@ from orgs.models import User
 NOBODY = "— Nobody —"
 
 
+def member_label(name: str, email: str, *, shared: bool = False) -> str:
+    """How a select names a member: the name, which fits a select's width where
+    "Name (e-mail)" was cut off; the e-mail without a name; both when another
+    member has the same name (``shared``)."""
+    name = name.strip()
+    if not name:
+        return email
+    return f"{name} ({email})" if shared else name
+
+
 def member_options(rows) -> list[tuple[str, str]]:
-    """``(id, "Name (e-mail)")`` of member rows (``selectors.member_rows``), as
-    every select of members shows them (``incidents/_options.html``)."""
-    return [(str(pk), f"{User.display_name_of(name, email)} ({email})") for pk, name, email in rows]
+    """``(id, label)`` of member rows (``selectors.member_rows``), as every select
+    of members shows them (``incidents/_options.html``), in the order of the labels."""
+    counts = Counter(name.strip().casefold() for _, name, _ in rows if name.strip())
+    options = [
+        (str(pk), member_label(name, email, shared=counts[name.strip().casefold()] > 1), email)
+        for pk, name, email in rows
+    ]
+    options.sort(key=lambda option: (option[1].casefold(), option[2]))
+    return [(pk, label) for pk, label, _ in options]
 
 
 def member_choices(org, blank: str | None = NOBODY) -> list[tuple[str, str]]:

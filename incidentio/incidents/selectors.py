@@ -244,6 +244,11 @@ class IncidentPage:
 SETTLED_BEHIND = 100
 
 
+def incident_any(*, org: Organization) -> bool:
+    """Whether the org has declared any incident yet (a new org's list greets it instead)."""
+    return Incident.objects.filter(org=org).exists()
+
+
 def incident_count(*, org: Organization, filters: dict | None = None) -> int:
     """How many incidents the org has (matching the API list's validated
     ``filters``, when given), for the API list's ``total_record_count``.

@@ -117,12 +117,23 @@ def sign_out_everywhere(request):
 
 @require_http_methods(["GET", "POST"])
 def add_organization(request):
-    """``+ Add organization``: sign in for another org, keeping the current ones."""
-    form = AddOrganizationForm(request.POST or None)
+    """``+ Add organization``: sign in for another org, keeping the current ones.
+
+    ``?from=<slug>`` names the org the person came from (the avatar menu sets
+    it), for the "Back to" link; ``?org=<slug>`` starts the page for one org,
+    filling it in. Neither is trusted: ``from`` counts only when this browser
+    holds that org, and ``org`` only prefills a field that is checked on post.
+    """
+    held = sessions.usable_memberships(request)
+    came_from = request.POST.get("from") or request.GET.get("from")
+    back = next((m for m in held if m.org.slug == came_from), None) or sessions.landing_membership(request, held=held)
+    target = AddOrganizationForm.valid_slug(request.GET.get("org", ""))
+    form = AddOrganizationForm(request.POST or None, initial={"slug": target or ""})
     if request.method == "POST" and form.is_valid():
         next_url = reverse("org_home", kwargs={"org_slug": form.cleaned_data["slug"]})
         return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
-    return render(request, "orgs/add_organization.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "held": held, "back": back, "target": target}
+    return render(request, "orgs/add_organization.html", context, status=400 if form.errors else 200)
 
 
 def _create_organization(request, *, creator, template_context):

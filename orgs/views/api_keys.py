@@ -15,14 +15,14 @@ from django.utils.cache import add_never_cache_headers
 from incidentio.common.errors import add_service_error
 from incidentio.common.lookups import get_or_404
 from orgs import services
-from orgs.models import ApiKey, ApiKeyRole, Organization
+from orgs.models import API_KEY_ROLE_NAMES, ApiKey, ApiKeyRole, Organization
 from orgs.views.base import AdminView
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, label="Name", help_text="Who or what uses it, e.g. “Terraform” or “status page”.")
     roles = forms.MultipleChoiceField(
-        choices=ApiKeyRole.choices,
+        choices=[(value, API_KEY_ROLE_NAMES[value][0]) for value in ApiKeyRole.values],
         widget=forms.CheckboxSelectMultiple,
         initial=[ApiKeyRole.VIEWER],
         error_messages={"required": "Give the key at least one role."},
@@ -62,6 +62,8 @@ class ApiKeysView(AdminView):
         context = self.get_context_data(
             keys=ApiKey.objects.filter(org=self.org).select_related("created_by").order_by("-created_at", "-pk"),
             form=form,
+            # Each role's checkbox with what it allows, beside its name.
+            role_choices=[(choice, API_KEY_ROLE_NAMES[choice.data["value"]][1]) for choice in form["roles"]],
             new_key=new_key,
             nav="settings",
             settings_tab="api_keys",

@@ -26,10 +26,10 @@ class OrgHomeView(OrgView):
 
 @require_GET
 def root(request):
-    """``/``: the most recently signed-in org, or sign-in when none is held."""
-    usable = sessions.usable_memberships(request)
-    if usable:
-        return redirect("org_home", org_slug=usable[-1].org.slug)
+    """``/``: the held org this browser used last, or sign-in when none is held."""
+    landing = sessions.landing_membership(request)
+    if landing is not None:
+        return redirect("org_home", org_slug=landing.org.slug)
     if request.user.is_authenticated:
         # Signed in, but in no organization yet: start one.
         return redirect("organization_create")

@@ -51,7 +51,7 @@ def test_the_django_admin_runs_without_a_csp_violation(acme_responder, browser_c
     page.goto("/admin/")
     page.locator("input[name=login]").fill(staff.email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#incidentio-incident")).to_be_visible()
     page.goto("/admin/incidentio/incident/")
     expect(page.locator("#result_list")).to_contain_text("Disk full")

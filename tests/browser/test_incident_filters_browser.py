@@ -58,9 +58,9 @@ def expect_listed(page: Page, references: list[str]) -> None:
     ({"category": "Live"}, ["INC-3", "INC-1"]),
     ({"status": "Fixing"}, ["INC-3"]),
     ({"learning_flow": "Running"}, ["INC-4"]),
-    ({"assignee": "Rita Responder (rita@acme.test)"}, ["INC-3", "INC-1"]),
+    ({"assignee": "Rita Responder"}, ["INC-3", "INC-1"]),
     ({"q": "checkout", "category": "Live", "status": "Fixing", "severity": "Critical",
-      "learning_flow": "Not entered", "assignee": "Rita Responder (rita@acme.test)"}, ["INC-3"]),
+      "learning_flow": "Not entered", "assignee": "Rita Responder"}, ["INC-3"]),
 ])
 def test_every_filter_control_through_the_form(acme_incidents, browser_context, chosen, references):
     page = browser_context.new_page()
@@ -86,7 +86,7 @@ def test_filters_one_after_another_in_one_page(acme_incidents, browser_context):
     expect_listed(page, ["INC-3"])
     choose(page, category="Live")
     expect_listed(page, ["INC-3", "INC-1"])
-    choose(page, category="Live", assignee="Olga (olga@acme.test)")
+    choose(page, category="Live", assignee="Olga")
     expect_listed(page, ["INC-3"])
     choose(page)
     expect_listed(page, ["INC-4", "INC-3", "INC-2", "INC-1"])

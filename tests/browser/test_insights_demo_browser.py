@@ -40,7 +40,7 @@ def _sign_in(page, path: str) -> None:
     page.goto(path)
     page.locator("input[name=login]").fill("alice@example.com")
     page.locator("input[name=password]").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: url.endswith(path))
 
 

@@ -35,7 +35,7 @@ def sign_in(page: Page, path: str) -> None:
     page.goto(path)
     page.locator("input[name=login]").fill(EMAIL)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
 
 
 def open_incident(page: Page, name: str) -> None:

@@ -86,7 +86,7 @@ def test_a_new_admin_sets_up_a_security_flow_and_its_policies_then_runs_it(
     page.goto("/acme/settings/incident-types/")
     page.locator("input[name=login]").fill(EMAIL)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
 
     # Settings → Incident types: what types are for, with an example; add Security.
     expect(page.get_by_test_id("types-help")).to_contain_text("For example, Security")

@@ -40,7 +40,7 @@ def sign_in(page: Page, email: str) -> None:
     """Fill allauth's sign-in form on the current page and submit it."""
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
 
 
 def open_avatar_menu(page: Page) -> Locator:
@@ -58,7 +58,7 @@ def open_avatar_menu(page: Page) -> Locator:
 def expect_sign_in_page_for(page: Page, path: str) -> None:
     """The sign-in page, asked to send the user on to ``path`` afterwards."""
     expect(page).to_have_url(re.compile(r"/accounts/login/\?"))
-    expect(page.get_by_role("button", name="Sign In")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert parse_qs(urlsplit(page.url).query)["next"] == [path], page.url
 
 
@@ -67,7 +67,8 @@ def expect_org_page_as(page: Page, *, path: str, org_name: str, email: str) -> N
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
     # The badge is the org's initial (a logo) followed by its name.
     expect(page.get_by_test_id("org-name")).to_contain_text(org_name)
-    expect(page.get_by_test_id("identity")).to_have_text(email)
+    # The avatar names the person, with the e-mail beneath (factory users have names).
+    expect(page.get_by_test_id("identity-email")).to_have_text(email)
 
 
 def expect_menu_lists_orgs(menu: Locator, held: dict[str, str]) -> None:

@@ -47,16 +47,16 @@ def test_each_role_select_offers_every_member_with_the_holder_chosen(
     incident = incident_declare(org=acme, actor=Actor.for_user(owner), name="Down", lead=responder)
     html = signed_in(responder, acme).get(_url(incident)).content.decode()
 
+    # Named, in the order of the names: "Name (e-mail)" was cut off by the select's width.
     members = [("", "— Nobody —"), *sorted(
-        ((str(u.pk), f"{u.display_name} ({u.email})") for u in (owner, responder, mallory)),
-        key=lambda choice: choice[1].rsplit("(", 1)[1],  # by e-mail
+        ((str(u.pk), u.name) for u in (owner, responder, mallory)), key=lambda choice: choice[1].casefold()
     )]
     for role in IncidentRole.objects.filter(org=acme):
         options = _select(html, f'name="user" aria-label="{role.name}"')
         assert [(value, label) for value, label, _ in options] == members
         holder = incident.role_assignments.filter(role=role).first()
         assert _chosen(options) == ([str(holder.user_id)] if holder else [])
-    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt; M (mallory@acme.test)" in html
+    assert "<script>x</script>" not in html and ">&lt;script&gt;x&lt;/script&gt; M</option>" in html
 
 
 def test_the_status_and_severity_selects_show_the_incidents_values(signed_in, acme, responder):
@@ -103,5 +103,5 @@ def test_member_selects_show_a_rename_and_a_new_member_on_the_next_view(signed_i
     options = _select(client.get(_url(incident)).content.decode(), f'name="user" aria-label="{lead.name}"')
 
     labels = [label for _, label, _ in options]
-    assert "Olga Renamed (owner@acme.test)" in labels and "Newbie (newbie@acme.test)" in labels
+    assert "Olga Renamed" in labels and "Newbie" in labels
     assert _chosen(options) == [str(responder.pk)]

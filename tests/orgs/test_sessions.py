@@ -240,7 +240,7 @@ def test_sixth_failed_sign_in_for_one_email_within_five_minutes_is_refused(owner
         assert response.status_code == 200  # the form again, with an error
     # Even the right password is refused now: the counter is per e-mail.
     response = client.post("/accounts/login/", {"login": owner.email, "password": "correct-horse-battery"})
-    assert "Too many failed login attempts" in response.content.decode()
+    assert "Too many failed sign-ins for this e-mail" in response.content.decode()
     assert "_org_sessions" not in client.session
     assert client.get("/acme/").status_code == 302
 

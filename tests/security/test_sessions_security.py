@@ -94,7 +94,7 @@ def test_django_admin_sign_in_is_throttled_per_email(owner, acme):
         assert response.status_code == 200
     # The sixth, even with the right password, is refused: no way into the admin.
     response = client.post(login, {"login": owner.email, "password": "correct-horse-battery", "next": "/admin/"})
-    assert "Too many failed login attempts" in response.content.decode()
+    assert "Too many failed sign-ins for this e-mail" in response.content.decode()
     admin_page = client.get("/admin/")
     assert admin_page.status_code == 302 and "/login/" in admin_page.url
     assert Organization.objects.count() == 1  # nothing else happened on the way

@@ -74,6 +74,10 @@ class IncidentListView(OrgView):
             next_query=next_query,
             first_query=first_query.urlencode(),
             is_first_page=not request.GET.get("after"),
+            # Asked only of an empty, unfiltered list: a new org gets a welcome; a
+            # list emptied by its filters says so and offers to clear them.
+            first_incident=not page.incidents and not request.GET and not selectors.incident_any(org=self.org),
+            filtered=bool(request.GET),
         )
         return render(request, "incidents/list.html", context, status=status)
 
