@@ -18,9 +18,10 @@
   const state = document.querySelector("[data-preview-state]");
 
   // Text labels: the stock icons are a Font Awesome font from a CDN, which the CSP (rightly) refuses.
-  const button = (name, action, text, title) => ({ name, action, text, title, className: `pm-tool pm-${name}` });
+  const button = (name, action, text, title) => ({ name, action, text, title, className: "pm-tool" });
   const editor = new EasyMDE({
     element: textarea,
+    toolbarButtonClassPrefix: "mde", // "mde-table", not the app's own .table class
     autoDownloadFontAwesome: false,
     spellChecker: false, // its dictionaries come from a CDN
     nativeSpellcheck: true, // the browser's own, where EasyMDE edits through contenteditable (phones)
