@@ -101,3 +101,30 @@ def test_without_scripts_the_page_is_the_plain_form(incident_path, browser, live
         expect(page.get_by_test_id("postmortem-preview").locator("h2")).to_have_text("Impact")
     finally:
         context.close()
+
+
+def test_a_draft_over_text_someone_else_saved_since_says_so_and_discard_shows_theirs(
+    incident_path, browser_context
+):
+    from incidentio.incidents.models import Incident
+    from incidentio.incidents.services import documents
+    from orgs.models import User
+
+    page = browser_context.new_page()
+    sign_in(page, incident_path + "postmortem/", EMAIL)
+    type_in_editor(page, "My unsent version")
+    expect(page.get_by_test_id("preview-state")).to_have_text("Preview of unsaved changes.")
+
+    # Meanwhile someone saves the post-mortem elsewhere.
+    documents.postmortem_create(incident=Incident.objects.get(), actor=Actor.for_user(User.objects.get(email=EMAIL)),
+                                content="Their saved version")
+
+    page.reload()
+    restored = page.get_by_test_id("draft-restored")
+    expect(restored).to_contain_text("The saved text has changed since")
+    expect(page.locator(".EasyMDEContainer .CodeMirror")).to_contain_text("My unsent version")
+    restored.get_by_role("button", name="Discard").click()
+    expect(page.locator(".EasyMDEContainer .CodeMirror")).to_contain_text("Their saved version")
+    expect(page.get_by_test_id("postmortem-preview")).to_contain_text("Their saved version")
+    page.reload()
+    expect(page.get_by_test_id("draft-restored")).to_have_count(0)

@@ -160,3 +160,25 @@ def test_an_expired_page_keeps_the_text_and_a_restored_draft_can_be_discarded(in
     tab.reload()
     expect(update_box(tab)).to_have_value("")
     expect(tab.get_by_test_id("draft-restored")).to_have_count(0)
+
+
+def test_a_draft_comes_back_in_a_form_loaded_on_demand(incident_path, browser_context):
+    tab = browser_context.new_page()
+    sign_in(tab, incident_path, ALICE)
+    follow_up = tab.get_by_test_id("form-follow-up")
+    follow_up.locator("summary").click()
+    follow_up.locator("input[name=title]").fill("Add an alert on checkout errors")
+
+    # The page is left before the form is sent; the form arrives again only when opened.
+    tab.reload()
+    follow_up = tab.get_by_test_id("form-follow-up")
+    follow_up.locator("summary").click()
+    expect(follow_up.locator("input[name=title]")).to_have_value("Add an alert on checkout errors")
+    expect(follow_up.get_by_test_id("draft-restored")).to_contain_text("Restored the text you had not sent")
+
+    follow_up.get_by_role("button", name="Add follow-up").click()
+    expect(tab.get_by_test_id("follow-ups")).to_contain_text("Add an alert on checkout errors")
+    tab.reload()
+    tab.get_by_test_id("form-follow-up").locator("summary").click()
+    expect(tab.get_by_test_id("form-follow-up").locator("input[name=title]")).to_have_value("")
+    expect(tab.get_by_test_id("draft-restored")).to_have_count(0)
