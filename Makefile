@@ -104,16 +104,21 @@ lint: install-dev
 worker: install
 	$(VENV)/bin/celery -A incidentio worker --loglevel=info
 
-# The charts' JavaScript (the Insights page, static/js/insights.js) is vendored:
-# no CDN (the Content-Security-Policy allows scripts from 'self' only) and no
+# The browser's third-party JavaScript is vendored: the charts (the Insights
+# page, static/js/insights.js) and the post-mortem editor (EasyMDE, with the
+# CodeMirror 5 it bundles; static/js/postmortem_editor.js). No CDN (the
+# Content-Security-Policy allows scripts and styles from 'self' only) and no
 # build step. `make vendor` downloads exactly these npm packages again, refuses
 # any whose sha512 differs from the one pinned here (npm's "integrity"), and
-# copies their UMD builds and licenses to static/vendor/ (axe-core: to
-# tests/browser/vendor/). Needs node and npm.
+# copies the listed files of each (its UMD build, a stylesheet) and its
+# license to static/vendor/<dir>/ (axe-core: to tests/browser/vendor/axe-core/).
+# Needs node and npm.
 PLOT_VERSION := 0.6.17
 PLOT_INTEGRITY := sha512-/qaXP/7mc4MUS0s4cPPFASDRjtsWp85/TbfsciqDgU1HwYixbSbbytNuInD8AcTYC3xaxACgVX06agdfQy9W+g==
 D3_VERSION := 7.9.2
 D3_INTEGRITY := sha512-ZKb/mONPVKzaO5UlcWcwN8bS4ezvQaYu+bsou+XgNABdGC800kwH651ADTbbTxMPHW13UlvbQafdmJQDk1w7Mg==
+EASYMDE_VERSION := 2.21.0
+EASYMDE_INTEGRITY := sha512-5uE7I/DEN8gvGRwxaqAv7h1PMEK2ykNXVX5zL0dK3nCYROGja3AMbdQz8eCEELnfvCfy7tRkTmLuvyJG8uSWjQ==
 # axe-core is for the browser tests only (tests/browser/test_pages_browser.py):
 # it lands in tests/browser/vendor/axe-core/, never in static/, so it is never served.
 AXE_VERSION := 4.14.1
@@ -126,14 +131,15 @@ vendor:
 	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	for spec in "@observablehq/plot@$(PLOT_VERSION) $(PLOT_INTEGRITY) $(VENDOR_DIR)/plot dist/plot.umd.min.js" \
 	            "d3@$(D3_VERSION) $(D3_INTEGRITY) $(VENDOR_DIR)/d3 dist/d3.min.js" \
+	            "easymde@$(EASYMDE_VERSION) $(EASYMDE_INTEGRITY) $(VENDOR_DIR)/easymde dist/easymde.min.js dist/easymde.min.css" \
 	            "axe-core@$(AXE_VERSION) $(AXE_INTEGRITY) $(TEST_VENDOR_DIR)/axe-core axe.min.js"; do \
-	  set -- $$spec; \
-	  tarball=$$(cd "$$tmp" && npm pack --silent "$$1"); \
+	  set -- $$spec; pkg=$$1; want=$$2; dir=$$3; shift 3; \
+	  tarball=$$(cd "$$tmp" && npm pack --silent "$$pkg"); \
 	  got=$$($(SHA512) "$$tmp/$$tarball"); \
-	  if [ "$$got" != "$$2" ]; then echo "$$1: integrity $$got, expected $$2" >&2; exit 1; fi; \
-	  unpacked="$$tmp/$$(basename "$$3")"; mkdir -p "$$unpacked" "$$3"; tar -xzf "$$tmp/$$tarball" -C "$$unpacked"; \
-	  cp "$$unpacked/package/$$4" "$$unpacked/package/LICENSE" "$$3/"; \
-	  echo "$$1 → $$3/ ($$got)"; \
+	  if [ "$$got" != "$$want" ]; then echo "$$pkg: integrity $$got, expected $$want" >&2; exit 1; fi; \
+	  unpacked="$$tmp/$$(basename "$$dir")"; mkdir -p "$$unpacked" "$$dir"; tar -xzf "$$tmp/$$tarball" -C "$$unpacked"; \
+	  for file in "$$@" LICENSE; do cp "$$unpacked/package/$$file" "$$dir/"; done; \
+	  echo "$$pkg → $$dir/ ($$got)"; \
 	done
 
 # Screenshots of the main pages at 1440 and 390 px for the README, in docs/screenshots/

@@ -8,11 +8,16 @@ org*. Views never look the org up themselves.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.contrib import messages
 from django.contrib.auth import get_user
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from orgs import sessions
 from orgs.selectors import active_membership
@@ -53,7 +58,7 @@ class OrgSessionMiddleware:
         held = sessions.held_session(request, org_slug)
         if held is None:
             # The same answer whether or not the org exists, so slugs cannot be probed.
-            return redirect_to_login(request.get_full_path())
+            return sign_in_first(request, org_slug)
         # Membership is re-checked on every request: a removed member loses
         # access at once. One query fetches the org, the user and the role.
         membership = active_membership(org_slug=org_slug, user_id=held.user_id)
@@ -62,9 +67,38 @@ class OrgSessionMiddleware:
         if not sessions.hash_is_current(membership.user, held.auth_hash):
             # The password changed elsewhere: this browser's session for the org ends.
             sessions.unbind(request, org_slug=org_slug)
-            return redirect_to_login(request.get_full_path())
+            return sign_in_first(request, org_slug)
         request.org = membership.org
         request.membership = membership
         request.user = membership.user
         sessions.note_used(request, membership)
         return None
+
+
+#: The sign-in page's note after a form was posted to an org this browser is
+#: no longer signed in to. Its tag marks the page for static/js/forms.js,
+#: which then keeps the typed text for the form.
+POST_REFUSED_MESSAGE = "Nothing was sent: this browser is no longer signed in to that organization. Sign in to go back to the page."
+POST_REFUSED_TAG = "post-refused"
+
+
+def sign_in_first(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Send the browser to sign in for ``org_slug``, and back afterwards.
+
+    A GET comes back to the page it asked for. A POST is not replayed (its URL
+    usually answers POST only): it comes back to the page the form was on
+    when that page is in the same org, else to the org's home, and the
+    sign-in page says that nothing was sent. The answer is the same whether
+    or not the org exists.
+    """
+    if request.method in ("GET", "HEAD"):
+        return redirect_to_login(request.get_full_path())
+    back = request.META.get("HTTP_REFERER", "")
+    same_host = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    page = urlsplit(back)._replace(scheme="", netloc="").geturl() if same_host else ""
+    if not page or sessions.org_slug_from_path(page) != org_slug:
+        page = reverse("org_home", kwargs={"org_slug": org_slug})
+    # A page's own fetch() gets the redirect alone: the note is for the person who sent a form.
+    if request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate":
+        messages.warning(request, POST_REFUSED_MESSAGE, extra_tags=POST_REFUSED_TAG)
+    return redirect_to_login(page)

@@ -237,8 +237,9 @@ class TimestampsForm(forms.Form):
 
 
 class PostmortemForm(forms.Form):
-    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "class": "mono"}), required=False,
-                              max_length=limits.POSTMORTEM)
+    # Labelled by the editor card's "Markdown" heading (incidents/postmortem.html).
+    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "class": "mono", "aria-labelledby": "pm-markdown"}),
+                              required=False, max_length=limits.POSTMORTEM)
 
 
 class PostmortemStatusForm(forms.Form):

@@ -22,6 +22,7 @@ urlpatterns = [
     path(incident + "timestamps/", actions.TimestampsView.as_view(), name="incident_timestamps"),
     path(incident + "forms/<slug:form_name>/", on_demand_forms.IncidentFormView.as_view(), name="incident_form"),
     path(incident + "postmortem/", documents.PostmortemView.as_view(), name="postmortem"),
+    path(incident + "postmortem/preview/", documents.PostmortemPreviewView.as_view(), name="postmortem_preview"),
     path(incident + "postmortem/create/", documents.PostmortemCreateView.as_view(), name="postmortem_create"),
     path(incident + "postmortem/status/", documents.PostmortemStatusView.as_view(), name="postmortem_status"),
     path(incident + "postmortem/share/", documents.PostmortemShareView.as_view(), name="postmortem_share"),

@@ -63,12 +63,12 @@ def test_declare_change_status_and_severity_write_postmortem_all_on_the_timeline
     expect(timeline(page)).to_contain_text("Status changed from Investigating to Fixing")
     expect(timeline(page)).to_contain_text("Severity changed from Minor to Critical")
 
-    # Write the post-mortem, preview it, save it.
+    # Write the post-mortem in its editor, see the live preview, save it.
     page.get_by_role("button", name="Write the post-mortem").click()
-    editor = page.locator("textarea[name=content]")
-    editor.fill("## What happened\n\nA missing index on `orders.created_at`.")
-    page.get_by_role("button", name="Preview").click()
-    expect(page.get_by_test_id("postmortem-preview").locator("h2")).to_have_text("What happened")
+    page.locator(".EasyMDEContainer .CodeMirror").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("## What happened\n\nA missing index on `orders.created_at`.")
+    expect(page.get_by_test_id("postmortem-preview").get_by_role("heading")).to_have_text(["What happened"])
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Post-mortem saved.")).to_be_visible()
 

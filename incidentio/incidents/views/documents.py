@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 
 from incidentio.common.errors import ServiceError
 from incidentio.incidents import selectors
@@ -19,6 +20,7 @@ from incidentio.incidents.ics import debrief_invite
 from incidentio.incidents.models import PostmortemStatus
 from incidentio.incidents.services import documents, follow_ups
 from incidentio.incidents.views.base import IncidentActionView, IncidentView
+from orgs.models import WRITER_ROLE
 
 
 class PostmortemView(IncidentView):
@@ -70,6 +72,26 @@ class PostmortemView(IncidentView):
         incident = super().get_incident()
         # Reads the post-mortem in the same query as the incident.
         return type(incident).objects.select_related("postmortem", "status", "severity").get(pk=incident.pk)
+
+
+class PostmortemPreviewView(IncidentView):
+    """The editor's live preview (static/js/postmortem_editor.js): the text it
+    is sent, rendered as the page renders it (incidentio/common/markdown.py,
+    sanitised), as an HTML fragment. Nothing is saved. Responders only, as for
+    saving; another org's incident is a 404 and a post without a valid CSRF
+    token is refused like any other."""
+
+    http_method_names = ["post"]
+    required_role = WRITER_ROLE
+
+    def post(self, request, org_slug, incident_id):
+        self.get_incident()
+        form = PostmortemForm(request.POST)
+        if not form.is_valid():
+            errors = " ".join(form.errors.get("content", [])) or "The text could not be read."
+            return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+        html = render_to_string("incidents/_postmortem_preview.html", {"preview": form.cleaned_data["content"]})
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 class _PostmortemAction(IncidentActionView):
