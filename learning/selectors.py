@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.http import Http404
+
 from incidentio.api.pagination import due_keyset, due_ordering
 from incidentio.common.lookups import get_or_404
 from incidentio.incidents.models import IncidentStatus, IncidentType, StatusCategory
@@ -61,6 +63,17 @@ def incident_tasks(*, incident) -> list[StatusTasks]:
         )
         group.tasks.append(task)
     return list(groups.values())
+
+
+def incident_page_version(*, org, public_id) -> str:
+    """A digest of what the org's incident page shows of that incident (its
+    own read, the learning panel's and the close prompt's, hashed in one
+    statement: ``queries.incident_page_version``); the live page compares it
+    with the one it was rendered at. Another org's incident is a 404."""
+    digest = queries.incident_page_version(org, public_id)
+    if digest is None:
+        raise Http404("No such incident.")
+    return digest
 
 
 @dataclass(slots=True)

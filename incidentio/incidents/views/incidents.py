@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from django.core.cache import cache as fragment_cache
 from django.shortcuts import redirect, render
@@ -12,6 +13,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from incidentio.common import live
 from incidentio.common.actors import Actor
 from incidentio.common.errors import ServiceError, add_service_error
 from incidentio.common.links import incident_url_prefix
@@ -26,7 +28,7 @@ from incidentio.incidents.forms import (
 from incidentio.incidents.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.incidents.services import incidents as incident_services
 from incidentio.incidents.views.base import IncidentView
-from learning.selectors import incident_tasks
+from learning.selectors import incident_page_version, incident_tasks
 from learning.services.rules import close_prompt
 from orgs.models import WRITER_ROLE
 from orgs.views.base import OrgView
@@ -45,12 +47,18 @@ TIMELINE_TEMPLATE = "incidents/_timeline.html"
 class IncidentListView(OrgView):
     def get(self, request, org_slug):
         form = IncidentFilterForm(request.GET or None, org=self.org)
-        chips = []
+        chips, version = [], None
         if request.GET and not form.is_valid():
             page, status = selectors.IncidentPage([], None), 400
         else:
             filters = form.filters() if request.GET else selectors.IncidentFilters()
             after = form.cleaned_data.get("after") if request.GET else None
+            # Before the page's read: a change made in between is then newer
+            # than this version, and the next poll fetches it again.
+            version = live.page_version(request, selectors.incident_list_version(
+                org=self.org, filters=filters, after=after, page_size=PAGE_SIZE))
+            if unchanged := live.not_modified(request, version):
+                return unchanged
             page = selectors.incident_list(org=self.org, filters=filters, after=after, page_size=PAGE_SIZE)
             status = 200
             chips = form.chips(request.GET) if request.GET else []
@@ -73,8 +81,9 @@ class IncidentListView(OrgView):
             next_query=next_query,
             first_query=first_query.urlencode(),
             is_first_page=not request.GET.get("after"),
+            live_version=version,
         )
-        return render(request, "incidents/list.html", context, status=status)
+        return live.respond(request, render(request, "incidents/list.html", context, status=status), version)
 
 
 class DeclareView(OrgView):
@@ -100,8 +109,11 @@ class DeclareView(OrgView):
         return render(request, "incidents/declare.html", self.get_context_data(form=form, nav="incidents"), status=status)
 
 
-def render_incident_page(view: IncidentView, public_id, *, status: int = 200, error: str | None = None):
-    """The incident page; actions that fail re-render it with their error."""
+def render_incident_page(
+    view: IncidentView, public_id, *, status: int = 200, error: str | None = None, live_version: str | None = None
+):
+    """The incident page; actions that fail re-render it with their error.
+    With ``live_version`` (the page at its own URL) it keeps itself up to date."""
     org = view.org
     read = selectors.incident_detail(org=org, public_id=public_id)
     incident, choices = read.incident, read.choices
@@ -129,6 +141,7 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, er
         update_form=UpdateForm(),
         merge_form=MergeForm(),
         members=member_options(choices.members),
+        live_version=live_version,
     )
     return render(view.request, "incidents/detail.html", context, status=status)
 
@@ -181,7 +194,15 @@ def _timeline_template_digest() -> str:
 
 class IncidentDetailView(IncidentView):
     def get(self, request, org_slug, incident_id):
-        return render_incident_page(self, incident_id)
+        # Read before the page (see the list's); another org's incident is a 404 here.
+        version = live.page_version(
+            request, incident_page_version(org=self.org, public_id=incident_id),
+            # Due dates read "Overdue by 2 days" counting the org's calendar days.
+            timezone.now().astimezone(ZoneInfo(self.org.time_zone)).date(),
+        )
+        if unchanged := live.not_modified(request, version):
+            return unchanged
+        return live.respond(request, render_incident_page(self, incident_id, live_version=version), version)
 
 
 def incident_url(incident) -> str:
