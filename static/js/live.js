@@ -143,6 +143,7 @@
         for (const region of page.querySelectorAll("[data-live-region]")) {
           pending.set(region.dataset.liveRegion, region);
         }
+        if (page.title) document.title = page.title; // a renamed incident
         const etag = response.headers.get("ETag");
         if (etag) version = etag.replace(/^W\//, "").replace(/"/g, "");
       }

@@ -7,6 +7,7 @@ without a reload, and what the reader is typing is never thrown away.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -80,10 +81,13 @@ def test_an_api_change_appears_on_the_open_incident_page_and_the_typed_update_su
     update = page.locator("textarea[name=message]")
     update.fill("Half-written: the deploy at 09:12 is")
 
-    api(f"incidents/{incident.public_id}/actions/edit", {"summary": "Card payments fail in **eu-west-1**."})
+    api(f"incidents/{incident.public_id}/actions/edit",
+        {"name": "Card payments fail", "summary": "Card payments fail in **eu-west-1**."})
 
     expect(page.get_by_test_id("summary").locator("strong")).to_have_text("eu-west-1", timeout=WITHIN)
     expect(page.get_by_test_id("timeline")).to_contain_text("Summary updated")
+    expect(page.get_by_test_id("incident-title")).to_contain_text("INC-1 Card payments fail")
+    expect(page).to_have_title(re.compile(r"^INC-1 Card payments fail"))
     assert same_page(page)
     # The timeline around the form was replaced; the form and its text were not.
     expect(update).to_have_value("Half-written: the deploy at 09:12 is")
