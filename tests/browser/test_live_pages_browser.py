@@ -148,3 +148,32 @@ def test_polling_stops_once_the_session_ends(acme, browser_context):
                                                                         timeout=WITHIN)
     assert same_page(page)
     assert Incident.objects.filter(pk=incident.pk).exists()
+
+
+def test_a_failing_server_is_polled_again_until_it_answers_and_a_refusal_stops_polling(acme, api, browser_context):
+    org, incident = acme
+    page = browser_context.new_page()
+    path = f"/acme/incidents/{incident.public_id}/"
+    open_page(page, path, RESPONDER)
+    failed = []
+
+    def unavailable_twice(route):
+        if route.request.headers.get("x-live-poll") == "1" and len(failed) < 2:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="Service Unavailable")
+        else:
+            route.continue_()
+
+    page.route(f"**{path}", unavailable_twice)
+    api(f"incidents/{incident.public_id}/actions/edit", {"summary": "Recovered after the outage."})
+    # Two failures, then the waits grow (1 s, 2 s, 4 s here), and the change still arrives.
+    expect(page.get_by_test_id("summary")).to_contain_text("Recovered after the outage.", timeout=30_000)
+    assert len(failed) == 2
+    expect(page.locator("script[data-live-version]")).not_to_have_attribute("data-live-state", "stopped")
+
+    # A 403 (the member's access is gone) stops it for good.
+    page.unroute(f"**{path}")
+    page.route(f"**{path}", lambda route: route.fulfill(status=403, body="Forbidden"))
+    expect(page.locator("script[data-live-version]")).to_have_attribute("data-live-state", "stopped",
+                                                                        timeout=WITHIN)
+    assert same_page(page)
