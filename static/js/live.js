@@ -5,11 +5,11 @@
 // while nothing changed, or the page itself, rendered as for a reload; the
 // elements marked data-live-region="name" are then taken from it.
 //
-// What the reader is doing wins: a region holding the focused element, or a
-// form control whose value differs from what the server sent (text being
-// typed, a select changed but not saved), is left alone until they are done;
-// the new one waits and goes in at the next tick after. Open <details> stay
-// open. Polling pauses while the tab is hidden, slows down after errors, and
+// What the reader is doing wins: a region holding the focused element, text
+// they selected, or a form control whose value differs from what the server
+// sent (text being typed, a select changed but not saved), is left alone
+// until they are done; the new one waits and goes in at the next tick after.
+// Open <details> stay open. Polling pauses while the tab is hidden, slows down after errors, and
 // stops for good when the session has ended (a redirect to sign-in, a 403) or
 // the page is gone (404).
 (function () {
@@ -56,6 +56,9 @@
   function inUse(region) {
     const active = document.activeElement;
     if (active && active !== document.body && region.contains(active)) return true;
+    // Text selected in it (to copy a timeline entry, say) would be lost.
+    const selection = document.getSelection();
+    if (selection && !selection.isCollapsed && region.contains(selection.anchorNode)) return true;
     return Array.from(region.querySelectorAll("input, textarea, select")).some(controlChanged);
   }
 

@@ -177,3 +177,27 @@ def test_a_failing_server_is_polled_again_until_it_answers_and_a_refusal_stops_p
     expect(page.locator("script[data-live-version]")).to_have_attribute("data-live-state", "stopped",
                                                                         timeout=WITHIN)
     assert same_page(page)
+
+
+def test_text_selected_in_the_timeline_stays_selected_until_the_reader_lets_go(acme, api, browser_context):
+    org, incident = acme
+    page = browser_context.new_page()
+    open_page(page, f"/acme/incidents/{incident.public_id}/", RESPONDER)
+    timeline = page.get_by_test_id("timeline")
+    # The reader selects the declaration's entry, to copy it.
+    page.evaluate("""() => {
+        const range = document.createRange();
+        range.selectNodeContents(document.querySelector('[data-testid=timeline] li'));
+        document.getSelection().removeAllRanges();
+        document.getSelection().addRange(range);
+    }""")
+
+    api(f"incidents/{incident.public_id}/actions/edit", {"summary": "Card payments fail."})
+
+    expect(page.get_by_test_id("summary")).to_contain_text("Card payments fail.", timeout=WITHIN)
+    expect(timeline).not_to_contain_text("Summary updated")
+    assert page.evaluate("document.getSelection().toString()").strip()
+
+    page.evaluate("document.getSelection().removeAllRanges()")
+    expect(timeline).to_contain_text("Summary updated", timeout=WITHIN)
+    assert same_page(page)
