@@ -117,19 +117,21 @@ INSIGHTS_CONNECTIONS = 1
 LIVE_UNCHANGED, LIVE_CHANGED = "_unchanged", "_changed"
 
 
-def live_rows(ctx: Context, pages: list[tuple]) -> list[tuple]:
+def live_rows(pages: list[tuple]) -> list[tuple]:
     """``live_<page>_unchanged`` and ``live_<page>_changed`` rows for each
-    ``(page, path, headers, small org's path, its headers)``: the poll's
-    headers, with the page's current version or one it no longer has."""
-    rows = []
-    for page, path, headers, compare_path, compare_headers in pages:
-        for suffix, changed in ((LIVE_UNCHANGED, False), (LIVE_CHANGED, True)):
-            rows.append((
-                f"live_{page}{suffix}", path,
-                clients.live_poll_headers(ctx.base_url + path, headers, changed=changed), compare_path,
-                clients.live_poll_headers(ctx.base_url + compare_path, compare_headers, changed=changed),
-            ))
-    return rows
+    ``(page, path, headers, small org's path, its headers)``; the poll's
+    headers are added right before the scenario runs (:func:`live_headers`)."""
+    return [(f"live_{page}{suffix}", path, headers, compare_path, compare_headers)
+            for page, path, headers, compare_path, compare_headers in pages
+            for suffix in (LIVE_UNCHANGED, LIVE_CHANGED)]
+
+
+def live_headers(ctx: Context, name: str, path: str, headers: dict) -> dict:
+    """A live scenario's poll headers: the page's version as it is now (unchanged), or one it no
+    longer has (changed); other scenarios' headers as they are."""
+    if not name.startswith("live_"):
+        return headers
+    return clients.live_poll_headers(ctx.base_url + path, headers, changed=name.endswith(LIVE_CHANGED))
 
 
 def http_scenarios(ctx: Context, prep: dict, only: frozenset[str] = frozenset()) -> list[dict]:
@@ -161,7 +163,7 @@ def http_scenarios(ctx: Context, prep: dict, only: frozenset[str] = frozenset())
           for panel in INSIGHTS_PANELS),
         # An open incident page and incidents list asking whether they changed (static/js/live.js):
         # unchanged, a 304 with no render; changed, the page rendered for the poll.
-        *live_rows(ctx, [
+        *live_rows([
             ("incident", f"/{big}/incidents/{m['timeline_incident']['incident_id']}/", member,
              f"/{little}/incidents/{small['incident_id']}/", small_member),
             ("incidents", f"/{big}/incidents/", member, f"/{little}/incidents/", small_member),
@@ -181,8 +183,9 @@ def http_scenarios(ctx: Context, prep: dict, only: frozenset[str] = frozenset())
     for name, path, headers, compare_path, compare_headers in rows:
         print(f"== {name}", flush=True)
         insights = name == "dashboard_insights" or name.startswith("api_insights_")
-        row = scenarios.http_scenario(ctx, name, path, headers, compare_path=compare_path,
-                                      compare_headers=compare_headers,
+        row = scenarios.http_scenario(ctx, name, path, live_headers(ctx, name, path, headers),
+                                      compare_path=compare_path,
+                                      compare_headers=live_headers(ctx, name, compare_path, compare_headers),
                                       connections=INSIGHTS_CONNECTIONS if insights else None,
                                       status=304 if name.endswith(LIVE_UNCHANGED) else 200)
         after = _ceiling(ctx, api, f"ceiling_after_{name}")
