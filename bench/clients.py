@@ -51,14 +51,32 @@ def cookie_header(cookies: dict) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def query_count(url: str, headers: dict) -> int:
+def query_count(url: str, headers: dict, *, status: int = 200) -> int:
     """The SQL queries one request runs (the bench-only ``X-Bench-Queries`` counter), warm:
-    after one request, so a first-use cache fill is not counted as the page's cost."""
+    after one request, so a first-use cache fill is not counted as the page's cost.
+    ``status``: the answer the request must get (a live poll's 304)."""
     requests.get(url, headers=headers, allow_redirects=False, timeout=60)
     response = requests.get(url, headers={**headers, QUERY_HEADER: "1"}, allow_redirects=False, timeout=60)
-    if response.status_code != 200:
+    if response.status_code != status:
         raise ClientError(f"GET {url} answered {response.status_code}: {response.text[:300]}")
     return int(response.headers[QUERY_HEADER])
+
+
+#: The header static/js/live.js sends with every poll (incidentio.common.live.POLL_HEADER).
+LIVE_POLL_HEADER = "X-Live-Poll"
+
+
+def live_poll_headers(url: str, headers: dict, *, changed: bool) -> dict:
+    """What a live page's poll sends: its version in ``If-None-Match``. The
+    page's current version (from its ``ETag``): nothing changed, a 304; or a
+    version it no longer has: something changed, the page is rendered."""
+    poll = {**headers, LIVE_POLL_HEADER: "1"}
+    if changed:
+        return {**poll, "If-None-Match": '"a-version-the-page-no-longer-has"'}
+    response = requests.get(url, headers=poll, allow_redirects=False, timeout=60)
+    if response.status_code != 200 or "ETag" not in response.headers:
+        raise ClientError(f"GET {url} (live poll) answered {response.status_code} without an ETag")
+    return {**poll, "If-None-Match": response.headers["ETag"]}
 
 
 def get_json(url: str, headers: dict) -> dict:

@@ -17,6 +17,10 @@ SWEEP_STEADY_P95_MS = 2000
 SWEEP_FIRST_S = 60
 #: Insights (issue 19): the page and each API panel at the default range, p95 under the scenarios' load.
 INSIGHTS_P95_MS = 300
+#: Live pages (issue 21): a poll of an open page that has not changed is a 304 without a render; it
+#: must cost well under a render (the dashboard pages' 0.3 × ceiling), or open tabs eat the server.
+LIVE_UNCHANGED_SHARE_OF_CEILING = 0.5
+LIVE_UNCHANGED_SCENARIOS = ("live_incident_unchanged", "live_incidents_unchanged")
 DASHBOARD_SCENARIOS = ("dashboard_incidents", "dashboard_incident_200_events", "dashboard_my_tasks",
                        "dashboard_post_incident")
 
@@ -49,6 +53,7 @@ def check_budgets(results: dict) -> list[Budget]:
                           f"{deep:.1f} ms ({deep / first:.2f} ×)", deep <= DEEP_PAGE_P50_FACTOR * first))
     for name in DASHBOARD_SCENARIOS:
         share(name, DASHBOARD_SHARE_OF_CEILING)
+    budgets += _live_budgets(http, ceiling)
     budgets += _insights_budgets(results["http"])
     for row in results["http"]:
         if row["queries_small_org"] is not None:
@@ -75,6 +80,15 @@ def check_budgets(results: dict) -> list[Budget]:
                           timing=False))
     budgets.append(Budget("burst: per-channel rate", "≤ 1 message/s per channel",
                           f"{burst['rate_violations']} violations", burst["rate_violations"] == 0, timing=False))
+    return budgets
+
+
+def _live_budgets(http: dict[str, dict], ceiling: float) -> list[Budget]:
+    budgets = []
+    for name in LIVE_UNCHANGED_SCENARIOS:
+        ratio = http[name]["requests_per_s"] / ceiling
+        budgets.append(Budget(f"{name} throughput", f"≥ {LIVE_UNCHANGED_SHARE_OF_CEILING} × ceiling",
+                              f"{ratio:.2f} × ceiling", ratio >= LIVE_UNCHANGED_SHARE_OF_CEILING))
     return budgets
 
 

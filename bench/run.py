@@ -113,7 +113,28 @@ INSIGHTS_PANELS = ("response", "learning", "tasks", "follow_ups")
 INSIGHTS_CONNECTIONS = 1
 
 
-def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
+#: The live pages' poll scenarios end with one of these.
+LIVE_UNCHANGED, LIVE_CHANGED = "_unchanged", "_changed"
+
+
+def live_rows(pages: list[tuple]) -> list[tuple]:
+    """``live_<page>_unchanged`` and ``live_<page>_changed`` rows for each
+    ``(page, path, headers, small org's path, its headers)``; the poll's
+    headers are added right before the scenario runs (:func:`live_headers`)."""
+    return [(f"live_{page}{suffix}", path, headers, compare_path, compare_headers)
+            for page, path, headers, compare_path, compare_headers in pages
+            for suffix in (LIVE_UNCHANGED, LIVE_CHANGED)]
+
+
+def live_headers(ctx: Context, name: str, path: str, headers: dict) -> dict:
+    """A live scenario's poll headers: the page's version as it is now (unchanged), or one it no
+    longer has (changed); other scenarios' headers as they are."""
+    if not name.startswith("live_"):
+        return headers
+    return clients.live_poll_headers(ctx.base_url + path, headers, changed=name.endswith(LIVE_CHANGED))
+
+
+def http_scenarios(ctx: Context, prep: dict, only: frozenset[str] = frozenset()) -> list[dict]:
     m, small = ctx.manifest, prep["small"]
     api, small_api = ctx.api_headers, clients.api_headers(small["api_key"])
     password, big = m["password"], m["org"]["slug"]
@@ -140,7 +161,18 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
         ("dashboard_insights", f"/{big}/insights/", member, f"/{little}/insights/", small_member),
         *((f"api_insights_{panel}", f"/api/v2/insights/{panel}", api, f"/api/v2/insights/{panel}", small_api)
           for panel in INSIGHTS_PANELS),
+        # An open incident page and incidents list asking whether they changed (static/js/live.js):
+        # unchanged, a 304 with no render; changed, the page rendered for the poll.
+        *live_rows([
+            ("incident", f"/{big}/incidents/{m['timeline_incident']['incident_id']}/", member,
+             f"/{little}/incidents/{small['incident_id']}/", small_member),
+            ("incidents", f"/{big}/incidents/", member, f"/{little}/incidents/", small_member),
+        ]),
     ]
+    if only:
+        rows = [row for row in rows if row[0] in only]
+        if missing := set(only) - {row[0] for row in rows}:
+            raise SystemExit(f"--only: no such HTTP scenario: {', '.join(sorted(missing))}")
     # The ceiling brackets every scenario: measured right before it and again
     # after. The budgets hold against the run's best ceiling (the strictest
     # reference); the ratio to the higher of the two runs around a scenario is
@@ -151,15 +183,19 @@ def http_scenarios(ctx: Context, prep: dict) -> list[dict]:
     for name, path, headers, compare_path, compare_headers in rows:
         print(f"== {name}", flush=True)
         insights = name == "dashboard_insights" or name.startswith("api_insights_")
-        row = scenarios.http_scenario(ctx, name, path, headers, compare_path=compare_path,
-                                      compare_headers=compare_headers,
-                                      connections=INSIGHTS_CONNECTIONS if insights else None)
+        row = scenarios.http_scenario(ctx, name, path, live_headers(ctx, name, path, headers),
+                                      compare_path=compare_path,
+                                      compare_headers=live_headers(ctx, name, compare_path, compare_headers),
+                                      connections=INSIGHTS_CONNECTIONS if insights else None,
+                                      status=304 if name.endswith(LIVE_UNCHANGED) else 200)
         after = _ceiling(ctx, api, f"ceiling_after_{name}")
         row["ceiling_requests_per_s"] = max(before["requests_per_s"], after["requests_per_s"])
         print(f"   {row['requests_per_s']:.0f} req/s ({row['requests_per_s'] / row['ceiling_requests_per_s']:.2f} × "
               f"the ceiling around it), p50 {row['p50_ms']:.1f} ms, {row['queries']} queries", flush=True)
         results += [row, after]
         before = after
+    if only:
+        return results
     # The deep page's budget compares two latencies: measured again, alternating.
     pair = scenarios.paired_p50(ctx, {"page_1": rows[0][1], "deep": rows[1][1]}, api)
     for row in results:
@@ -188,7 +224,7 @@ def _ceiling(ctx: Context, api: dict, name: str) -> dict:
     return row
 
 
-def run(scale: str, database_url: str, redis_url: str) -> int:
+def run(scale: str, database_url: str, redis_url: str, only: frozenset[str] = frozenset()) -> int:
     profile = PROFILES[scale]
     manifest_path = RESULTS / f"{scale}-manifest.json"
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -213,7 +249,9 @@ def run(scale: str, database_url: str, redis_url: str) -> int:
             stack.start_worker(concurrency=2)
             ctx = Context(base_url=stack.url(""), manifest=manifest, fake_slack=fake_slack, db=db, profile=profile,
                           api_headers=clients.api_headers(manifest["api"]["key"]))
-            http = http_scenarios(ctx, prep)
+            http = http_scenarios(ctx, prep, only)
+            if only:
+                return _only_report(scale, started_at, manifest, http)
             print("== slack_ack", flush=True)
             slack = scenarios.slack_ack(ctx)
             print(f"   p99 {slack['p99_ms']:.0f} ms", flush=True)
@@ -255,12 +293,30 @@ def run(scale: str, database_url: str, redis_url: str) -> int:
     return 0
 
 
+def _only_report(scale: str, started_at: str, manifest: dict, http: list[dict]) -> int:
+    """``--only``: the chosen HTTP scenarios and the ceiling runs around them,
+    printed and written to ``<scale>-only.json``; no budget is checked."""
+    results = {"scale": scale, "started_at": started_at, "machine": machine(), "data": manifest.get("counts", {}),
+               "http": http}
+    path = RESULTS / f"{scale}-only.json"
+    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print("\n| Scenario | req/s | p50 ms | p95 ms | p99 ms | SQL queries (small org) |\n|---|---:|---:|---:|---:|---:|")
+    for row in http:
+        print(f"| {row['name']} | {row['requests_per_s']:.0f} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | "
+              f"{row['p99_ms']:.1f} | {row['queries']} ({row['queries_small_org']}) |")
+    print(f"Written: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(PROFILES), default="full")
     parser.add_argument("--database-url", default=None,
                         help="default: DATABASE_URL's server, database incidentio_bench_<scale>")
     parser.add_argument("--redis-url", default=None, help="default: REDIS_URL's server, database 7")
+    parser.add_argument("--only", default="", metavar="NAME,…",
+                        help="run only these HTTP scenarios (e.g. live_incident_unchanged), with the ceiling "
+                             "around them; no Slack, flow, burst or sweep scenario, no budgets")
     args = parser.parse_args(argv)
     server = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     if not server.startswith(("postgres://", "postgresql://")):
@@ -268,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     database_url = args.database_url or with_path(server, f"/incidentio_bench_{args.scale}")
     redis_url = args.redis_url or with_path(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0", "/7")
     try:
-        return run(args.scale, database_url, redis_url)
+        return run(args.scale, database_url, redis_url, frozenset(filter(None, args.only.split(","))))
     except Exception as error:  # broad on purpose: the run failed: say why and exit 2
         print(f"BENCHMARK RUN FAILED: {type(error).__name__}: {error}", file=sys.stderr)
         raise SystemExit(2) from error

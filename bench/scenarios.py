@@ -23,18 +23,23 @@ SLACK_RATE_TOLERANCE_S = 0.05  # clock jitter between two recorded arrivals
 
 
 def http_scenario(ctx, name: str, path: str, headers: dict, *, compare_path: str | None = None,
-                  compare_headers: dict | None = None, connections: int | None = None) -> dict:
+                  compare_headers: dict | None = None, connections: int | None = None, status: int = 200) -> dict:
     """wrk against ``path`` with ``connections`` (default: the profile's); its
-    query count, and the same page's count on a small org's data."""
+    query count, and the same page's count on a small org's data. ``status``:
+    the answer every request must get (a live poll's 304: checked again after
+    the run, so that a version that moved meanwhile cannot pass renders off as 304s)."""
     connections = connections or ctx.connections
     url = ctx.base_url + path
     clients.get_json(url, headers) if path.startswith("/api/") else None  # fail fast with the body
-    queries = clients.query_count(url, headers)
+    queries = clients.query_count(url, headers, status=status)
     small_queries = (
-        clients.query_count(ctx.base_url + compare_path, compare_headers or headers) if compare_path else None
+        clients.query_count(ctx.base_url + compare_path, compare_headers or headers, status=status)
+        if compare_path else None
     )
     run_wrk(url, headers=headers, seconds=ctx.warmup_seconds, connections=connections)  # warm caches
     result = run_wrk(url, headers=headers, seconds=ctx.seconds, connections=connections)
+    if status != 200:
+        clients.query_count(url, headers, status=status)
     return {"name": name, "path": path, **result.as_dict(), "queries": queries, "queries_small_org": small_queries,
             "connections": connections}
 

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Count
+from django.http import Http404
 
 from incidentio.api.pagination import due_keyset, due_ordering
 from incidentio.common.lookups import get_or_404
@@ -110,6 +111,15 @@ def incident_progress(*, incident) -> list[StatusTasks]:
         for index, status in enumerate(upcoming)
     ]
     return groups
+def incident_page_version(*, org, public_id) -> str:
+    """A digest of what the org's incident page shows of that incident (its
+    own read, the learning panel's and the close prompt's, hashed in one
+    statement: ``queries.incident_page_version``); the live page compares it
+    with the one it was rendered at. Another org's incident is a 404."""
+    digest = queries.incident_page_version(org, public_id)
+    if digest is None:
+        raise Http404("No such incident.")
+    return digest
 
 
 @dataclass(slots=True)

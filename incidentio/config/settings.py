@@ -397,6 +397,10 @@ ACCOUNT_ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 # internal network (SSRF) on a shared server. Off by default when DEBUG is off.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
+# How often an open incident page or incidents list asks whether it changed
+# (static/js/live.js; docs/dashboard.md, "Live pages"; its cost per open tab in
+# docs/performance.md, "Live pages").
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5, minimum=1)
 
 # Benchmarks only (bench/endpoints.py, docs/performance.md): the ceiling endpoint
 # and the X-Bench-Queries counter. Never on in a deployment.

@@ -95,18 +95,35 @@ def _select(fields: tuple[str, ...]) -> str:
     return "SELECT " + ", ".join(_column(f) for f in fields) + "," + _ROLES_SQL + FROM_INCIDENTS
 
 
+def _page_sql(fields: tuple[str, ...], where: str, params: list, org, before: int | None, limit: int) -> tuple[str, list]:
+    if before is not None:
+        where += " AND i.number < %s"
+        params = [*params, before]
+    return f"{_select(fields)}{where} ORDER BY i.number DESC LIMIT %s", [org.pk, *params, limit]
+
+
 def page_rows(org, *, fields: tuple[str, ...], where: str, params: list, before: int | None, limit: int) -> list[dict]:
     """Up to ``limit`` of the org's incidents matching ``where`` (`` AND …``
     conditions on ``i``, ``s`` and ``v`` with their ``params``), newest first,
     numbered below ``before``: dicts of ``fields`` (``values()`` names such as
     ``status__name``, ``incident_type__name``) plus ``roles``. Keyset on the (org, number) index."""
-    if before is not None:
-        where += " AND i.number < %s"
-        params = [*params, before]
+    sql, params = _page_sql(fields, where, params, org, before, limit)
     with connection.cursor() as cursor:
-        execute_hot(cursor, f"{_select(fields)}{where} ORDER BY i.number DESC LIMIT %s", [org.pk, *params, limit])
+        execute_hot(cursor, sql, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def page_digest(org, *, fields: tuple[str, ...], where: str, params: list, before: int | None, limit: int) -> str:
+    """What :func:`page_rows` would return with the same arguments, as one md5
+    computed where it is read: the live incidents list's version
+    (``incidentio.common.live``). Postgres runs the page's own statement and
+    sends 32 characters instead of the rows, and no Python builds them: a
+    page that changed in any column, role holder, order or length (a 26th
+    row says there is a next page) has another digest."""
+    sql, params = _page_sql(fields, where, params, org, before, limit)
+    # The rows reach the aggregate in the statement's order (a sorted subquery's order is kept).
+    return _fetchall(f"SELECT md5(coalesce(string_agg(p::text, ','), '')) FROM ({sql}) p", params)[0][0]
 
 
 def dashboard_conditions(filters) -> tuple[str, list]:
@@ -501,6 +518,18 @@ WHERE i.org_id = %s AND i.public_id = %s
 """
 
 
+#: The incident page's whole read (:func:`incident_page`) as one md5, computed
+#: where it is read, with the same parameters: what the live incident page's
+#: version is made of (``learning.queries.incident_page_version``). Whatever the
+#: page reads through that statement changes the digest when it changes.
+INCIDENT_PAGE_DIGEST_SQL = f"SELECT md5(p::text) FROM ({_INCIDENT_PAGE_SQL}) p"
+
+
+def incident_page_params(org, public_id) -> list:
+    """The parameters of the incident page's statement (and of its digest)."""
+    return [StatusCategory.LIVE, org.pk, str(public_id)]
+
+
 class _Row:
     """Reads a row left to right, a model's columns at a time."""
 
@@ -531,7 +560,7 @@ def incident_page(org, public_id) -> IncidentPageRead | None:
     """The org's incident with that public id, with what its page shows around
     it and what its forms offer from the org; None when there is none. The
     org (already known) and the creator (not shown) are not read."""
-    rows = _fetchall(_INCIDENT_PAGE_SQL, [StatusCategory.LIVE, org.pk, str(public_id)])
+    rows = _fetchall(_INCIDENT_PAGE_SQL, incident_page_params(org, public_id))
     if not rows:
         return None
     columns = _Row(rows[0])

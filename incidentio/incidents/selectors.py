@@ -321,6 +321,17 @@ def incident_list(
     return IncidentPage(incidents=incidents, next_after=rows[-1]["number"] if has_more and rows else None)
 
 
+def incident_list_version(
+    *, org: Organization, filters: IncidentFilters, after: int | None = None, page_size: int = 25
+) -> str:
+    """A digest of what :func:`incident_list` reads for the same arguments (its
+    own statement, hashed in Postgres: ``queries.page_digest``): the live
+    incidents list compares it with the one its page was rendered at."""
+    where, params = filters.sql()
+    return queries.page_digest(org, fields=_LIST_FIELDS, where=where, params=params, before=after,
+                               limit=page_size + 1)
+
+
 def role_holders_by_incident(*, org: Organization, incident_ids: list[int]) -> dict[int, list[dict]]:
     """``{incident id: [row, ...]}``: who holds which role, in role order, in one
     query of rows (no model instances). Each row has the role's ``public_id``,

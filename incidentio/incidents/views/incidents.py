@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from django.core.cache import cache as fragment_cache
 from django.shortcuts import redirect, render
@@ -12,7 +13,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from incidentio.common import form_failures
+from incidentio.common import form_failures, live
 from incidentio.common.actors import Actor
 from incidentio.common.errors import ServiceError, add_service_error
 from incidentio.common.links import incident_url_prefix
@@ -27,7 +28,7 @@ from incidentio.incidents.forms import (
 from incidentio.incidents.models import INCIDENT_TIMESTAMPS, Incident
 from incidentio.incidents.services import incidents as incident_services
 from incidentio.incidents.views.base import IncidentView
-from learning.selectors import incident_progress
+from learning.selectors import incident_page_version, incident_progress
 from learning.services.rules import close_prompt
 from orgs.models import WRITER_ROLE
 from orgs.views.base import OrgView
@@ -46,12 +47,18 @@ TIMELINE_TEMPLATE = "incidents/_timeline.html"
 class IncidentListView(OrgView):
     def get(self, request, org_slug):
         form = IncidentFilterForm(request.GET or None, org=self.org)
-        chips = []
+        chips, version = [], None
         if request.GET and not form.is_valid():
             page, status = selectors.IncidentPage([], None), 400
         else:
             filters = form.filters() if request.GET else selectors.IncidentFilters()
             after = form.cleaned_data.get("after") if request.GET else None
+            # Before the page's read: a change made in between is then newer
+            # than this version, and the next poll fetches it again.
+            version = live.page_version(request, selectors.incident_list_version(
+                org=self.org, filters=filters, after=after, page_size=PAGE_SIZE))
+            if unchanged := live.not_modified(request, version):
+                return unchanged
             page = selectors.incident_list(org=self.org, filters=filters, after=after, page_size=PAGE_SIZE)
             status = 200
             chips = form.chips(request.GET) if request.GET else []
@@ -78,8 +85,9 @@ class IncidentListView(OrgView):
             # list emptied by its filters says so and offers to clear them.
             first_incident=not page.incidents and not request.GET and not selectors.incident_any(org=self.org),
             filtered=bool(request.GET),
+            live_version=version,
         )
-        return render(request, "incidents/list.html", context, status=status)
+        return live.respond(request, render(request, "incidents/list.html", context, status=status), version)
 
 
 class DeclareView(OrgView):
@@ -105,11 +113,13 @@ class DeclareView(OrgView):
         return render(request, "incidents/declare.html", self.get_context_data(form=form, nav="incidents"), status=status)
 
 
-def render_incident_page(view: IncidentView, public_id, *, status: int = 200):
+def render_incident_page(view: IncidentView, public_id, *, status: int = 200, live_version: str | None = None):
     """The incident page; after a refused action (``form_failures``), with that
-    form's errors next to its fields."""
+    form's errors next to its fields. With ``live_version`` (the page at its
+    own URL) it keeps itself up to date."""
     org = view.org
-    failure = form_failures.take(view.request)
+    # A live poll renders the page too, but the refused form's errors are for the page the viewer opens next.
+    failure = None if live.is_poll(view.request) else form_failures.take(view.request)
     read = selectors.incident_detail(org=org, public_id=public_id)
     incident, choices = read.incident, read.choices
     assignments = {a.role_id: a for a in read.role_assignments}
@@ -136,6 +146,7 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200):
         update_form=_form_after(failure, "incident_post_update", org, incident, UpdateForm),
         merge_form=_form_after(failure, "incident_merge", org, incident, MergeForm),
         members=member_options(choices.members),
+        live_version=live_version,
     )
     response = render(view.request, "incidents/detail.html", context, status=status)
     if failure is not None and failure.unplaced_errors():
@@ -202,7 +213,15 @@ def _timeline_template_digest() -> str:
 
 class IncidentDetailView(IncidentView):
     def get(self, request, org_slug, incident_id):
-        return render_incident_page(self, incident_id)
+        # Read before the page (see the list's); another org's incident is a 404 here.
+        version = live.page_version(
+            request, incident_page_version(org=self.org, public_id=incident_id),
+            # Due dates read "Overdue by 2 days" counting the org's calendar days.
+            timezone.now().astimezone(ZoneInfo(self.org.time_zone)).date(),
+        )
+        if unchanged := live.not_modified(request, version):
+            return unchanged
+        return live.respond(request, render_incident_page(self, incident_id, live_version=version), version)
 
 
 def incident_url(incident) -> str:
