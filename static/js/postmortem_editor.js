@@ -18,6 +18,7 @@
   const state = document.querySelector("[data-preview-state]");
 
   // Text labels: the stock icons are a Font Awesome font from a CDN, which the CSP (rightly) refuses.
+  // Each title (the button's accessible name) starts with or contains its visible text (axe's label-content-name-mismatch).
   const button = (name, action, text, title) => ({ name, action, text, title, className: "pm-tool" });
   const editor = new EasyMDE({
     element: textarea,
@@ -37,7 +38,7 @@
       "|",
       button("quote", EasyMDE.toggleBlockquote, "Quote", "Quote"),
       button("unordered-list", EasyMDE.toggleUnorderedList, "• List", "Bulleted list"),
-      button("ordered-list", EasyMDE.toggleOrderedList, "1. List", "Numbered list"),
+      button("ordered-list", EasyMDE.toggleOrderedList, "Numbered", "Numbered list"),
       "|",
       button("code", EasyMDE.toggleCodeBlock, "Code", "Code"),
       button("link", EasyMDE.drawLink, "Link", "Link"),

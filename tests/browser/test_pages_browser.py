@@ -47,12 +47,14 @@ WIDEST_ELEMENT = """() => {
 
 # Elements cut off at the right by a box that hides its overflow (a card with
 # overflow: hidden clips a table instead of letting the page scroll): the page
-# fits, but the words are lost. Boxes of a pixel or two (visually hidden text) are skipped.
+# fits, but the words are lost. Boxes of a pixel or two (visually hidden text) are skipped,
+# and so is the inside of the post-mortem editor (CodeMirror): it wraps its lines itself
+# and hides its native scrollbars by design, with an inner box 50 px wider than its frame.
 CUT_OFF = """() => {
   const cut = [];
   for (const element of document.body.querySelectorAll("*")) {
     const box = element.getBoundingClientRect();
-    if (!box.width) continue;
+    if (!box.width || element.closest(".CodeMirror")) continue;
     for (let parent = element.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
       const overflow = getComputedStyle(parent).overflowX;
       if (overflow === "visible") continue;
