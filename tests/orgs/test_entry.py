@@ -222,3 +222,28 @@ def test_the_avatar_menu_puts_adding_an_org_last(alice):
     order = [menu.index(label) for label in ("Preferences", "Sign out of all", "+ Add organization", "Create organization")]
     assert order == sorted(order)
     assert 'href="/account/add-organization/?from=acme"' in menu
+
+
+# --- The Overview's greeting and error messages -----------------------------------------
+
+
+def test_the_overview_greets_by_name_with_the_email_beside_it(alice):
+    client = Client()
+    sign_in(client, alice, "acme")
+
+    page = _text(client.get("/acme/"))
+
+    assert "You are signed in as <strong>Alice Admin</strong> (alice@acme.test) · Owner" in page
+
+
+def test_an_error_message_is_announced_at_once_and_a_notice_politely(alice):
+    client = Client()
+    sign_in(client, alice, "acme")
+
+    refused = _text(client.post("/acme/preferences/", {"action": "no-such-action"}))
+    assert refused.count('role="alert"') == 1
+    assert '<div class="flash flash-error" role="alert">Unknown action.</div>' in refused
+
+    saved = _text(client.post("/acme/preferences/", {"action": "profile", "name": "Alice A."}, follow=True))
+    assert '<div class="flash flash-success" role="status">Profile saved.</div>' in saved
+    assert 'role="alert"' not in saved
