@@ -84,9 +84,10 @@ def create(gen, scale: b.Scale) -> list[Org]:
     everyone = [m for spec in specs for m in spec.members]
     with transaction.atomic():
         cursor = connection.cursor().cursor  # the psycopg2 cursor, in Django's transaction
+        # time_zone "": the browser's zone (orgs/time_zones.py), as for a person who never chose one.
         copy_small(cursor, "orgs_user", ["id", "password", "is_superuser", "is_staff", "is_active", "date_joined",
-                                         "email", "name"],
-                   ((str(m.user_id), esc(password), "f", "f", "t", joined, esc(m.email), esc(m.name))
+                                         "email", "name", "time_zone"],
+                   ((str(m.user_id), esc(password), "f", "f", "t", joined, esc(m.email), esc(m.name), "")
                     for m in everyone))
         copy_small(cursor, "account_emailaddress", ["id", "email", "verified", "primary", "user_id"],
                    ((str(m.user_id), esc(m.email), "t", "t", str(m.user_id)) for m in everyone))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import browser_profile
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -62,12 +64,7 @@ def browser_context(browser, live_server):
 
     Pages opened in it are tabs of the same browser: they share the session.
     """
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    try:
-        yield context
-    finally:
-        context.close()
+    yield from browser_profile(browser, live_server)
 
 
 @pytest.fixture

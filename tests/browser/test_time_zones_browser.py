@@ -18,7 +18,7 @@ from incidentio.common.actors import Actor
 from incidentio.incidents.models import ActorKind, Debrief, EventKind, Incident, TimelineEvent
 from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import Role, User
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import browser_profile, sign_in
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,12 +32,7 @@ UPDATED = datetime(2026, 12, 1, 16, 40, tzinfo=UTC)  # 11:40 EST
 @pytest.fixture
 def new_york_context(browser, live_server) -> BrowserContext:
     """A browser profile whose computer is set to New York time."""
-    context = browser.new_context(base_url=live_server.url, timezone_id="America/New_York")
-    context.set_default_timeout(10_000)
-    try:
-        yield context
-    finally:
-        context.close()
+    yield from browser_profile(browser, live_server, timezone_id="America/New_York")
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ from learning.services import tasks as learning_tasks
 from learning.services.flow import incident_close
 from orgs.models import ApiKeyRole, Membership, Role
 from orgs.services import api_key_create
+from tests.form_errors import error_next_to
 
 pytestmark = pytest.mark.django_db
 
@@ -148,10 +149,19 @@ def test_a_poll_that_renders_leaves_the_flash_messages_for_the_next_page(as_resp
     assert "Update posted." in as_responder.get(path).content.decode()
 
 
-def test_a_page_rendered_for_a_refused_action_does_not_poll(as_responder, incident):
-    response = as_responder.post(f"{page_of(incident)}updates/", {"message": "   "})
-    assert response.status_code == 400
-    assert "js/live.js" not in response.content.decode()
+def test_a_poll_leaves_a_refused_actions_errors_for_the_page_it_redirects_to(as_responder, incident):
+    path = page_of(incident)
+    refused = as_responder.post(f"{path}updates/", {"message": "   "})
+    assert refused.status_code == 303 and refused["Location"].startswith(path)
+
+    # Another tab's poll comes in between the refused post's redirect and the page it leads to.
+    polled = poll(as_responder, path, '"stale"')
+    assert polled.status_code == 200
+    assert error_next_to(polled.content.decode(), "id_message") == ""
+
+    page = as_responder.get(path).content.decode()
+    assert error_next_to(page, "id_message") == "This field is required."
+    assert "js/live.js" in page  # the incident page at its own URL keeps itself up to date
 
 
 # --- Every change the page shows moves the version on -------------------------------------------

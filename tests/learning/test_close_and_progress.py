@@ -16,33 +16,19 @@ from incidentio.incidents.models import (
     IncidentStatus,
     LearningFlowState,
     RoleKind,
-    Severity,
     TimelineEvent,
 )
 from incidentio.incidents.services import documents, follow_ups
-from incidentio.incidents.services.incidents import incident_declare
 from learning.models import LearningTask, TaskState
 from learning.services import tasks as task_services
 from learning.services.flow import incident_close
 from orgs.models import Membership
 from tests.form_errors import error_next_to
+from tests.learning.incident_pages import declare as _declare
+from tests.learning.incident_pages import in_flow as _in_flow
+from tests.learning.incident_pages import page_url as _url
 
 pytestmark = pytest.mark.django_db
-
-
-def _declare(org, user, severity="Minor", **kwargs):
-    return incident_declare(
-        org=org, actor=Actor.for_user(user), name="Queue backlog",
-        severity=Severity.objects.get(org=org, name=severity), lead=user, **kwargs,
-    )
-
-
-def _url(incident, suffix=""):
-    return f"/{incident.org.slug}/incidents/{incident.public_id}/{suffix}"
-
-
-def _in_flow(org, user):
-    return incident_close(incident=_declare(org, user), actor=Actor.for_user(user), learning_flow="run")
 
 
 def _landing(client, response) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from incidentio.common.actors import Actor
-from incidentio.incidents.models import EventKind, LearningFlowState, Severity
-from incidentio.incidents.services.incidents import incident_assign_role, incident_declare
+from incidentio.incidents.models import EventKind, LearningFlowState
+from incidentio.incidents.services.incidents import incident_assign_role
 from learning.models import LearningTask, TaskState
-from learning.services.flow import incident_close
 from slackbot.models import OutboxMessage
 from tests.form_errors import error_next_to
+from tests.learning.incident_pages import declare as _declare
+from tests.learning.incident_pages import in_flow as _in_flow
+from tests.learning.incident_pages import page_url as _url
 
 pytestmark = pytest.mark.django_db
 
@@ -18,22 +20,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _celery_in_process(eager_celery):
     """The advance runs on commit through Celery; in-process here."""
-
-
-def _declare(acme, user, severity="Minor", **kwargs):
-    return incident_declare(
-        org=acme, actor=Actor.for_user(user), name="Queue backlog",
-        severity=Severity.objects.get(org=acme, name=severity), lead=user, **kwargs,
-    )
-
-
-def _url(incident, suffix=""):
-    return f"/{incident.org.slug}/incidents/{incident.public_id}/{suffix}"
-
-
-def _in_flow(acme, user):
-    incident = _declare(acme, user)
-    return incident_close(incident=incident, actor=Actor.for_user(user), learning_flow="run")
 
 
 def _refused(client, response) -> str:

@@ -23,6 +23,7 @@ from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import ApiKeyRole
 from orgs.services import api_key_create
 from orgs.time_zones import COOKIE_NAME
+from tests.form_errors import error_next_to
 
 #: 15:23 UTC on a winter day: 10:23 in New York (EST), 16:23 in Berlin (CET), 00:23 next day in Tokyo.
 REPORTED = datetime(2026, 12, 7, 15, 23, tzinfo=UTC)
@@ -184,8 +185,9 @@ def test_a_local_time_the_clocks_skip_is_refused(as_responder, incident):
     response = as_responder.post(f"/acme/incidents/{incident.public_id}/debriefs/", {
         "scheduled_at": "2026-03-08T02:30", "duration_minutes": "45",
     })
-    assert response.status_code == 400
-    assert "America/New_York" in unescape(response.content.decode())
+    assert response.status_code == 303
+    page = unescape(as_responder.get(response["Location"]).content.decode())
+    assert "America/New_York" in error_next_to(page, "id_scheduled_at")
     assert not Debrief.objects.exists()
 
 
