@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.helpers import browser_profile
+from tests.browser.profiles import browser_profile
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

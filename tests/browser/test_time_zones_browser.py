@@ -18,7 +18,8 @@ from incidentio.common.actors import Actor
 from incidentio.incidents.models import ActorKind, Debrief, EventKind, Incident, TimelineEvent
 from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import Role, User
-from tests.browser.helpers import browser_profile, sign_in
+from tests.browser.helpers import sign_in
+from tests.browser.profiles import browser_profile
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
