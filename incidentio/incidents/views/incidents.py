@@ -113,10 +113,10 @@ class DeclareView(OrgView):
         return render(request, "incidents/declare.html", self.get_context_data(form=form, nav="incidents"), status=status)
 
 
-def render_incident_page(view: IncidentView, public_id, *, status: int = 200, live_version: str | None = None):
-    """The incident page; after a refused action (``form_failures``), with that
-    form's errors next to its fields. With ``live_version`` (the page at its
-    own URL) it keeps itself up to date."""
+def render_incident_page(view: IncidentView, public_id, *, live_version: str):
+    """The incident page at ``live_version`` (which its script polls with);
+    after a refused action (``form_failures``), with that form's errors next
+    to its fields."""
     org = view.org
     # A live poll renders the page too, but the refused form's errors are for the page the viewer opens next.
     failure = None if live.is_poll(view.request) else form_failures.take(view.request)
@@ -148,11 +148,12 @@ def render_incident_page(view: IncidentView, public_id, *, status: int = 200, li
         members=member_options(choices.members),
         live_version=live_version,
     )
-    response = render(view.request, "incidents/detail.html", context, status=status)
+    response = render(view.request, "incidents/detail.html", context)
     if failure is not None and failure.unplaced_errors():
-        # The refused form is not on the page any more: its errors go at the top rather than nowhere.
+        # The refused form is not on the page any more (rendering tells which
+        # errors found their field): its errors go at the top rather than nowhere.
         context["unplaced_errors"] = failure.unplaced_errors()
-        response = render(view.request, "incidents/detail.html", context, status=status)
+        response = render(view.request, "incidents/detail.html", context)
     return response
 
 
