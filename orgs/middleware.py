@@ -15,6 +15,7 @@ from django.contrib.auth import get_user
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -71,8 +72,42 @@ class OrgSessionMiddleware:
         request.org = membership.org
         request.membership = membership
         request.user = membership.user
+        if request.method == "POST" and not _posted_as(request, membership):
+            return page_changed_hands(request, membership)
         sessions.note_used(request, membership)
         return None
+
+
+#: The form field static/js/forms.js adds to every post: the membership the
+#: page was rendered for (``<main data-viewer>``).
+POSTED_AS_FIELD = "_as"
+
+
+def _posted_as(request: HttpRequest, membership) -> bool:
+    """Whether a post was sent from a page rendered for ``membership``. A post
+    without the field (no JavaScript, the API, tests) is judged by its CSRF
+    token alone, as before: without forms.js a page left open across a sign-in
+    carries a stale token and is refused anyway."""
+    posted = request.POST.get(POSTED_AS_FIELD)
+    return posted is None or posted == str(membership.public_id)
+
+
+#: The note after a form was posted from a page of the org's previous identity.
+PAGE_CHANGED_HANDS_MESSAGE = (
+    "Nothing was sent: this page was opened as someone else, and this browser is now signed in to {org} as {who}. "
+    "Check the page and send it again if it is still yours to send."
+)
+
+
+def page_changed_hands(request: HttpRequest, membership) -> HttpResponse:
+    """A form posted from a tab rendered for another identity of this org (it
+    signed out and someone else signed in, in another tab): refused, so the
+    post is never recorded under the wrong name. Back to the page it came from,
+    now as the identity this browser holds; the draft stays with its author
+    (static/js/forms.js keys drafts by ``data-viewer``)."""
+    messages.warning(request, PAGE_CHANGED_HANDS_MESSAGE.format(org=membership.org.name, who=membership.user.email),
+                     extra_tags=POST_REFUSED_TAG)
+    return redirect(_page_posted_from(request, membership.org.slug))
 
 
 #: The sign-in page's note after a form was posted to an org this browser is
@@ -93,12 +128,19 @@ def sign_in_first(request: HttpRequest, org_slug: str) -> HttpResponse:
     """
     if request.method in ("GET", "HEAD"):
         return redirect_to_login(request.get_full_path())
+    page = _page_posted_from(request, org_slug)
+    # A page's own fetch() gets the redirect alone: the note is for the person who sent a form.
+    if request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate":
+        messages.warning(request, POST_REFUSED_MESSAGE, extra_tags=POST_REFUSED_TAG)
+    return redirect_to_login(page)
+
+
+def _page_posted_from(request: HttpRequest, org_slug: str) -> str:
+    """The path of the page a form was posted from (its Referer) when that page
+    is on this host and in ``org_slug``; else the org's home."""
     back = request.META.get("HTTP_REFERER", "")
     same_host = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())
     page = urlsplit(back)._replace(scheme="", netloc="").geturl() if same_host else ""
     if not page or sessions.org_slug_from_path(page) != org_slug:
         page = reverse("org_home", kwargs={"org_slug": org_slug})
-    # A page's own fetch() gets the redirect alone: the note is for the person who sent a form.
-    if request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate":
-        messages.warning(request, POST_REFUSED_MESSAGE, extra_tags=POST_REFUSED_TAG)
-    return redirect_to_login(page)
+    return page

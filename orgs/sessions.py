@@ -149,8 +149,12 @@ def note_used(request: HttpRequest, membership: Membership) -> None:
     Only pages the person opens count, not a page's own background requests
     (``fetch``, server-sent events: ``Sec-Fetch-Dest: empty``): two tabs on two
     orgs refreshing themselves would otherwise swap "last used", and write, on
-    every refresh.
+    every refresh. A live page's poll (``X-Live-Poll``) does not count either,
+    from browsers that send no ``Sec-Fetch-Dest``; nor does a form's post (the
+    page it came from counted already).
     """
+    if request.method != "GET" or request.headers.get("X-Live-Poll") == "1":
+        return
     if request.headers.get("Sec-Fetch-Dest", "document") != "document":
         return
     now = time.time()

@@ -24,8 +24,9 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.datastructures import MultiValueDict
 
 SESSION_KEY = "form_failure"
-#: Posted fields not kept: the CSRF token is the page's own, never typed.
-_NOT_KEPT = frozenset({"csrfmiddlewaretoken"})
+#: Posted fields not kept: the CSRF token and the identity the page was
+#: rendered for (orgs/middleware.py) are the page's own, never typed.
+_NOT_KEPT = frozenset({"csrfmiddlewaretoken", "_as"})
 
 
 class _PlacedErrors(dict):
@@ -99,9 +100,10 @@ def refuse(
         else:
             for message in messages_:
                 messages.error(request, str(message))
-    if inline:
-        data = {name: request.POST.getlist(name) for name in request.POST if name not in _NOT_KEPT}
-        request.session[SESSION_KEY] = {"page": to, "action": request.path, "data": data, "errors": inline}
+    # Kept even when every error went to a flash message ("INC-3 is not in
+    # triage"): the page shows the form again with what was typed in it.
+    data = {name: request.POST.getlist(name) for name in request.POST if name not in _NOT_KEPT}
+    request.session[SESSION_KEY] = {"page": to, "action": request.path, "data": data, "errors": inline}
     response = HttpResponseRedirect(f"{to}#{anchor}" if anchor else to)
     response.status_code = 303  # "See other": the browser GETs the page, whatever the method was
     return response

@@ -53,9 +53,12 @@ CACHED_TEXT_MAX_CHARS = 20_000
 _parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
-def render_markdown(text: str) -> SafeString:
+def render_markdown(text: str, *, cache: bool = True) -> SafeString:
+    """``text`` as sanitised HTML. ``cache=False`` for a text seen once (the
+    post-mortem editor's live preview, one per pause in typing), so drafts do
+    not fill the cache the incident pages' updates rely on."""
     text = text or ""
-    if len(text) <= CACHED_TEXT_MAX_CHARS:
+    if cache and len(text) <= CACHED_TEXT_MAX_CHARS:
         return _render_cached(text)
     return _render(text)
 

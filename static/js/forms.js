@@ -18,6 +18,13 @@
  *        comes back in the form;
  *      - any other answer (the post/redirect/get of a saved form): the post
  *        succeeded and the draft is deleted.
+ *    Drafts belong to the identity the page was rendered for (<main
+ *    data-viewer>): another person signing in to the org in this tab never
+ *    sees them.
+ * 3. Who sent it. Every post also carries _as, that identity: a tab left open
+ *    while another tab signed out and someone else signed in to the same org
+ *    would otherwise post under the new person's name, now that the token is
+ *    fresh. The server refuses such a post (orgs/middleware.py).
  */
 (function () {
   "use strict";
@@ -27,6 +34,9 @@
   const SENT_KEY = "incidentio:draft-sent";
   const TEXT_INPUTS = new Set(["text", "search", "email", "url", "tel"]);
   const SAVE_DELAY_MS = 300;
+  const POSTED_AS_FIELD = "_as"; // orgs/middleware.py's POSTED_AS_FIELD
+  const main = document.querySelector("main[data-viewer]");
+  const viewer = main ? main.dataset.viewer : "";
 
   // --- The current CSRF token --------------------------------------------------
 
@@ -43,6 +53,18 @@
     const token = csrfToken();
     if (!token) return; // no cookie: the server answers with its own "page expired"
     for (const input of form.querySelectorAll('input[name="csrfmiddlewaretoken"]')) input.value = token;
+  }
+
+  function markSender(form) {
+    if (!viewer || !form.querySelector('input[name="csrfmiddlewaretoken"]')) return;
+    let field = form.querySelector(`input[name="${POSTED_AS_FIELD}"]`);
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = POSTED_AS_FIELD;
+      form.appendChild(field);
+    }
+    field.value = viewer;
   }
 
   // --- Storage (sessionStorage can be full or switched off: then no drafts) ----
@@ -86,7 +108,7 @@
     const action = new URL(form.getAttribute("action") || "", window.location.href).pathname;
     const same = Array.from(document.forms).filter(
       (other) => new URL(other.getAttribute("action") || "", window.location.href).pathname === action);
-    return `${DRAFT_PREFIX}${action}#${Math.max(0, same.indexOf(form))}`;
+    return `${DRAFT_PREFIX}${viewer}:${action}#${Math.max(0, same.indexOf(form))}`;
   }
 
   // --- Saving while typing -------------------------------------------------------
@@ -124,6 +146,7 @@
     const form = event.target;
     if (event.defaultPrevented || !(form instanceof HTMLFormElement) || form.method !== "post") return;
     refreshToken(form);
+    markSender(form);
     if (keepsDrafts(form)) {
       save(form);
       write(SENT_KEY, { key: draftKey(form) });

@@ -59,6 +59,9 @@
     // Text selected in it (to copy a timeline entry, say) would be lost.
     const selection = document.getSelection();
     if (selection && !selection.isCollapsed && region.contains(selection.anchorNode)) return true;
+    // A refused form shown with its errors and the text that was sent (post/redirect/get):
+    // the poll's render has neither, so it would take both away.
+    if (region.querySelector('[aria-invalid="true"]')) return true;
     return Array.from(region.querySelectorAll("input, textarea, select")).some(controlChanged);
   }
 

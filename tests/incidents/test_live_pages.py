@@ -42,7 +42,15 @@ from incidentio.incidents.services.incidents import (
     incident_post_update,
 )
 from learning import queries as learning_queries
-from learning.models import LearningTask, LifecycleRules, TaskState, UnmatchedPolicy
+from learning.models import (
+    LearningFlowStatus,
+    LearningRun,
+    LearningTask,
+    LifecycleRules,
+    TaskState,
+    TaskTemplate,
+    UnmatchedPolicy,
+)
 from learning.services import configuration as learning_config
 from learning.services import tasks as learning_tasks
 from learning.services.flow import incident_close
@@ -194,6 +202,14 @@ def _api_edit(incident, **body):
 
 # Each: (what it sets up first, the change). Both take (incident, actor, cast); the setup's changes
 # are taken before the version is; the change must move it on.
+def _template_added_to_a_status_to_come(incident) -> None:
+    """The panel's "next · N tasks" counts the templates of the statuses to come."""
+    run = LearningRun.objects.get(incident=incident)
+    current = Incident.objects.get(pk=incident.pk).status_id
+    to_come = LearningFlowStatus.objects.filter(flow=run.flow).exclude(status_id=current).first()
+    TaskTemplate.objects.create(org=incident.org, flow=run.flow, status_id=to_come.status_id, title="Check the dashboards")
+
+
 CHANGES = {
     "update posted": (None, lambda i, a, c: incident_post_update(incident=i, actor=a, message="Rolled back.")),
     "status": (None, lambda i, a, c: incident_edit(incident=i, actor=a, status=IncidentStatus.objects.get(
@@ -244,6 +260,8 @@ CHANGES = {
     "learning task assigned": (
         lambda i, a, c: _closed_into_flow(i, a),
         lambda i, a, c: learning_tasks.task_assign(task=_first_task(i), actor=a, user=c["responder"])),
+    "a task template added to a status to come": (
+        lambda i, a, c: _closed_into_flow(i, a), lambda i, a, c: _template_added_to_a_status_to_come(i)),
     "the close prompt's rules": (None, lambda i, a, c: learning_config.rules_update(
         org=i.org, auto_enter_all=True, auto_enter_min_severity=None, otherwise=UnmatchedPolicy.ASK)),
     "the rules deleted": (

@@ -80,3 +80,13 @@ def test_it_needs_a_csrf_token_and_takes_the_cookies_one_as_a_header(responder, 
     cookie = client.cookies["csrftoken"].value
     accepted = client.post(_preview_url(incident), {"content": "Hello"}, HTTP_X_CSRFTOKEN=cookie)
     assert accepted.status_code == 200 and "<p>Hello</p>" in accepted.content.decode()
+
+
+def test_previews_do_not_fill_the_markdown_cache_the_pages_rely_on(signed_in, responder, acme, incident):
+    from incidentio.common.markdown import _render_cached
+
+    client = signed_in(responder, acme)
+    before = _render_cached.cache_info().currsize
+    for pause in range(5):  # one preview per pause in typing
+        assert client.post(_preview_url(incident), {"content": f"# Draft {pause}\n\nStill typing"}).status_code == 200
+    assert _render_cached.cache_info().currsize == before

@@ -89,6 +89,8 @@ def test_a_pages_background_requests_do_not_count_as_use(alice, outsider):
     sign_in(client, outsider, "globex")
     client.get("/acme/", headers={"Sec-Fetch-Dest": "document"})  # the tab the person looks at
     client.get("/globex/incidents/", headers={"Sec-Fetch-Dest": "empty"})  # another tab refreshing itself
+    # A live poll from a browser that sends no Sec-Fetch-Dest (static/js/live.js's header).
+    client.get("/globex/incidents/", headers={"X-Live-Poll": "1"})
 
     assert client.get("/")["Location"] == "/acme/"
     assert Membership.objects.get(user=outsider).last_used_at is None

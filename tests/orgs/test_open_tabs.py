@@ -113,3 +113,27 @@ def test_a_page_asked_for_signed_out_still_comes_back_to_itself(acme, incident):
     page = f"/acme/incidents/{incident.public_id}/?timeline=all"
     response = Client().get(page)
     assert parse_qs(urlsplit(response.url).query)["next"] == [page]
+
+
+def test_a_tab_opened_as_one_person_never_posts_as_the_next_one(owner, responder, acme, incident):
+    client = Client(enforce_csrf_checks=True)
+    _sign_in(client, owner, "acme")
+    page = f"/acme/incidents/{incident.public_id}/"
+    opened_as = str(client.get(page).context["membership"].public_id)
+    assert f'data-viewer="{opened_as}"' in client.get(page).content.decode()  # what forms.js sends as _as
+
+    _sign_in(client, responder, "acme")  # tab B: someone else signs in to the same org in this browser
+    post = f"{page}updates/"
+    refused = client.post(post, {"message": "Rolled back", "csrfmiddlewaretoken": _cookie_token(client),
+                                 "_as": opened_as}, HTTP_REFERER=f"http://testserver{page}")
+    assert refused.status_code == 302 and refused["Location"] == page
+    assert _updates(incident) == 0
+    landed = client.get(page).content.decode()
+    assert "Nothing was sent: this page was opened as someone else" in landed
+    assert "responder@acme.test" in landed and "data-post-refused" in landed
+
+    # The page, now the responder's, posts as the responder.
+    now_as = str(client.get(page).context["membership"].public_id)
+    sent = client.post(post, {"message": "Rolled back", "csrfmiddlewaretoken": _cookie_token(client), "_as": now_as})
+    assert sent.status_code == 302
+    assert TimelineEvent.objects.get(incident=incident, kind=EventKind.UPDATE_POSTED).actor_user_id == responder.pk

@@ -17,8 +17,9 @@ register = template.Library()
 
 
 @register.filter(name="markdown")
-def markdown_filter(text: str):
-    return render_markdown(text)
+def markdown_filter(text: str, cache: str = "cached"):
+    """``{{ text|markdown }}``; ``{{ text|markdown:"uncached" }}`` for a text shown once (a live preview)."""
+    return render_markdown(text, cache=cache != "uncached")
 
 
 @register.filter
