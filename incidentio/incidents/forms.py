@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 from django import forms
@@ -224,16 +224,60 @@ def zone_label(label: str) -> str:
     return f"{label} ({timezone.get_current_timezone_name()})"
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A ``datetime-local`` input, read and shown in the active zone.
+
+    A wall time the clocks skip (spring forward) is refused. One they repeat
+    (fall back) exists twice: it is read as ``stored`` when that is one of the
+    two (so a form showing a stored 01:30 EST saves it unchanged), else as the
+    first. Django's own field refuses both kinds."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+    def __init__(self, *args, stored: datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stored = stored
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as error:
+            if error.code != "ambiguous_timezone":
+                raise
+            naive, zone = self._naive(value), timezone.get_current_timezone()
+            # Each reading of the wall time that converts back to it: two for a repeated time, none for a skipped one.
+            readings = [aware for aware in (naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1))
+                        if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive]
+            if not readings:
+                raise
+            stored = self.stored.astimezone(UTC) if self.stored else None
+            return next((aware for aware in readings if aware.astimezone(UTC) == stored), readings[0])
+
+    def _naive(self, value) -> datetime:
+        for input_format in self.input_formats:
+            try:
+                return self.strptime(value.strip(), input_format)
+            except (TypeError, ValueError):
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
 class TimestampsForm(forms.Form):
-    def __init__(self, *args, **kwargs):
+    """The incident's timestamps in the viewer's zone; ``stored``: their current
+    values, which settle a wall time the clocks repeat (``LocalDateTimeField``)."""
+
+    def __init__(self, *args, stored: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         for field, label in INCIDENT_TIMESTAMPS:
-            self.fields[field] = forms.DateTimeField(
-                label=zone_label(label),
-                required=field == "reported_at",
-                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-                input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+            self.fields[field] = LocalDateTimeField(
+                label=zone_label(label), required=field == "reported_at", stored=(stored or {}).get(field),
             )
+
+    @classmethod
+    def of(cls, incident, data=None) -> TimestampsForm:
+        stored = {field: getattr(incident, field) for field, _ in INCIDENT_TIMESTAMPS}
+        return cls(data, initial=stored, stored=stored)
 
 
 class PostmortemForm(forms.Form):
@@ -247,11 +291,7 @@ class PostmortemStatusForm(forms.Form):
 
 
 class DebriefForm(OrgForm):
-    scheduled_at = forms.DateTimeField(
-        label="When",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-    )
+    scheduled_at = LocalDateTimeField(label="When")
     duration_minutes = forms.IntegerField(min_value=5, max_value=480, initial=60, label="Minutes")
     location = forms.CharField(max_length=limits.DEBRIEF_LOCATION, required=False, help_text="A room or a video-call link.")
     attendees = forms.MultipleChoiceField(required=False)

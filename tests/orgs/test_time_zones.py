@@ -179,6 +179,26 @@ def test_the_timestamps_form_shows_and_takes_local_time(as_responder, incident):
     assert incident.impact_started_at == datetime(2026, 12, 7, 14, 50, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("stored", [
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 01:30 EDT, the first 01:30 of 1 November in New York
+    datetime(2026, 11, 1, 6, 30, tzinfo=UTC),  # 01:30 EST, the second: the clocks went back at 02:00 EDT
+])
+def test_a_local_time_the_clocks_repeat_is_read_as_the_stored_one(as_responder, incident, stored):
+    Incident.objects.filter(pk=incident.pk).update(reported_at=stored)
+    as_responder.cookies[COOKIE_NAME] = "America/New_York"
+    form = unescape(as_responder.get(f"/acme/incidents/{incident.public_id}/forms/timestamps/").content.decode())
+    assert 'value="2026-11-01T01:30"' in form
+
+    # Saving another field leaves the repeated 01:30 as it was; a new repeated time is its first reading.
+    response = as_responder.post(f"/acme/incidents/{incident.public_id}/timestamps/", {
+        "reported_at": "2026-11-01T01:30", "impact_started_at": "2026-11-01T01:10",
+    })
+    assert response.status_code == 302, response  # saved: a refusal would be a 303 back to the form
+    incident.refresh_from_db()
+    assert incident.reported_at == stored
+    assert incident.impact_started_at == datetime(2026, 11, 1, 5, 10, tzinfo=UTC)
+
+
 def test_a_local_time_the_clocks_skip_is_refused(as_responder, incident):
     as_responder.cookies[COOKIE_NAME] = "America/New_York"
     # 8 March 2026, 02:30 never happens in New York: clocks go from 02:00 to 03:00.

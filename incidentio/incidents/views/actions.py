@@ -135,6 +135,9 @@ class TimestampsView(IncidentActionView):
     failure_anchor = "form-timestamps"
     success_message = "Timestamps saved."
 
+    def get_form(self, incident):
+        return TimestampsForm.of(incident, self.request.POST)
+
     def perform(self, incident, form):
         values = {field: form.cleaned_data.get(field) for field, _ in INCIDENT_TIMESTAMPS}
         return svc.incident_update_timestamps(incident=incident, actor=self.actor, values=values)

@@ -23,7 +23,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from incidentio.incidents.forms import DebriefForm, DetailsForm, FollowUpForm, TimestampsForm
-from incidentio.incidents.models import INCIDENT_TIMESTAMPS, Incident
+from incidentio.incidents.models import Incident
 from incidentio.incidents.views.base import IncidentView
 from orgs.models import WRITER_ROLE
 
@@ -54,7 +54,7 @@ ON_DEMAND_FORMS = {
     ),
     "timestamps": OnDemandForm(
         "Correct timestamps", "incidents/forms/timestamps.html",
-        lambda incident: TimestampsForm(initial={field: getattr(incident, field) for field, _ in INCIDENT_TIMESTAMPS}),
+        TimestampsForm.of,
         "incident_timestamps", lambda org, data: TimestampsForm(data),
     ),
 }
