@@ -48,7 +48,7 @@ def announcement(before: Before | None) -> str:
     if incident.learning_flow != LearningFlowState.RUNNING or not flow.status_finished(incident):
         return ""
     steps = flow.flow_steps(flow.run_flow_id(incident))
-    following = next(iter(flow.upcoming_steps(steps, incident.status, flow.visited_steps(incident))), None)
+    following = flow.following_step(steps, incident.status, flow.visited_steps(incident))
     if following is None:
         return f"{done} the learning flow is completing and the incident closing."
     return f"{done} the incident is moving to {following.name}."

@@ -18,8 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
-from django.utils.http import url_has_allowed_host_and_scheme
 
+from incidentio.common.links import same_site_referer
 from orgs import sessions
 from orgs.selectors import active_membership
 
@@ -138,9 +138,8 @@ def sign_in_first(request: HttpRequest, org_slug: str) -> HttpResponse:
 def _page_posted_from(request: HttpRequest, org_slug: str) -> str:
     """The path of the page a form was posted from (its Referer) when that page
     is on this host and in ``org_slug``; else the org's home."""
-    back = request.META.get("HTTP_REFERER", "")
-    same_host = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-    page = urlsplit(back)._replace(scheme="", netloc="").geturl() if same_host else ""
+    back = same_site_referer(request)
+    page = urlsplit(back)._replace(scheme="", netloc="").geturl() if back else ""
     if not page or sessions.org_slug_from_path(page) != org_slug:
         page = reverse("org_home", kwargs={"org_slug": org_slug})
     return page

@@ -20,7 +20,6 @@ from django.utils.module_loading import import_string
 
 from incidentio.common import limits
 from incidentio.common.errors import ServiceError
-from orgs.calendar import time_zone_names
 from orgs.models import (
     RESERVED_SLUGS,
     ApiKey,
@@ -36,6 +35,7 @@ from orgs.models import (
     hash_invitation_token,
     validate_single_line,
 )
+from orgs.time_zones import known_zone
 
 
 def _clean_name(name: str, *, field: str = "name") -> str:
@@ -264,7 +264,7 @@ def user_update_time_zone(*, user: User, time_zone: str) -> User:
     """The zone the dashboard shows ``user`` times in: an IANA name, or blank
     for the browser's (orgs/time_zones.py)."""
     time_zone = time_zone.strip()
-    if time_zone and time_zone not in time_zone_names():
+    if time_zone and known_zone(time_zone) is None:
         raise ServiceError(f"“{time_zone}” is not a time zone; choose one from the list, e.g. America/New_York.",
                            field="time_zone")
     user.time_zone = time_zone
@@ -277,7 +277,7 @@ def user_update_time_zone(*, user: User, time_zone: str) -> User:
 
 def working_calendar_update(*, org: Organization, time_zone: str, working_days: list[int]) -> Organization:
     """The org's time zone (an IANA name) and working weekdays (Monday is 0; at least one)."""
-    if time_zone not in time_zone_names():
+    if known_zone(time_zone) is None:
         raise ServiceError(f"“{time_zone}” is not a time zone; choose one from the list, e.g. Europe/Berlin.",
                            field="time_zone")
     days = sorted(set(working_days))

@@ -26,6 +26,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from incidentio.common import live
 from orgs.models import Membership, User
 
 ORG_SESSIONS_KEY = "_org_sessions"
@@ -153,7 +154,7 @@ def note_used(request: HttpRequest, membership: Membership) -> None:
     from browsers that send no ``Sec-Fetch-Dest``; nor does a form's post (the
     page it came from counted already).
     """
-    if request.method != "GET" or request.headers.get("X-Live-Poll") == "1":
+    if request.method != "GET" or live.is_poll(request):
         return
     if request.headers.get("Sec-Fetch-Dest", "document") != "document":
         return
@@ -165,11 +166,14 @@ def note_used(request: HttpRequest, membership: Membership) -> None:
     Membership.objects.filter(pk=membership.pk).update(last_used_at=timezone.now())
 
 
-def last_used_membership(memberships: list[Membership], *, slug: str | None) -> Membership | None:
+def last_used_membership(
+    memberships: list[Membership], *, slug: str | None, fallback: Membership | None = None
+) -> Membership | None:
     """Of ``memberships``, the one this browser (``slug``) or else its person used last.
 
     Fallbacks, in order: the org named by ``slug`` if it is among them; the most
-    recent ``last_used_at``; the last in the given order (the most recent sign-in).
+    recent ``last_used_at``; ``fallback``, else the last in the given order
+    (the most recent sign-in).
     """
     if not memberships:
         return None
@@ -179,7 +183,7 @@ def last_used_membership(memberships: list[Membership], *, slug: str | None) -> 
     used = [m for m in memberships if m.last_used_at is not None]
     if used:
         return max(used, key=lambda m: m.last_used_at)
-    return memberships[-1]
+    return fallback or memberships[-1]
 
 
 def landing_membership(request: HttpRequest, *, held: list[Membership] | None = None) -> Membership | None:
@@ -235,8 +239,7 @@ def bind_after_sign_in(request: HttpRequest, *, user: User, target: str | None) 
     # A plain sign-in lands (through ``/``) where this person worked last, in
     # any browser; never used anywhere yet, the org they joined first.
     bound = [m for m in own if held_session(request, m.org.slug).user_id == user.pk]
-    used = [m for m in bound if m.last_used_at is not None]
-    landing = max(used, key=lambda m: m.last_used_at) if used else (bound[0] if bound else None)
+    landing = last_used_membership(bound, slug=None, fallback=bound[0] if bound else None)
     if landing is not None:
         request.session[LAST_USED_KEY] = {"slug": landing.org.slug, "at": 0}
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from django.http import HttpRequest
 from django.urls import get_script_prefix, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def same_site_referer(request: HttpRequest) -> str:
+    """The page a request came from (its Referer) when that page is on this
+    site, else "": where to send a browser back to, never another site."""
+    back = request.META.get("HTTP_REFERER", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return back
+    return ""
 
 
 def incident_url_prefix(org) -> str:

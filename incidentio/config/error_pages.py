@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
+
+from incidentio.common.links import same_site_referer
 
 
 def csrf_failure(request, reason: str = ""):
@@ -14,10 +15,7 @@ def csrf_failure(request, reason: str = ""):
     tab goes stale when someone signs in to another org in this browser. Say so,
     and offer the page again, instead of Django's bare "CSRF verification failed".
     """
-    back = request.META.get("HTTP_REFERER", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        back = "/"
-    return render(request, "403_csrf.html", {"back": back}, status=403)
+    return render(request, "403_csrf.html", {"back": same_site_referer(request) or "/"}, status=403)
 
 
 def server_error(request):

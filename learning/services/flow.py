@@ -234,7 +234,7 @@ def upcoming_steps(steps: list[IncidentStatus], current: IncidentStatus, visited
     return [status for status in steps[position + 1:] if status.pk not in visited]
 
 
-def _following(steps: list[IncidentStatus], current: IncidentStatus, visited: set[int]) -> IncidentStatus | None:
+def following_step(steps: list[IncidentStatus], current: IncidentStatus, visited: set[int]) -> IncidentStatus | None:
     """The first step after ``current`` that the incident has not been in."""
     return next(iter(upcoming_steps(steps, current, visited)), None)
 
@@ -264,7 +264,7 @@ def learning_advance(*, incident_id: int, from_status_id: int) -> bool:
     )
     flow_id = run_flow_id(incident)
     current = incident.status
-    following = _following(flow_steps(flow_id), current, visited_steps(incident))
+    following = following_step(flow_steps(flow_id), current, visited_steps(incident))
     now = timezone.now()
     _leave_learning_status(incident, now)
     if following is not None:

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from incidentio.common.markdown import render_markdown
 from incidentio.common.templatetags.links import link
+from incidentio.incidents.models import StatusCategory
 from orgs.calendar import due_label
 
 register = template.Library()
@@ -50,7 +51,7 @@ def incident_duration(incident) -> str:
     return "—"
 
 
-_UNRESOLVED_CATEGORIES = ("triage", "live")  # StatusCategory.TRIAGE, .LIVE
+_UNRESOLVED_CATEGORIES = (StatusCategory.TRIAGE, StatusCategory.LIVE)
 
 
 @register.inclusion_tag("incidents/_on_demand_form.html", takes_context=True)
