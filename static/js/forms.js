@@ -40,14 +40,15 @@
 
   // --- The current CSRF token --------------------------------------------------
 
-  function csrfToken() {
+  function cookie(name) {
     for (const part of document.cookie.split(";")) {
       const eq = part.indexOf("=");
-      if (eq > -1 && part.slice(0, eq).trim() === CSRF_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
+      if (eq > -1 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
     }
     return null;
   }
-  window.incidentio = Object.assign(window.incidentio || {}, { csrfToken });
+  const csrfToken = () => cookie(CSRF_COOKIE);
+  window.incidentio = Object.assign(window.incidentio || {}, { cookie, csrfToken });
 
   function refreshToken(form) {
     const token = csrfToken();

@@ -102,8 +102,6 @@
       const replacement = document.importNode(fresh, true);
       keepOpen(current, replacement);
       current.replaceWith(replacement);
-      // For the page's other scripts (local times, …): this region is new.
-      replacement.dispatchEvent(new CustomEvent("live:replaced", { bubbles: true, detail: { region: name } }));
     }
   }
 

@@ -9,10 +9,7 @@
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (!zone) return;
 
-  const readCookie = () => {
-    const pair = document.cookie.split("; ").find((part) => part.startsWith(`${COOKIE}=`));
-    return pair ? decodeURIComponent(pair.slice(COOKIE.length + 1)) : null;
-  };
+  const readCookie = () => window.incidentio.cookie(COOKIE); // static/js/forms.js, loaded before this script
   if (readCookie() === zone) return;
 
   const secure = window.location.protocol === "https:" ? "; Secure" : "";
