@@ -37,24 +37,33 @@ LAST_USED_KEY = "_org_last_used"
 LAST_USED_REFRESH_SECONDS = 3600
 
 
+#: How a held org session was signed in (``HeldSession.via``): an org that
+#: requires single sign-on accepts only the last two (docs/sso.md).
+VIA_PASSWORD = "password"
+VIA_SSO = "sso"
+VIA_BREAK_GLASS = "break_glass"
+
+
 @dataclass(frozen=True)
 class HeldSession:
     org_slug: str
     user_id: int
     auth_hash: str
+    #: Sessions stored before this field existed were password sign-ins.
+    via: str = VIA_PASSWORD
 
 
 def held_sessions(request: HttpRequest) -> list[HeldSession]:
     """The org sessions this browser holds, oldest sign-in first."""
     raw = request.session.get(ORG_SESSIONS_KEY) or {}
-    return [HeldSession(slug, entry["uid"], entry["hash"]) for slug, entry in raw.items()]
+    return [HeldSession(slug, entry["uid"], entry["hash"], entry.get("via", VIA_PASSWORD)) for slug, entry in raw.items()]
 
 
 def held_session(request: HttpRequest, org_slug: str) -> HeldSession | None:
     entry = (request.session.get(ORG_SESSIONS_KEY) or {}).get(org_slug)
     if not entry:
         return None
-    return HeldSession(org_slug, entry["uid"], entry["hash"])
+    return HeldSession(org_slug, entry["uid"], entry["hash"], entry.get("via", VIA_PASSWORD))
 
 
 def hash_is_current(user: User, auth_hash: str) -> bool:
@@ -63,11 +72,12 @@ def hash_is_current(user: User, auth_hash: str) -> bool:
     return any(constant_time_compare(auth_hash, candidate) for candidate in candidates)
 
 
-def bind(request: HttpRequest, *, org_slug: str, user: User) -> None:
-    """Hold a session for ``org_slug`` as ``user``, replacing any earlier identity."""
+def bind(request: HttpRequest, *, org_slug: str, user: User, via: str = VIA_PASSWORD) -> None:
+    """Hold a session for ``org_slug`` as ``user``, replacing any earlier identity.
+    ``via``: how this sign-in happened (``VIA_*``)."""
     raw = dict(request.session.get(ORG_SESSIONS_KEY) or {})
     raw.pop(org_slug, None)  # re-insert so the dict keeps sign-in order
-    raw[org_slug] = {"uid": user.pk, "hash": user.get_session_auth_hash()}
+    raw[org_slug] = {"uid": user.pk, "hash": user.get_session_auth_hash(), "via": via}
     request.session[ORG_SESSIONS_KEY] = raw
 
 

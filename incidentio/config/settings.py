@@ -69,7 +69,12 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    # Single sign-on per org (docs/sso.md): allauth's SAML provider, our OpenID
+    # Connect provider (allauth's, verifying every ID token's signature and nonce).
+    "allauth.socialaccount.providers.saml",
     "orgs",
+    "orgs.sso",
     "incidentio.common",
     "incidentio.incidents",
     "learning",
@@ -260,6 +265,12 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
 ACCOUNT_ADAPTER = "orgs.adapters.AccountAdapter"
+# Provider apps come from each org's OrgSSO, and every sign-in through them is
+# decided by orgs.sso (never allauth's social sign-up or account connection).
+SOCIALACCOUNT_ADAPTER = "orgs.sso.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 # With ALLOW_SIGNUP off, sign-up through an invitation is for the invited address only.
 ACCOUNT_FORMS = {"login": "orgs.forms.LoginForm", "signup": "orgs.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}

@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v2/", include("incidentio.api.urls")),
+    path("account/sso/", include("orgs.sso.urls")),
     path("account/add-organization/", account.add_organization, name="add_organization"),
     path("account/sign-out/", account.sign_out_everywhere, name="sign_out_everywhere"),
     path("organizations/new/", account.organization_create, name="organization_create"),

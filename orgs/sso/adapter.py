@@ -1,0 +1,48 @@
+"""allauth's social-account hooks: provider apps from ``OrgSSO``, and the
+sign-in decided by us, not by allauth's sign-up flow."""
+
+from __future__ import annotations
+
+import uuid
+
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+
+from orgs.sso import sign_in, social_apps
+from orgs.sso.models import OrgSSO
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def list_apps(self, request, provider=None, client_id=None):
+        """The provider apps of ``OrgSSO`` rows, matching allauth's lookups by
+        provider class (``provider``), app key (``provider`` as ``provider_id``)
+        or SAML ``client_id``. Only ours: no app comes from settings or allauth's table."""
+        rows = OrgSSO.objects.select_related("org")
+        keys = [value for value in (provider, client_id) if value and _is_uuid(value)]
+        if keys:
+            rows = rows.filter(public_id__in=keys)
+        apps = [social_apps.social_app(row) for row in rows]
+        if provider:
+            apps = [app for app in apps if provider in (app.provider, app.provider_id)]
+        if client_id:
+            apps = [app for app in apps if app.client_id == client_id]
+        return apps
+
+    def pre_social_login(self, request, sociallogin):
+        # Always ends the flow (ImmediateHttpResponse): see orgs.sso.sign_in.
+        sign_in.finish(request, sociallogin)
+
+    def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
+        # Always ends the flow with our page (ImmediateHttpResponse): see orgs.sso.sign_in.
+        sign_in.failed(request, provider, error=error, exception=exception, extra_context=extra_context or {})
+
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        # Never reached (pre_social_login answers first); closed should it ever be.
+        return False
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

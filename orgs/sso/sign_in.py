@@ -1,0 +1,140 @@
+"""The end of every SSO round trip: a sign-in for one org, a test report, or an error page.
+
+allauth verifies the IdP's answer and calls ``orgs.sso.adapter`` hooks, which
+land here and always answer with ``ImmediateHttpResponse``: allauth's own
+sign-up and account-connection flows are never reached.
+
+The round trip was started by ``orgs.sso.views`` with ``data`` =
+``{"sso": <OrgSSO.public_id>, "purpose": "signin" | "test"}`` in allauth's
+state, which lives in this browser's session: an answer is accepted only for
+the org whose IdP sent it *and* whose sign-in this browser started.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from allauth.core.exceptions import ImmediateHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from orgs import sessions
+from orgs.sso import identity as identities
+from orgs.sso import services, social_apps
+from orgs.sso.models import OrgSSO
+
+logger = logging.getLogger(__name__)
+
+PURPOSE_SIGN_IN = "signin"
+PURPOSE_TEST = "test"
+#: session key → {"<OrgSSO.public_id>": report}: the last test sign-in's outcome,
+#: shown by the settings page's test report (``orgs.sso.settings_views``).
+TEST_REPORTS_SESSION_KEY = "_sso_test_reports"
+#: What allauth's ``User.backend`` must say for Django's login.
+AUTH_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
+
+
+def start_data(org_sso: OrgSSO, purpose: str) -> dict:
+    """The ``data`` ``orgs.sso.views`` hands to ``provider.redirect``."""
+    return {"sso": str(org_sso.public_id), "purpose": purpose}
+
+
+def start(request, org_sso: OrgSSO, *, purpose: str, next_url: str | None = None):
+    """Send the browser to ``org_sso``'s IdP; the answer comes back to ``finish``
+    (or ``failed``). An IdP that cannot be reached gets the error page (or the
+    test report), not a 500."""
+    provider = social_apps.social_app(org_sso).get_provider(request)
+    try:
+        return provider.redirect(request, "login", next_url=_next_in_org(next_url, org_sso),
+                                 data=start_data(org_sso, purpose))
+    except requests.RequestException as exc:
+        reason = f"The identity provider could not be reached ({type(exc).__name__}). Try again in a minute."
+        logger.warning("SSO start failed for %s: %s", org_sso, exc)
+        if purpose == PURPOSE_TEST:
+            save_test_report(request, org_sso, ok=False, error=reason)
+            return redirect(test_report_url(org_sso))
+        return error_page(request, org_sso, reason, status=502)
+
+
+def finish(request, sociallogin) -> None:
+    """A verified answer from an IdP: sign in for its org, or report a test."""
+    org_sso = social_apps.org_sso_for_app(sociallogin.provider.app)
+    data = (sociallogin.state or {}).get("data") or {}
+    if org_sso is None or data.get("sso") != str(org_sso.public_id):
+        # An answer from one org's IdP to a round trip started for another (or none).
+        raise ImmediateHttpResponse(error_page(request, org_sso, "This answer from the identity provider does not "
+                                               "belong to a sign-in this browser started. Start again."))
+    person = identities.from_sociallogin(org_sso, sociallogin)
+    if data.get("purpose") == PURPOSE_TEST:
+        save_test_report(request, org_sso, ok=True, identity=person)
+        raise ImmediateHttpResponse(redirect(test_report_url(org_sso)))
+    try:
+        membership = services.membership_for_identity(org_sso, person)
+    except services.SignInRefused as exc:
+        raise ImmediateHttpResponse(error_page(request, org_sso, str(exc), status=403)) from None
+    user = membership.user
+    sessions.sign_in(request, user, backend=AUTH_BACKEND)
+    sessions.bind(request, org_slug=org_sso.org.slug, user=user, via=sessions.VIA_SSO)
+    raise ImmediateHttpResponse(redirect(_next_in_org(sociallogin.state.get("next"), org_sso)))
+
+
+def failed(request, provider, *, error, exception, extra_context: dict) -> None:
+    """allauth could not verify an answer (or reach the IdP): our error page,
+    or the test report when the round trip was a test."""
+    app = getattr(provider, "app", None)
+    org_sso = social_apps.org_sso_for_app(app) if app is not None else None
+    reason = failure_reason(error=error, exception=exception, extra_context=extra_context)
+    logger.warning("SSO sign-in failed for %s: %s", org_sso or "an unknown provider", reason)
+    state = extra_context.get("state") or {}
+    data = state.get("data") or {}
+    if org_sso is not None and data.get("purpose") == PURPOSE_TEST and data.get("sso") == str(org_sso.public_id):
+        save_test_report(request, org_sso, ok=False, error=reason)
+        raise ImmediateHttpResponse(redirect(test_report_url(org_sso)))
+    raise ImmediateHttpResponse(error_page(request, org_sso, reason))
+
+
+def failure_reason(*, error, exception, extra_context: dict) -> str:
+    """A sentence for the person, from what allauth reports. Never a secret:
+    allauth's exceptions carry protocol errors, not tokens or keys."""
+    saml_reason = extra_context.get("saml_last_error_reason")
+    if saml_reason:
+        return f"The identity provider's SAML response was refused: {saml_reason}"
+    if exception is not None:
+        return f"The identity provider's answer could not be verified: {exception}"
+    if error == "cancelled":
+        return "The sign-in was cancelled at the identity provider."
+    return "The identity provider's answer could not be verified, or this browser did not start this sign-in."
+
+
+def error_page(request, org_sso: OrgSSO | None, reason: str, *, status: int = 401):
+    """The one error page of SSO: nothing was signed in, nothing changed."""
+    org = org_sso.org if org_sso is not None else None
+    retry = reverse("sso_start", kwargs={"org_slug": org.slug}) if org is not None and org_sso.enabled else None
+    return render(request, "sso/error.html", {"org": org, "reason": reason, "retry": retry}, status=status)
+
+
+def save_test_report(request, org_sso: OrgSSO, *, ok: bool, identity=None, error: str = "") -> None:
+    report = {"ok": ok, "at": timezone.now().isoformat(), "error": error}
+    if identity is not None:
+        report.update(uid=identity.uid, email=identity.email, name=identity.name, groups=list(identity.groups),
+                      claims=identity.claims, role=services.role_for_groups(org_sso, identity.groups))
+    reports = dict(request.session.get(TEST_REPORTS_SESSION_KEY) or {})
+    reports[str(org_sso.public_id)] = report
+    request.session[TEST_REPORTS_SESSION_KEY] = reports
+    if ok:
+        OrgSSO.objects.filter(pk=org_sso.pk).update(tested_at=timezone.now())
+
+
+def test_report_url(org_sso: OrgSSO) -> str:
+    return reverse("settings_sso_test_report", kwargs={"org_slug": org_sso.org.slug})
+
+
+def _next_in_org(next_url: str | None, org_sso: OrgSSO) -> str:
+    """``next`` when it points into the org just signed in, else the org's home."""
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts=None) and \
+            next_url.startswith("/") and sessions.org_slug_from_path(next_url) == org_sso.org.slug:
+        return next_url
+    return reverse("org_home", kwargs={"org_slug": org_sso.org.slug})

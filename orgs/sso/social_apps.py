@@ -1,0 +1,64 @@
+"""The allauth ``SocialApp`` for each org's identity provider, built in memory.
+
+allauth looks provider apps up through ``SocialAccountAdapter.list_apps``
+(``orgs.sso.adapter``); we answer from ``OrgSSO`` rows, so secrets stay in our
+encrypted columns and allauth's ``SocialApp`` table stays empty. Every app is
+``hidden``: it is never listed on allauth's own pages, only started by
+``orgs.sso.views``.
+"""
+
+from __future__ import annotations
+
+from allauth.socialaccount.models import SocialApp
+
+from orgs.sso.models import OrgSSO, Protocol
+
+#: The provider class ids allauth knows ours by (``orgs/sso/oidc/provider.py``;
+#: SAML is allauth's own provider).
+OIDC_PROVIDER = "org_oidc"
+SAML_PROVIDER = "saml"
+
+
+def social_app(org_sso: OrgSSO) -> SocialApp:
+    """``org_sso`` as allauth's provider app (unsaved). Its ``provider_id``
+    (OIDC) or ``client_id`` (SAML) is ``org_sso.public_id``: the key in every
+    URL the IdP is given."""
+    key = str(org_sso.public_id)
+    if org_sso.protocol == Protocol.OIDC:
+        return SocialApp(
+            provider=OIDC_PROVIDER,
+            provider_id=key,
+            name=org_sso.org.name,
+            client_id=org_sso.oidc_client_id,
+            secret=org_sso.oidc_client_secret,
+            settings={"server_url": org_sso.oidc_issuer, "hidden": True, "oauth_pkce_enabled": True},
+        )
+    return SocialApp(provider=SAML_PROVIDER, provider_id=key, name=org_sso.org.name, client_id=key,
+                     settings=saml_settings(org_sso))
+
+
+def saml_settings(org_sso: OrgSSO) -> dict:
+    """allauth's SAML settings for ``org_sso``: strict, signed assertions required."""
+    advanced = {
+        "strict": True,
+        "want_assertion_signed": True,
+        "reject_idp_initiated_sso": True,
+        "reject_deprecated_algorithm": True,
+    }
+    if org_sso.saml_sp_private_key:
+        advanced.update(private_key=org_sso.saml_sp_private_key, x509cert=org_sso.saml_sp_x509cert,
+                        authn_request_signed=True)
+    return {
+        "hidden": True,
+        "idp": {
+            "entity_id": org_sso.saml_idp_entity_id,
+            "sso_url": org_sso.saml_idp_sso_url,
+            "x509cert": org_sso.saml_idp_x509cert,
+        },
+        "advanced": advanced,
+    }
+
+
+def org_sso_for_app(app: SocialApp) -> OrgSSO | None:
+    """The ``OrgSSO`` an app built by ``social_app`` stands for."""
+    return OrgSSO.objects.select_related("org").filter(public_id=app.provider_id).first()

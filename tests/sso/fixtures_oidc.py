@@ -1,0 +1,1 @@
+"""OpenID Connect IdP fixtures (tests/sso/idps/oidc.py)."""

@@ -1,0 +1,1 @@
+"""SAML IdP fixtures (tests/sso/idps/saml.py)."""
