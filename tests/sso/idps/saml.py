@@ -29,10 +29,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from flask import Flask, Response, request
 from lxml import etree
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml
+from saml2 import BINDING_HTTP_REDIRECT, saml, samlp
 from saml2.assertion import Policy
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
+from saml2.s_utils import decode_base64_and_inflate
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
@@ -62,6 +63,8 @@ class Fault(Enum):
     UNSIGNED = "unsigned"
     #: Signed, but with a key whose certificate is not in the IdP's metadata.
     WRONG_KEY = "wrong_key"
+    #: A rogue IdP: answers AuthnRequests addressed to another IdP too (another org's).
+    ANSWERS_ANY_REQUEST = "answers_any_request"
 
 
 @dataclass
@@ -99,9 +102,9 @@ class SamlIdp:
         self._dir = tempfile.TemporaryDirectory(prefix=f"saml-{label}-")
         self._http = make_server("127.0.0.1", 0, _flask_app(self), threaded=True)
         self.base_url = f"http://127.0.0.1:{self._http.server_port}"
-        self._key_file, self._cert_file = _key_pair(Path(self._dir.name), "signing", self.entity_id)
+        self._key_file, self._cert_file = key_pair(Path(self._dir.name), "signing", self.entity_id)
         # The wrong key: a valid signature no one published.
-        self._other_key_file, self._other_cert_file = _key_pair(Path(self._dir.name), "other", self.entity_id)
+        self._other_key_file, self._other_cert_file = key_pair(Path(self._dir.name), "other", self.entity_id)
         self._server = Server(config=self._config(self._key_file, self._cert_file))
         self._wrong_key_server = Server(config=self._config(self._other_key_file, self._other_cert_file))
         self._thread = threading.Thread(target=self._http.serve_forever, name=f"saml-idp-{label}", daemon=True)
@@ -143,7 +146,11 @@ class SamlIdp:
 
     def answer(self, saml_request: str, relay_state: str) -> Answer:
         """The response to an AuthnRequest (HTTP-Redirect encoded), for ``self.user``."""
-        authn_request = self._server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
+        if self.fault is Fault.ANSWERS_ANY_REQUEST:
+            # pysaml2's parser refuses a request whose Destination is another IdP: read it bare.
+            authn_request = samlp.authn_request_from_string(decode_base64_and_inflate(saml_request))
+        else:
+            authn_request = self._server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
         return self._answer(in_response_to=authn_request.id, acs_url=authn_request.assertion_consumer_service_url,
                             audience=authn_request.issuer.text, relay_state=relay_state)
 
@@ -249,7 +256,7 @@ def _without_signatures(xml: str) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def _key_pair(directory: Path, name: str, common_name: str) -> tuple[str, str]:
+def key_pair(directory: Path, name: str, common_name: str) -> tuple[str, str]:
     """A fresh RSA key and its self-signed certificate, as PEM files (xmlsec1 reads files)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
