@@ -18,7 +18,8 @@ _EXPLANATIONS = (
     ("No Signature found",
      "The identity provider did not sign its answer, and this organization accepts signed answers only."),
     ("is not a valid audience",
-     "The identity provider's answer was made for another service, not for this organization's sign-in."),
+     "The identity provider's answer was made for another service, not for this organization's sign-in "
+     "(its SP entity ID)."),
     ("expired",
      "The identity provider's answer has expired. Sign in again; if this keeps happening, a clock is wrong."),
     ("not yet valid",
@@ -26,7 +27,8 @@ _EXPLANATIONS = (
     ("Invalid issuer",
      "The answer comes from another identity provider than the one this organization trusts."),
     ("The response was received at",
-     "The identity provider's answer was addressed to another organization's sign-in."),
+     "The identity provider's answer was addressed to another sign-in address than this organization's "
+     "(its ACS URL)."),
 )
 
 
