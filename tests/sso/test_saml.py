@@ -44,6 +44,13 @@ def acme_saml(acme, saml_idp):
                     group_roles={"incident-admins": Role.ADMIN})
 
 
+@pytest.fixture
+def globex_saml(globex, outsider, second_saml_idp):
+    """Globex (owned by outsider@globex.test) signs in through its own IdP and claims globex.test."""
+    second_saml_idp.user = SamlUser(name_id="globex-outsider", email=outsider.email)
+    return saml_sso(globex, second_saml_idp, domains=("globex.test",))
+
+
 def snapshot() -> dict:
     """What a refused sign-in must leave as it was."""
     return {
@@ -125,6 +132,35 @@ def test_signing_in_binds_only_the_org_whose_idp_answered(acme_saml, globex, sam
     assert client.get("/globex/")["Location"].startswith("/accounts/login/")
 
 
+def test_one_browser_holds_two_orgs_signed_in_through_two_idps_as_two_people(
+        acme_saml, globex_saml, outsider, saml_client, saml_idp, second_saml_idp):
+    client = saml_client()
+    saml_round_trip(client, ACME_START, saml_idp)
+    ann = User.objects.get(email="ann@acme.test")
+
+    response = saml_round_trip(client, GLOBEX_START, second_saml_idp)
+
+    assert response["Location"] == "/globex/"
+    held = client.session[ORG_SESSIONS_KEY]
+    assert {slug: entry["uid"] for slug, entry in held.items()} == {"acme": ann.pk, "globex": outsider.pk}
+    assert client.get("/acme/").wsgi_request.user == ann
+    assert client.get("/globex/").wsgi_request.user == outsider
+
+
+def test_an_org_with_its_own_sp_key_signs_its_requests_and_signs_in(acme, saml_idp, saml_client):
+    key, cert = sp_key_pair()
+    saml_sso(acme, saml_idp, domains=("acme.test",), saml_sp_private_key=key, saml_sp_x509cert=cert)
+    saml_idp.user = ANN
+    client = saml_client()
+
+    to_idp = client.get(ACME_START)["Location"]
+    assert "SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256" in to_idp
+    assert "&Signature=" in to_idp
+    response = post_answer(client, ask_idp(to_idp))
+
+    assert response["Location"] == "/acme/"
+
+
 def test_an_invited_member_outside_the_claimed_domains_signs_in(acme_saml, saml_client, saml_idp):
     contractor = UserFactory(email="carla@contractors.test")
     MembershipFactory(org=acme_saml.org, user=contractor, role=Role.VIEWER)
@@ -158,7 +194,7 @@ def test_a_stranger_outside_the_claimed_domains_is_refused(acme_saml, saml_clien
                      "way, or signed with a key other than the one in the identity provider's metadata."),
     (Fault.WRONG_KEY, "The identity provider's signature does not match its answer"),
     (Fault.WRONG_AUDIENCE, "The identity provider's answer was made for another service, not for this "
-                           "organization's sign-in."),
+                           "organization's sign-in (its SP entity ID)."),
     (Fault.EXPIRED, "The identity provider's answer has expired. Sign in again"),
     (Fault.UNSIGNED, "The identity provider did not sign its answer, and this organization accepts signed "
                      "answers only."),
@@ -211,13 +247,6 @@ def test_an_answer_the_idp_sent_unasked_is_refused(acme_saml, saml_client, saml_
 # --- tenant isolation ----------------------------------------------------------------
 
 
-@pytest.fixture
-def globex_saml(globex, outsider, second_saml_idp):
-    """Globex (owned by outsider@globex.test) signs in through its own IdP and claims globex.test."""
-    second_saml_idp.user = SamlUser(name_id="globex-outsider", email=outsider.email)
-    return saml_sso(globex, second_saml_idp, domains=("globex.test",))
-
-
 def test_an_answer_from_one_orgs_idp_posted_to_another_orgs_acs_is_refused(acme_saml, globex_saml, saml_client,
                                                                             saml_idp):
     # Acme's IdP vouches for Globex's owner, for a sign-in to Acme…
@@ -229,8 +258,8 @@ def test_an_answer_from_one_orgs_idp_posted_to_another_orgs_acs_is_refused(acme_
 
     response = post_answer(client, answer, acs_url=sp_urls(globex_saml)["acs"])
 
-    assert_error_page(response, "The identity provider's answer was addressed to another organization's sign-in.",
-                      status=401)
+    assert_error_page(response, "The identity provider's answer was addressed to another sign-in address than this "
+                                "organization's (its ACS URL).", status=401)
     assert snapshot() == before
     assert_signed_in_nowhere(client)
 

@@ -85,10 +85,6 @@ class Answer:
     saml_response: str  # base64, as in the form
     relay_state: str
 
-    @property
-    def xml(self) -> str:
-        return base64.b64decode(self.saml_response).decode()
-
 
 class SamlIdp:
     """One IdP: its own signing key, entity id and URLs on a free port."""
