@@ -9,6 +9,7 @@ itself (``Fault``), never by mocking the protocol.
 from __future__ import annotations
 
 import html
+import logging
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -147,7 +148,8 @@ def test_one_browser_holds_two_orgs_signed_in_through_two_idps_as_two_people(
     assert client.get("/globex/").wsgi_request.user == outsider
 
 
-def test_an_org_with_its_own_sp_key_signs_its_requests_and_signs_in(acme, saml_idp, saml_client):
+def test_an_org_with_its_own_sp_key_signs_its_requests_and_signs_in(acme, saml_idp, saml_client, caplog):
+    caplog.set_level(logging.DEBUG)
     key, cert = sp_key_pair()
     saml_sso(acme, saml_idp, domains=("acme.test",), saml_sp_private_key=key, saml_sp_x509cert=cert)
     saml_idp.user = ANN
@@ -159,6 +161,7 @@ def test_an_org_with_its_own_sp_key_signs_its_requests_and_signs_in(acme, saml_i
     response = post_answer(client, ask_idp(to_idp))
 
     assert response["Location"] == "/acme/"
+    assert pem_body(key)[:40] not in caplog.text  # the key is never logged
 
 
 def test_an_invited_member_outside_the_claimed_domains_signs_in(acme_saml, saml_client, saml_idp):

@@ -131,8 +131,10 @@ class SamlIdp:
         return self
 
     def stop(self) -> None:
-        self._http.shutdown()
-        self._thread.join()
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever() that never started
+            self._http.shutdown()
+            self._thread.join()
+        self._http.server_close()
         self._dir.cleanup()
 
     # --- the IdP ----------------------------------------------------------------
