@@ -67,9 +67,10 @@ def saml_sso(org, idp: SamlIdp, *, domains: tuple[str, ...] = (), **fields) -> O
     return org_sso
 
 
-def sp_urls(org_sso: OrgSSO) -> dict[str, str]:
-    """The service provider's URLs for ``org_sso`` as the test client's requests build them."""
-    base = f"http://{SP_HOST}/accounts/saml/{org_sso.public_id}"
+def sp_urls(org_sso: OrgSSO, site: str = f"http://{SP_HOST}") -> dict[str, str]:
+    """The service provider's URLs for ``org_sso`` as requests to ``site`` build
+    them (the test client's by default; a browser test passes ``live_server.url``)."""
+    base = f"{site}/accounts/saml/{org_sso.public_id}"
     return {"acs": f"{base}/acs/", "entity_id": f"{base}/metadata/", "metadata": f"{base}/metadata/"}
 
 

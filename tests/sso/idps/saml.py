@@ -249,7 +249,7 @@ def _without_signatures(xml: str) -> str:
     """The response with every XML signature taken out (pysaml2 cannot leave
     an assertion unsigned for a service provider missing from its metadata)."""
     root = etree.fromstring(xml.encode())
-    for signature in root.iter(f"{{{XMLDSIG_NS}}}Signature"):
+    for signature in list(root.iter(f"{{{XMLDSIG_NS}}}Signature")):
         signature.getparent().remove(signature)
     return etree.tostring(root, encoding="unicode")
 
