@@ -45,6 +45,13 @@ class AccountIdentityMiddleware(AuthenticationMiddleware):
         return user
 
 
+def signs_in_to_org(view):
+    """Marks a view whose URL names an org it signs in *to* (SSO's start): not
+    an org page, so it needs no session for that org."""
+    view.signs_in_to_org = True
+    return view
+
+
 class OrgSessionMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -54,7 +61,7 @@ class OrgSessionMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         org_slug = view_kwargs.get("org_slug")
-        if org_slug is None:
+        if org_slug is None or getattr(view_func, "signs_in_to_org", False):
             return None
         held = sessions.held_session(request, org_slug)
         if held is None:

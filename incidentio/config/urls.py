@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
 
+from orgs.sso import saml_acs
 from orgs.views import account, dashboard, invitations
 
 
@@ -21,6 +22,8 @@ urlpatterns = [
     path("", dashboard.root, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Ahead of allauth's own: its SAML finishing step, with a replayed answer on our error page.
+    path("accounts/saml/<str:organization_slug>/acs/finish/", saml_acs.finish),
     path("accounts/", include("allauth.urls")),
     path("api/v2/", include("incidentio.api.urls")),
     path("account/sso/", include("orgs.sso.urls")),

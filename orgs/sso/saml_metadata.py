@@ -49,8 +49,9 @@ def parse(xml: str) -> IdpMetadata:
     entity_id = idp.get("entityId", "")
     sso_url = (idp.get("singleSignOnService") or {}).get("url", "")
     cert = idp.get("x509cert") or next(iter((idp.get("x509certMulti") or {}).get("signing", [])), "")
-    missing = [label for label, value in (("an entity ID", entity_id), ("an HTTP-Redirect SingleSignOnService",
-               sso_url), ("a signing certificate", cert)) if not value]
+    missing = [label for label, value in (("entity ID", entity_id), ("HTTP-Redirect SingleSignOnService", sso_url),
+                                          ("signing certificate", cert)) if not value]
     if missing:
-        raise MetadataError(f"The metadata has no {', no '.join(missing)} for an IdP.")
+        raise MetadataError(f"The metadata describes no identity provider this site can use: it has no "
+                            f"{' and no '.join(missing)}.")
     return IdpMetadata(entity_id=entity_id, sso_url=sso_url, x509cert=cert)

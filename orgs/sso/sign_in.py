@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from orgs import sessions
 from orgs.sso import identity as identities
-from orgs.sso import services, social_apps
+from orgs.sso import saml_errors, services, social_apps
 from orgs.sso.models import OrgSSO
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,11 @@ PURPOSE_TEST = "test"
 #: session key → {"<OrgSSO.public_id>": report}: the last test sign-in's outcome,
 #: shown by the settings page's test report (``orgs.sso.settings_views``).
 TEST_REPORTS_SESSION_KEY = "_sso_test_reports"
+#: An answer no sign-in in this browser waits for: already used (a replay), sent
+#: unasked by the IdP (IdP-initiated, refused), or from a browser that did not start it.
+NOT_STARTED_HERE = ("This answer from the identity provider does not belong to a sign-in this browser started: "
+                    "it was already used, or the sign-in was started at the identity provider, which is not "
+                    "accepted. Start again from this site's sign-in.")
 #: What allauth's ``User.backend`` must say for Django's login.
 AUTH_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
 
@@ -101,11 +106,14 @@ def failure_reason(*, error, exception, extra_context: dict) -> str:
     allauth's exceptions carry protocol errors, not tokens or keys."""
     saml_reason = extra_context.get("saml_last_error_reason")
     if saml_reason:
-        return f"The identity provider's SAML response was refused: {saml_reason}"
+        return saml_errors.explain(saml_reason)
     if exception is not None:
         return f"The identity provider's answer could not be verified: {exception}"
     if error == "cancelled":
         return "The sign-in was cancelled at the identity provider."
+    if error == "unknown":
+        # allauth's SAML finish says no more when no sign-in here waits for the answer.
+        return NOT_STARTED_HERE
     return "The identity provider's answer could not be verified, or this browser did not start this sign-in."
 
 
