@@ -45,6 +45,13 @@ class AccountIdentityMiddleware(AuthenticationMiddleware):
         return user
 
 
+def outside_org_session(view):
+    """Marks a view whose ``org_slug`` names the org to sign in *to* (``sso_start``),
+    not one of the org's pages: it needs no session for that org."""
+    view.outside_org_session = True
+    return view
+
+
 class OrgSessionMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -54,7 +61,7 @@ class OrgSessionMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         org_slug = view_kwargs.get("org_slug")
-        if org_slug is None:
+        if org_slug is None or getattr(view_func, "outside_org_session", False):
             return None
         held = sessions.held_session(request, org_slug)
         if held is None:
