@@ -102,10 +102,17 @@ def failure_reason(*, error, exception, extra_context: dict) -> str:
     saml_reason = extra_context.get("saml_last_error_reason")
     if saml_reason:
         return f"The identity provider's SAML response was refused: {saml_reason}"
+    if isinstance(exception, requests.RequestException):
+        # Its text names hosts and connection internals: the kind is enough.
+        return f"The identity provider could not be reached ({type(exception).__name__}). Try again in a minute."
     if exception is not None:
         return f"The identity provider's answer could not be verified: {exception}"
     if error == "cancelled":
         return "The sign-in was cancelled at the identity provider."
+    if "state_id" in extra_context and "state" not in extra_context:
+        # allauth found no pending sign-in for the answer's state in this browser's session.
+        return ("This answer from the identity provider does not belong to a sign-in this browser started "
+                "(or it took more than 10 minutes). Start the sign-in again.")
     return "The identity provider's answer could not be verified, or this browser did not start this sign-in."
 
 
