@@ -51,7 +51,7 @@ def start(request, org_sso: OrgSSO, *, purpose: str, next_url: str | None = None
         return provider.redirect(request, "login", next_url=_next_in_org(next_url, org_sso),
                                  data=start_data(org_sso, purpose))
     except requests.RequestException as exc:
-        reason = f"The identity provider could not be reached ({type(exc).__name__}). Try again in a minute."
+        reason = unreachable_reason(exc)
         logger.warning("SSO start failed for %s: %s", org_sso, exc)
         if purpose == PURPOSE_TEST:
             save_test_report(request, org_sso, ok=False, error=reason)
@@ -103,8 +103,7 @@ def failure_reason(*, error, exception, extra_context: dict) -> str:
     if saml_reason:
         return f"The identity provider's SAML response was refused: {saml_reason}"
     if isinstance(exception, requests.RequestException):
-        # Its text names hosts and connection internals: the kind is enough.
-        return f"The identity provider could not be reached ({type(exception).__name__}). Try again in a minute."
+        return unreachable_reason(exception)
     if exception is not None:
         return f"The identity provider's answer could not be verified: {exception}"
     if error == "cancelled":
@@ -114,6 +113,16 @@ def failure_reason(*, error, exception, extra_context: dict) -> str:
         return ("This answer from the identity provider does not belong to a sign-in this browser started "
                 "(or it took more than 10 minutes). Start the sign-in again.")
     return "The identity provider's answer could not be verified, or this browser did not start this sign-in."
+
+
+def unreachable_reason(exc: requests.RequestException) -> str:
+    """Why talking to the IdP failed. ``requests``' own text names hosts and
+    connection internals, so only its kind is shown; an exception that
+    ``explains_itself`` (an IdP that answered unusably, e.g.
+    ``orgs.sso.oidc.errors.DiscoveryError``) is a sentence for the person already."""
+    if getattr(exc, "explains_itself", False):
+        return str(exc)
+    return f"The identity provider could not be reached ({type(exc).__name__}). Try again in a minute."
 
 
 def error_page(request, org_sso: OrgSSO | None, reason: str, *, status: int = 401):

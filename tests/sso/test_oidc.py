@@ -311,3 +311,25 @@ def test_one_idps_answer_delivered_to_another_orgs_callback_is_refused(globex, t
 def test_an_unknown_provider_in_the_callback_is_a_404(db):
     response = Client().get("/accounts/oidc/00000000-0000-0000-0000-000000000000/login/callback/?code=x&state=y")
     assert response.status_code == 404
+
+
+def test_a_discovery_document_for_another_issuer_is_a_clear_page(acme, oidc_idp):
+    org_sso = oidc_sso_for(acme, oidc_idp, domains=["acme.test"])
+    # The same server under another name: its discovery document names 127.0.0.1.
+    org_sso.oidc_issuer = oidc_idp.issuer.replace("127.0.0.1", "localhost")
+    org_sso.save()
+
+    response = Client().get(START)
+
+    assert_error_page(response, f"discovery document is for the issuer {oidc_idp.issuer}, not "
+                                f"{org_sso.oidc_issuer}: check the issuer URL", status=502)
+    assert oidc_idp.authorize_requests == []
+
+
+def test_allauths_own_login_url_starts_nothing(acme, oidc_idp):
+    org_sso = oidc_sso_for(acme, oidc_idp, domains=["acme.test"])
+    client = Client()
+
+    assert client.get(f"/accounts/oidc/{org_sso.public_id}/login/").status_code == 404
+    assert client.post(f"/accounts/oidc/{org_sso.public_id}/login/").status_code == 404
+    assert oidc_idp.authorize_requests == []

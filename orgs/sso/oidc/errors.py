@@ -13,6 +13,9 @@ class AnswerRefused(OAuth2Error):
 
 
 class DiscoveryError(requests.RequestException):
-    """The IdP's discovery document is not usable: to the person signing in
-    that is an IdP that cannot be reached properly, like ``requests``' own
-    ``JSONDecodeError``, and ``orgs.sso.sign_in.start`` answers it the same way."""
+    """The IdP's discovery document is not usable. A ``RequestException``, like
+    ``requests``' own ``JSONDecodeError``: the IdP cannot be talked to, and
+    ``orgs.sso.sign_in`` answers it where it answers an IdP that is down, with
+    this message (``explains_itself``)."""
+
+    explains_itself = True

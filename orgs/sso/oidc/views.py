@@ -13,7 +13,7 @@ from allauth.account.internal.decorators import login_not_required
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
-from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from allauth.utils import build_absolute_uri
 from django.http import Http404
@@ -71,9 +71,11 @@ class OrgOIDCAdapter(OpenIDConnectOAuth2Adapter):
 
 def _check_discovery(config, configured_issuer: str) -> None:
     if not isinstance(config, dict) or not all(isinstance(config.get(key), str) for key in DISCOVERY_KEYS):
-        raise DiscoveryError("The discovery document lacks endpoints.")
+        raise DiscoveryError("The identity provider's discovery document does not name all the endpoints "
+                             f"sign-in needs ({', '.join(DISCOVERY_KEYS)}).")
     if config["issuer"].rstrip("/") != configured_issuer.rstrip("/"):
-        raise DiscoveryError(f"The discovery document is for issuer {config['issuer']}, not {configured_issuer}.")
+        raise DiscoveryError(f"The identity provider's discovery document is for the issuer {config['issuer']}, "
+                             f"not {configured_issuer}: check the issuer URL in the SSO settings.")
 
 
 class CallbackView(OAuth2CallbackView):
@@ -93,10 +95,10 @@ class CallbackView(OAuth2CallbackView):
 
 @login_not_required
 def login(request, provider_id):
-    try:
-        return OAuth2LoginView.adapter_view(OrgOIDCAdapter(request, provider_id))(request)
-    except SocialApp.DoesNotExist:
-        raise Http404 from None
+    """Not a way in: a sign-in starts at ``sso_start`` (``orgs.sso.sign_in.start``),
+    which puts the org it is for into the state its answer is checked against.
+    The route stays because allauth names it (``get_login_url``)."""
+    raise Http404("Single sign-on starts from the organization's sign-in.")
 
 
 @login_not_required

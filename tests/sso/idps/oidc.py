@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -222,7 +223,11 @@ class OidcIdp:
             idp.authorize_requests.append(request.args.to_dict())
             if idp.user is None:
                 return "Nobody is signed in at this IdP.", 403
-            grant = server.get_consent_grant(end_user=idp.user)
+            try:
+                grant = server.get_consent_grant(end_user=idp.user)
+            except OAuth2Error as error:
+                # What a real IdP does with a request it refuses: an error page, no redirect.
+                return jsonify(error=error.error, error_description=error.description), 400
             return server.create_authorization_response(grant_user=idp.user, grant=grant)
 
         @app.post("/token")
