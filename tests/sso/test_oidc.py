@@ -3,6 +3,7 @@ test client and a real IdP on loopback (tests/sso/idps/oidc.py)."""
 
 from __future__ import annotations
 
+import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -38,7 +39,7 @@ def snapshot() -> tuple:
 
 
 def assert_error_page(response, sentence: str, status: int = 401):
-    body = response.content.decode()
+    body = html.unescape(response.content.decode())
     assert response.status_code == status, body[:2000]
     assert "Single sign-on did not sign you in" in body
     assert sentence in body, body[:3000]
@@ -170,6 +171,7 @@ def test_only_that_orgs_session_is_bound_and_other_orgs_stay(acme, outsider, glo
     ("switch", "value", "sentence"),
     [
         ("sign_with_unknown_key", True, "ID token signature does not match its published keys"),
+        ("unsigned", True, "ID token is signed with 'none', which is not accepted"),
         ("wrong_nonce", True, "ID token does not carry the nonce of this sign-in"),
         ("expired", True, "ID token has expired"),
         ("wrong_audience", True, "ID token was issued for another application"),

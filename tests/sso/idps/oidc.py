@@ -13,13 +13,15 @@ an authorization request without a ``nonce`` or without an S256
 ``code_challenge`` is refused.
 
 Switches make it misbehave the ways an attacker or a broken IdP would:
-``sign_with_unknown_key``, ``wrong_nonce``, ``expired``, ``wrong_audience``,
-``userinfo_sub``, and ``stop()`` (the IdP is down).
+``sign_with_unknown_key``, ``unsigned`` (``alg: none``), ``wrong_nonce``,
+``expired``, ``wrong_audience``, ``userinfo_sub``, and ``stop()`` (the IdP is down).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import os
 import secrets
 import threading
@@ -143,6 +145,7 @@ class OidcIdp:
         self.user: IdpUser | None = None
         # Switches (see the module docstring).
         self.sign_with_unknown_key = False
+        self.unsigned = False
         self.wrong_nonce = False
         self.expired = False
         self.wrong_audience = False
@@ -318,5 +321,13 @@ class OidcIdp:
 
             def generate_user_info(self, user, scope):
                 return user.claims()
+
+            def process_token(self, grant, response):
+                token = super().process_token(grant, response)
+                if idp.unsigned and "id_token" in token:
+                    # The same claims with ``alg: none`` and no signature.
+                    header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).rstrip(b"=")
+                    token["id_token"] = f"{header.decode()}.{token['id_token'].split('.')[1]}."
+                return token
 
         return IdToken(require_nonce=True)
