@@ -193,6 +193,20 @@ def test_an_answer_that_does_not_verify_signs_no_one_in(acme, owner, oidc_idp, s
     assert "_auth_user_id" not in client.session
 
 
+def test_saying_no_at_the_idp_is_a_clear_page(acme, oidc_idp):
+    oidc_sso_for(acme, oidc_idp, domains=["acme.test"])
+    oidc_idp.sign_in_as("idp-1", "max@acme.test")
+    oidc_idp.deny = True
+    before = snapshot()
+    client = Client()
+
+    response = oidc_round_trip(client, START, oidc_idp)
+
+    assert_error_page(response, "The sign-in was cancelled at the identity provider.")
+    assert snapshot() == before
+    assert held(client) == {}
+
+
 def test_an_idp_down_at_the_start_is_a_clear_page(acme, oidc_idp):
     oidc_sso_for(acme, oidc_idp, domains=["acme.test"])
     oidc_idp.stop()

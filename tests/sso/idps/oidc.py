@@ -14,7 +14,8 @@ an authorization request without a ``nonce`` or without an S256
 
 Switches make it misbehave the ways an attacker or a broken IdP would:
 ``sign_with_unknown_key``, ``unsigned`` (``alg: none``), ``wrong_nonce``,
-``expired``, ``wrong_audience``, ``userinfo_sub``, and ``stop()`` (the IdP is down).
+``expired``, ``wrong_audience``, ``userinfo_sub``, ``deny`` (the person says no
+at the IdP: ``error=access_denied``), and ``stop()`` (the IdP is down).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ class OidcIdp:
         # Switches (see the module docstring).
         self.sign_with_unknown_key = False
         self.unsigned = False
+        self.deny = False
         self.wrong_nonce = False
         self.expired = False
         self.wrong_audience = False
@@ -231,7 +233,7 @@ class OidcIdp:
             except OAuth2Error as error:
                 # What a real IdP does with a request it refuses: an error page, no redirect.
                 return jsonify(error=error.error, error_description=error.description), 400
-            return server.create_authorization_response(grant_user=idp.user, grant=grant)
+            return server.create_authorization_response(grant_user=None if idp.deny else idp.user, grant=grant)
 
         @app.post("/token")
         def token():
