@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from orgs import sessions
+from orgs.models import Membership
 from orgs.sso import identity as identities
 from orgs.sso import services, social_apps
 from orgs.sso.models import OrgSSO
@@ -76,9 +77,27 @@ def finish(request, sociallogin) -> None:
     except services.SignInRefused as exc:
         raise ImmediateHttpResponse(error_page(request, org_sso, str(exc), status=403)) from None
     user = membership.user
-    sessions.sign_in(request, user, backend=AUTH_BACKEND)
+    if may_become_account_identity(org_sso, user):
+        sessions.sign_in(request, user, backend=AUTH_BACKEND)
+    else:
+        request.session.cycle_key()  # a sign-in all the same: a planted session key is worthless
     sessions.bind(request, org_slug=org_sso.org.slug, user=user, via=sessions.VIA_SSO)
     raise ImmediateHttpResponse(redirect(_next_in_org(sociallogin.state.get("next"), org_sso)))
+
+
+def may_become_account_identity(org_sso: OrgSSO, user) -> bool:
+    """Whether an SSO sign-in also makes ``user`` this browser's account identity
+    (Django's login, which reaches account-level pages: e-mail addresses, password).
+
+    Only when the org's IdP is the only way into the account: no other org and
+    no password. An IdP vouches for its own org, and its org's admins choose
+    what it asserts and which domains the org claims, so it must not hand out
+    an account that reaches other orgs (adding an e-mail address there, then
+    resetting the password, would open them all). The org session is bound either way.
+    """
+    if user.has_usable_password():
+        return False
+    return not Membership.objects.filter(user=user).exclude(org_id=org_sso.org_id).exists()
 
 
 def failed(request, provider, *, error, exception, extra_context: dict) -> None:

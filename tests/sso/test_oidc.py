@@ -349,3 +349,32 @@ def test_allauths_own_login_url_starts_nothing(acme, oidc_idp):
     assert client.get(f"/accounts/oidc/{org_sso.public_id}/login/").status_code == 404
     assert client.post(f"/accounts/oidc/{org_sso.public_id}/login/").status_code == 404
     assert oidc_idp.authorize_requests == []
+
+
+def test_an_idp_never_gets_the_account_of_someone_with_other_orgs_or_a_password(acme, globex, outsider, oidc_idp):
+    from tests.factories import MembershipFactory
+
+    # globex's owner, invited to acme: acme's IdP (acme's admins) can assert their address.
+    MembershipFactory(org=acme, role=Role.VIEWER, user=outsider)
+    oidc_sso_for(acme, oidc_idp, domains=["acme.test"])
+    oidc_idp.sign_in_as("acme-idp-says-so", outsider.email)
+    client = Client()
+
+    assert oidc_round_trip(client, START, oidc_idp)["Location"] == "/acme/"
+
+    assert held(client) == {"acme": ("outsider@globex.test", sessions.VIA_SSO)}
+    assert "_auth_user_id" not in client.session  # not the account identity
+    # So no account-level page of theirs: no e-mail address to add, no password to reset through it.
+    assert client.post("/accounts/email/", {"action_add": "", "email": "attacker@evil.test"}).status_code == 302
+    assert not EmailAddress.objects.filter(email="attacker@evil.test").exists()
+    assert client.get("/globex/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_person_only_this_idp_lets_in_becomes_the_account_identity(acme, oidc_idp):
+    oidc_sso_for(acme, oidc_idp, domains=["acme.test"])
+    oidc_idp.sign_in_as("idp-new", "nia@acme.test")
+    client = Client()
+
+    assert oidc_round_trip(client, START, oidc_idp)["Location"] == "/acme/"
+
+    assert client.session["_auth_user_id"] == str(User.objects.get(email="nia@acme.test").pk)
