@@ -45,10 +45,10 @@ class AccountIdentityMiddleware(AuthenticationMiddleware):
         return user
 
 
-def signs_in_to_org(view):
-    """Marks a view whose URL names an org it signs in *to* (SSO's start): not
-    an org page, so it needs no session for that org."""
-    view.signs_in_to_org = True
+def outside_org_session(view):
+    """Marks a view whose ``org_slug`` names the org to sign in *to* (``sso_start``),
+    not one of the org's pages: it needs no session for that org."""
+    view.outside_org_session = True
     return view
 
 
@@ -61,7 +61,7 @@ class OrgSessionMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         org_slug = view_kwargs.get("org_slug")
-        if org_slug is None or getattr(view_func, "signs_in_to_org", False):
+        if org_slug is None or getattr(view_func, "outside_org_session", False):
             return None
         held = sessions.held_session(request, org_slug)
         if held is None:

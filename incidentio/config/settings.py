@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     # Single sign-on per org (docs/sso.md): allauth's SAML provider, our OpenID
     # Connect provider (allauth's, verifying every ID token's signature and nonce).
     "allauth.socialaccount.providers.saml",
+    "orgs.sso.oidc",
     "orgs",
     "orgs.sso",
     "incidentio.common",

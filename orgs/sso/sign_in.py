@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from orgs import sessions
+from orgs.models import Membership
 from orgs.sso import identity as identities
 from orgs.sso import saml_errors, services, social_apps
 from orgs.sso.models import OrgSSO
@@ -56,7 +57,7 @@ def start(request, org_sso: OrgSSO, *, purpose: str, next_url: str | None = None
         return provider.redirect(request, "login", next_url=_next_in_org(next_url, org_sso),
                                  data=start_data(org_sso, purpose))
     except requests.RequestException as exc:
-        reason = f"The identity provider could not be reached ({type(exc).__name__}). Try again in a minute."
+        reason = unreachable_reason(exc)
         logger.warning("SSO start failed for %s: %s", org_sso, exc)
         if purpose == PURPOSE_TEST:
             save_test_report(request, org_sso, ok=False, error=reason)
@@ -81,9 +82,27 @@ def finish(request, sociallogin) -> None:
     except services.SignInRefused as exc:
         raise ImmediateHttpResponse(error_page(request, org_sso, str(exc), status=403)) from None
     user = membership.user
-    sessions.sign_in(request, user, backend=AUTH_BACKEND)
+    if may_become_account_identity(org_sso, user):
+        sessions.sign_in(request, user, backend=AUTH_BACKEND)
+    else:
+        request.session.cycle_key()  # a sign-in all the same: a planted session key is worthless
     sessions.bind(request, org_slug=org_sso.org.slug, user=user, via=sessions.VIA_SSO)
     raise ImmediateHttpResponse(redirect(_next_in_org(sociallogin.state.get("next"), org_sso)))
+
+
+def may_become_account_identity(org_sso: OrgSSO, user) -> bool:
+    """Whether an SSO sign-in also makes ``user`` this browser's account identity
+    (Django's login, which reaches account-level pages: e-mail addresses, password).
+
+    Only when the org's IdP is the only way into the account: no other org and
+    no password. An IdP vouches for its own org, and its org's admins choose
+    what it asserts and which domains the org claims, so it must not hand out
+    an account that reaches other orgs (adding an e-mail address there, then
+    resetting the password, would open them all). The org session is bound either way.
+    """
+    if user.has_usable_password():
+        return False
+    return not Membership.objects.filter(user=user).exclude(org_id=org_sso.org_id).exists()
 
 
 def failed(request, provider, *, error, exception, extra_context: dict) -> None:
@@ -107,14 +126,27 @@ def failure_reason(*, error, exception, extra_context: dict) -> str:
     saml_reason = extra_context.get("saml_last_error_reason")
     if saml_reason:
         return saml_errors.explain(saml_reason)
+    if isinstance(exception, requests.RequestException):
+        return unreachable_reason(exception)
     if exception is not None:
         return f"The identity provider's answer could not be verified: {exception}"
     if error == "cancelled":
         return "The sign-in was cancelled at the identity provider."
-    if error == "unknown":
-        # allauth's SAML finish says no more when no sign-in here waits for the answer.
+    if ("state_id" in extra_context and "state" not in extra_context) or (error == "unknown" and not extra_context):
+        # No sign-in waits for the answer in this browser's session: allauth's
+        # OAuth2 callback names the state it looked for; its SAML finish says nothing more.
         return NOT_STARTED_HERE
     return "The identity provider's answer could not be verified, or this browser did not start this sign-in."
+
+
+def unreachable_reason(exc: requests.RequestException) -> str:
+    """Why talking to the IdP failed. ``requests``' own text names hosts and
+    connection internals, so only its kind is shown; an exception that
+    ``explains_itself`` (an IdP that answered unusably, e.g.
+    ``orgs.sso.oidc.errors.DiscoveryError``) is a sentence for the person already."""
+    if getattr(exc, "explains_itself", False):
+        return str(exc)
+    return f"The identity provider could not be reached ({type(exc).__name__}). Try again in a minute."
 
 
 def error_page(request, org_sso: OrgSSO | None, reason: str, *, status: int = 401):

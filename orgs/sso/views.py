@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.http import Http404
 from django.views.decorators.http import require_GET
 
-from orgs.middleware import signs_in_to_org
+from orgs.middleware import outside_org_session
 from orgs.sso import sign_in
 from orgs.sso.models import OrgSSO
 
 
-@signs_in_to_org
+@outside_org_session
 @require_GET
 def start(request, org_slug):
     """Start the org's SSO: ``/<org_slug>/`` for a signed-out visitor, the
