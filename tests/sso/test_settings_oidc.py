@@ -132,11 +132,12 @@ def test_an_issuer_that_is_not_usable_is_refused_and_nothing_changes(acme, owner
 
 
 def test_an_issuer_with_a_trailing_slash_is_found_and_kept_as_it_states_itself(acme, owner, signed_in, idp):
-    idp.routes[WELL_KNOWN] = discovery(f"{idp.url}/")
+    issuer = f"{idp.url}/realms/acme/"
+    idp.routes[f"/realms/acme{WELL_KNOWN}"] = discovery(issuer)
 
-    save(signed_in(owner, acme), idp.url)
+    save(signed_in(owner, acme), issuer)  # discovery at …/realms/acme/.well-known/…, not …/acme//.well-known/…
 
-    assert OrgSSO.objects.get(org=acme).oidc_issuer == f"{idp.url}/"
+    assert OrgSSO.objects.get(org=acme).oidc_issuer == issuer
 
 
 def test_changing_the_idp_switches_sso_off_until_tested_and_saving_the_same_keeps_it_on(

@@ -87,6 +87,7 @@ def test_the_sp_private_key_is_never_shown_and_a_blank_one_keeps_it(acme, owner,
     again = save(client, metadata_xml=xml)  # key and certificate left blank: kept
     refused = save(client, metadata_xml="<nope/>", sp_private_key=key)  # refused: the typed key is not echoed
 
+    assert again.redirect_chain == [("/acme/settings/sso/", 302)]
     key_body = cert_body(key)[:64]
     for response in (first, again, refused, client.get("/acme/settings/sso/")):
         assert key_body not in response.content.decode()
