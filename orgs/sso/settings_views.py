@@ -15,6 +15,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from incidentio.common.errors import add_service_error
 from incidentio.common.lookups import get_or_404
@@ -36,7 +38,11 @@ class OwnerView(OrgView):
     required_role = Role.OWNER
 
 
+@method_decorator(sensitive_post_parameters("client_secret", "sp_private_key"), name="dispatch")
 class SSOSettingsView(OwnerView):
+    """The page, and every form on it. Its secrets are masked in Django's
+    error reports, should a post ever end in one."""
+
     template_name = "sso/settings.html"
 
     def get(self, request, org_slug):
