@@ -38,6 +38,7 @@ urlpatterns = [
     path("<slug:org_slug>/insights/", include("insights.urls")),
     path("<slug:org_slug>/settings/webhooks/", include("webhooks.urls")),
     path("<slug:org_slug>/settings/", include("slackbot.settings_urls")),
+    path("<slug:org_slug>/settings/", include("orgs.sso.settings_urls")),
     path("slack/", include("slackbot.urls")),
     # Org pages last: the slug is a catch-all first segment (reserved words are refused).
     path("<slug:org_slug>/", include("orgs.urls")),

@@ -31,10 +31,17 @@ def social_app(org_sso: OrgSSO) -> SocialApp:
             name=org_sso.org.name,
             client_id=org_sso.oidc_client_id,
             secret=org_sso.oidc_client_secret,
-            settings={"server_url": org_sso.oidc_issuer, "hidden": True, "oauth_pkce_enabled": True},
+            settings={"server_url": oidc_discovery_url(org_sso.oidc_issuer), "hidden": True, "oauth_pkce_enabled": True},
         )
     return SocialApp(provider=SAML_PROVIDER, provider_id=key, name=org_sso.org.name, client_id=key,
                      settings=saml_settings(org_sso))
+
+
+def oidc_discovery_url(issuer: str) -> str:
+    """Where ``issuer`` publishes its discovery document: its path without a
+    trailing slash, then ``/.well-known/openid-configuration`` (OpenID Connect
+    Discovery 1.0, 4). allauth would append to ``https://idp.example/`` as is."""
+    return f"{issuer.rstrip('/')}/.well-known/openid-configuration"
 
 
 def saml_settings(org_sso: OrgSSO) -> dict:

@@ -23,6 +23,7 @@ from incidentio.incidents.models import Debrief, FollowUp, Incident, StatusCateg
 from incidentio.incidents.services import incidents
 from orgs import services as org_services
 from orgs.models import Role
+from orgs.sso.models import BreakGlassSignIn, ClaimedDomain, OrgSSO, Protocol
 from slackbot.links import make_link_token
 from slackbot.services import slack_workspace_connect
 from tests.factories import MembershipFactory, UserFactory
@@ -51,6 +52,7 @@ EXCLUDED: dict[str, str] = {
     "account_confirm_email": "needs the key sent by e-mail; covered by tests/orgs/ sign-up tests",
     "account_reset_password_from_key": "needs the key sent by e-mail; covered by allauth's own tests",
     "account_reset_password_from_key_done": "shown only after a reset from an e-mailed key",
+    "settings_sso_test": "starts a test sign-in at the org's identity provider: leaves the site",
 }
 
 #: The parts of the URLconf this list must cover: the org's dashboard and the account pages.
@@ -142,6 +144,12 @@ def seed_pages() -> list[Page]:
     endpoint = endpoint_create(org=org, url="https://hooks.example.com/incidentio", events=WebhookEventType.values, created_by=owner)
     # Connected last, so seeding sent nothing to Slack.
     slack_workspace_connect(org=org, team_id=SLACK_TEAM, bot_token="xoxb-pages", team_name="Acme")
+    # Single sign-on set up (SAML), with a claimed domain, a group mapping and a break-glass sign-in listed.
+    OrgSSO.objects.create(org=org, protocol=Protocol.SAML, saml_idp_entity_id="https://idp.example.com/saml/metadata",
+                          saml_idp_sso_url="https://idp.example.com/saml/sso", saml_idp_x509cert="MIIBcert",
+                          group_roles={"incident-admins": "admin"})
+    ClaimedDomain.objects.create(org=org, domain="example.com")
+    BreakGlassSignIn.objects.create(org=org, user=owner, token_hash="0" * 64, requested_ip="203.0.113.7")
     # An invitation to another org, for the invitation page seen by a signed-in person.
     _other, invitation_token = _invitation_elsewhere(owner)
 
@@ -203,6 +211,8 @@ def seed_pages() -> list[Page]:
         Page("settings-webhooks", "settings_webhooks", org_path("settings_webhooks")),
         Page("settings-webhook", "settings_webhook", org_path("settings_webhook", endpoint_id=endpoint.public_id)),
         Page("settings-slack", "settings_slack", org_path("settings_slack")),
+        Page("settings-sso", "settings_sso", org_path("settings_sso")),
+        Page("settings-sso-test-report", "settings_sso_test_report", org_path("settings_sso_test_report")),
         Page("add-organization", "add_organization", reverse("add_organization")),
         Page("organization-create", "organization_create", reverse("organization_create")),
         Page("invitation", "invitation", reverse("invitation", kwargs={"token": invitation_token})),
