@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
@@ -214,11 +214,8 @@ def provider_urls(org_sso: OrgSSO) -> dict[str, str | None]:
     ``SITE_URL`` (the address the IdP can reach), for both protocols."""
     key = str(org_sso.public_id)
     site = settings.SITE_URL.rstrip("/")
-    try:
-        # The OpenID Connect provider's callback (orgs/sso/oidc/), named as allauth names a provider's callback.
-        redirect_uri = site + reverse(f"{OIDC_PROVIDER}_callback", kwargs={"provider_id": key})
-    except NoReverseMatch:
-        redirect_uri = None
+    # The OpenID Connect provider's callback (orgs/sso/oidc/), named as allauth names a provider's callback.
+    redirect_uri = site + reverse(f"{OIDC_PROVIDER}_callback", kwargs={"provider_id": key})
     metadata = site + reverse("saml_metadata", kwargs={"organization_slug": key})
     return {
         "oidc_redirect_uri": redirect_uri,

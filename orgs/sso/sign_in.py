@@ -44,8 +44,10 @@ AUTH_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
 
 
 def start_data(org_sso: OrgSSO, purpose: str) -> dict:
-    """The ``data`` ``orgs.sso.views`` hands to ``provider.redirect``."""
-    return {"sso": str(org_sso.public_id), "purpose": purpose}
+    """The ``data`` ``start`` hands to ``provider.redirect``. ``version``: the
+    settings the round trip started with, so a test that succeeds after an owner
+    changed them does not count as testing the new ones."""
+    return {"sso": str(org_sso.public_id), "purpose": purpose, "version": org_sso.updated_at.isoformat()}
 
 
 def start(request, org_sso: OrgSSO, *, purpose: str, next_url: str | None = None):
@@ -75,7 +77,7 @@ def finish(request, sociallogin) -> None:
                                                "belong to a sign-in this browser started. Start again."))
     person = identities.from_sociallogin(org_sso, sociallogin)
     if data.get("purpose") == PURPOSE_TEST:
-        save_test_report(request, org_sso, ok=True, identity=person)
+        save_test_report(request, org_sso, ok=True, identity=person, version=data.get("version"))
         raise ImmediateHttpResponse(redirect(test_report_url(org_sso)))
     try:
         membership = services.membership_for_identity(org_sso, person)
@@ -156,7 +158,12 @@ def error_page(request, org_sso: OrgSSO | None, reason: str, *, status: int = 40
     return render(request, "sso/error.html", {"org": org, "reason": reason, "retry": retry}, status=status)
 
 
-def save_test_report(request, org_sso: OrgSSO, *, ok: bool, identity=None, error: str = "") -> None:
+def save_test_report(request, org_sso: OrgSSO, *, ok: bool, identity=None, error: str = "",
+                     version: str | None = None) -> None:
+    """Keep a test's outcome for the report page; a success with the settings as
+    they are now (``version``, from ``start_data``) lets an owner switch SSO on."""
+    if ok and version is not None and version != org_sso.updated_at.isoformat():
+        ok, error = False, "The single sign-on settings changed while this test ran. Test again."
     report = {"ok": ok, "at": timezone.now().isoformat(), "error": error}
     if identity is not None:
         report.update(uid=identity.uid, email=identity.email, name=identity.name, groups=list(identity.groups),

@@ -31,7 +31,8 @@ def social_app(org_sso: OrgSSO) -> SocialApp:
             name=org_sso.org.name,
             client_id=org_sso.oidc_client_id,
             secret=org_sso.oidc_client_secret,
-            settings={"server_url": oidc_discovery_url(org_sso.oidc_issuer), "hidden": True, "oauth_pkce_enabled": True},
+            settings={"server_url": oidc_discovery_url(org_sso.oidc_issuer), "issuer": org_sso.oidc_issuer,
+                      "hidden": True, "oauth_pkce_enabled": True},
         )
     return SocialApp(provider=SAML_PROVIDER, provider_id=key, name=org_sso.org.name, client_id=key,
                      settings=saml_settings(org_sso))

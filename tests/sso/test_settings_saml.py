@@ -63,7 +63,7 @@ def test_unusable_metadata_is_refused_and_nothing_changes(acme, owner, signed_in
     fields, field_id, expected = {
         "not_xml": ({"metadata_xml": "<html>sign in</html"}, "id_metadata_xml", "This is not readable SAML metadata"),
         "no_cert": ({"metadata_xml": idp_metadata(entity_id=ENTITY_ID, sso_url=SSO_URL, cert_pem=None)},
-                    "id_metadata_xml", "The metadata has no a signing certificate for an IdP."),
+                    "id_metadata_xml", "it has no signing certificate."),
         "both": ({"metadata_xml": xml, "metadata_url": "https://idp.example.test/md"}, "id_metadata_url",
                  "one of the two"),
         "neither": ({}, "id_metadata_url", "one of the two"),

@@ -139,3 +139,25 @@ def test_roles_and_group_mapping_never_owner(acme, owner, signed_in, org_sso):
     assert refused.status_code == 400 and "Select a valid choice" in error_next_to(refused.content.decode(), "id_role")
     assert refused_default.status_code == 400
     assert "Select a valid choice" in error_next_to(refused_default.content.decode(), "id_default_role")
+
+
+def test_a_test_that_succeeds_after_the_settings_changed_does_not_count(acme, owner, signed_in, oidc_idp):
+    """The owner starts "Test connection", then changes the settings before the
+    IdP answers: the success tested the old settings, so SSO stays switchable-off."""
+    from django.utils import timezone
+
+    from orgs.sso.models import OrgSSO
+    from tests.sso.fixtures_oidc import idp_answer, oidc_sso_for
+
+    org_sso = oidc_sso_for(acme, oidc_idp, enabled=False)
+    oidc_idp.sign_in_as("idp-owner", "owner@acme.test")
+    client = signed_in(owner, acme)
+    callback = idp_answer(client, "/acme/settings/sso/test/", oidc_idp)
+    OrgSSO.objects.filter(pk=org_sso.pk).update(updated_at=timezone.now())  # saved again meanwhile
+
+    client.get(callback)
+
+    org_sso.refresh_from_db()
+    assert org_sso.tested_at is None
+    page = client.get("/acme/settings/sso/test/report/").content.decode()
+    assert "The single sign-on settings changed while this test ran. Test again." in page

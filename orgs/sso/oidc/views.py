@@ -38,7 +38,7 @@ class OrgOIDCAdapter(OpenIDConnectOAuth2Adapter):
         if not hasattr(self, "_openid_config"):
             # A body that is not JSON raises requests' JSONDecodeError, a RequestException too.
             try:
-                _check_discovery(super().openid_config, self.get_provider().app.settings["server_url"])
+                _check_discovery(super().openid_config, self.get_provider().app.settings["issuer"])
             except DiscoveryError:
                 del self._openid_config  # never cache a document we refused
                 raise
