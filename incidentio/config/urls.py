@@ -23,7 +23,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # Ahead of allauth's own: its SAML finishing step, with a replayed answer on our error page.
-    path("accounts/saml/<str:organization_slug>/acs/finish/", saml_acs.finish),
+    path("accounts/saml/<str:organization_slug>/acs/finish/", saml_acs.finish, name="sso_saml_finish_acs"),
     path("accounts/", include("allauth.urls")),
     path("api/v2/", include("incidentio.api.urls")),
     path("account/sso/", include("orgs.sso.urls")),
