@@ -5,12 +5,28 @@ provider's issuer and SAML metadata. Unchecked, such a URL makes the server
 call loopback, the internal network or the cloud metadata address
 (169.254.169.254) on an admin's behalf (server-side request forgery).
 ``is_public_address`` is the one judgement of an address, for webhooks
-(``webhooks.transport``, with its own pinned connections).
+(``webhooks.transport``, with its own pinned connections) and for single
+sign-on (``public_only_session``).
+
+DNS rebinding: ``public_only_session`` resolves a name once per connection,
+judges every address it resolves to, connects only to those addresses, and
+judges the address the socket is connected to (``getpeername``) before a byte
+is sent. A name answering public for a check and internal for the connection
+therefore reaches nothing, and a refused address gets no packet at all (so the
+refusal cannot tell an admin whether some internal port is open).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util import connection
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -67,3 +83,121 @@ def is_public_host_literal(host: str) -> bool:
     except ValueError:
         return True  # a name: checked when it is resolved
 
+
+def _is_public(address: str) -> bool:
+    # getaddrinfo/getpeername give IPv6 link-local addresses with their zone ("fe80::1%eth0").
+    return is_public_address(ipaddress.ip_address(address))
+
+
+# --- A requests session that connects to public addresses only ------------------------------------
+
+
+class AddressRefused(requests.ConnectionError):
+    """The URL's host is, or resolves to, a non-public address: nothing was sent to it.
+    The message is a sentence for the person who entered the URL (``explains_itself``,
+    see ``orgs.sso.sign_in.unreachable_reason``)."""
+
+    explains_itself = True
+
+
+class _NotPublic(Exception):
+    """Raised where urllib3 connects. Deliberately not an ``OSError``: urllib3
+    would retry it or reword it into a generic connection error."""
+
+    def __init__(self, host: str, address: str):
+        super().__init__(host, address)
+        self.host = host
+        self.address = address
+
+    def sentence(self, service: str) -> str:
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return f"{self.host} resolves to a private or internal address ({self.address}), which {service} may not call."
+        return f"{self.host} is a private or internal address, which {service} may not call."
+
+
+class _PublicOnlyConnectionMixin:
+    """urllib3's connect (``_new_conn``), resolving once and connecting only to checked addresses."""
+
+    def _new_conn(self) -> socket.socket:
+        error: Exception | None = None
+        for address in self._checked_addresses():
+            try:
+                sock = connection.create_connection((address, self.port), self.timeout,
+                                                    source_address=self.source_address,
+                                                    socket_options=self.socket_options)
+            except TimeoutError:  # socket.timeout
+                error = ConnectTimeoutError(self, f"Connection to {self.host} timed out. "
+                                                  f"(connect timeout={self.timeout})")
+                continue
+            except OSError as exc:
+                error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")
+                continue
+            # The judge of record: where this socket actually goes, whatever resolved it.
+            peer = sock.getpeername()[0]
+            if not _is_public(peer):
+                sock.close()
+                raise _NotPublic(self.host, peer)
+            return sock
+        raise error
+
+    def _checked_addresses(self) -> list[str]:
+        """Every address the host resolves to, once, each one public; one that
+        is not refuses the host, since a connection could be made to it."""
+        try:
+            infos = socket.getaddrinfo(self._dns_host, self.port, connection.allowed_gai_family(), socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        for address in addresses:
+            if not _is_public(address):
+                raise _NotPublic(self.host, address)
+        return addresses
+
+
+class _PublicOnlyHTTPConnection(_PublicOnlyConnectionMixin, HTTPConnection):
+    pass
+
+
+class _PublicOnlyHTTPSConnection(_PublicOnlyConnectionMixin, HTTPSConnection):
+    # TLS is set up on the checked socket for ``host``: SNI and certificate name unchanged.
+    pass
+
+
+class _PublicOnlyHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicOnlyHTTPConnection
+
+
+class _PublicOnlyHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicOnlyHTTPSConnection
+
+
+class PublicOnlyAdapter(HTTPAdapter):
+    """``requests``' adapter over connections that reach public addresses only.
+    Every hop of a redirect is a new request through it, so each is checked.
+    Never through a proxy: the address judged would be the proxy's."""
+
+    def __init__(self, *, service: str, **kwargs):
+        self.service = service
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicOnlyHTTPPool, "https": _PublicOnlyHTTPSPool}
+
+    def send(self, request, **kwargs):
+        kwargs["proxies"] = {}  # environment proxies (HTTP_PROXY, ...) included
+        try:
+            return super().send(request, **kwargs)
+        except _NotPublic as refused:
+            raise AddressRefused(refused.sentence(self.service), request=request) from None
+
+
+def public_only_session(session: requests.Session, *, service: str) -> requests.Session:
+    """``session``, calling public addresses only: any other is refused with
+    ``AddressRefused``, whose message says ``service`` (e.g. "single sign-on") may not call it."""
+    adapter = PublicOnlyAdapter(service=service)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
