@@ -25,10 +25,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from incidentio.common.egress import is_public_host_literal
 from incidentio.common.errors import ServiceError
 from orgs.models import Organization, User
 from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEventType, generate_secret
-from webhooks.transport import DeliveryError, is_public_host_literal, send
+from webhooks.transport import DeliveryError, send
 
 logger = logging.getLogger("incidentio.webhooks")
 

@@ -272,6 +272,10 @@ SOCIALACCOUNT_ADAPTER = "orgs.sso.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# An org's IdP issuer and SAML metadata URL on loopback or private networks:
+# fine on a laptop, a way into the internal network (SSRF) on a shared server.
+# Off by default when DEBUG is off (orgs.sso.adapter.get_requests_session).
+SSO_ALLOW_PRIVATE_ADDRESSES = env_bool("SSO_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 # With ALLOW_SIGNUP off, sign-up through an invitation is for the invited address only.
 ACCOUNT_FORMS = {"login": "orgs.forms.LoginForm", "signup": "orgs.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 
+from incidentio.common import egress
 from orgs.sso import sign_in, social_apps
 from orgs.sso.models import OrgSSO
 
@@ -34,6 +36,17 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
         # Always ends the flow with our page (ImmediateHttpResponse): see orgs.sso.sign_in.
         sign_in.failed(request, provider, error=error, exception=exception, extra_context=extra_context or {})
+
+    def get_requests_session(self):
+        """allauth's session (with ``SOCIALACCOUNT_REQUESTS_TIMEOUT``) for every call
+        to an IdP: discovery, token, userinfo, JWKS, and SAML metadata
+        (``orgs.sso.saml_metadata.fetch``). An owner enters those URLs, so unless
+        ``SSO_ALLOW_PRIVATE_ADDRESSES`` it connects to public addresses only,
+        raising ``egress.AddressRefused`` (a sentence for the error page) otherwise."""
+        session = super().get_requests_session()
+        if settings.SSO_ALLOW_PRIVATE_ADDRESSES:
+            return session
+        return egress.public_only_session(session, service="single sign-on")
 
     def is_open_for_signup(self, request, sociallogin) -> bool:
         # Never reached (pre_social_login answers first); closed should it ever be.

@@ -1,8 +1,9 @@
 """An identity provider's SAML metadata, read once when an owner saves it.
 
 Parsed with python3-saml's own parser (the library allauth's SAML provider
-runs on); fetched with ``requests`` under allauth's timeout, so a slow or
-dead metadata URL is a form error, not a hung request.
+runs on); fetched with the SSO adapter's ``requests`` session, under allauth's
+timeout and refusing private addresses, so a slow, dead or internal metadata
+URL is a form error, not a hung request or a call into the internal network.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def fetch(url: str) -> str:
             response = session.get(url)
             response.raise_for_status()
     except requests.RequestException as exc:
+        if getattr(exc, "explains_itself", False):  # e.g. a private address (incidentio.common.egress)
+            raise MetadataError(str(exc)) from None
         raise MetadataError(f"Could not fetch the metadata from {url} ({type(exc).__name__}).") from None
     return response.text
 
