@@ -98,6 +98,8 @@ def discovered_issuer(issuer: str) -> str:
             response = session.get(url)
             response.raise_for_status()
     except requests.RequestException as exc:
+        if getattr(exc, "explains_itself", False):  # e.g. an internal address refused (incidentio.common.egress)
+            raise ConfigurationError(str(exc), field="issuer") from None
         raise ConfigurationError(f"Could not reach {url} ({type(exc).__name__}). Check the issuer URL, and that "
                                  "this server can reach the identity provider.", field="issuer") from None
     try:

@@ -210,3 +210,26 @@ def test_the_address_a_connection_reaches_is_judged_not_only_what_the_name_resol
 
     assert str(refused.value) == f"idp.example.test resolves to a private or internal address (127.0.0.1), {REFUSED}"
     assert listener.requests == []  # connected, then closed before a byte was sent
+
+
+# --- the settings page ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_saving_an_issuer_on_loopback_is_refused_at_the_field_and_never_called(acme, owner, signed_in, listener,
+                                                                                private_refused):
+    from tests.form_errors import error_next_to
+
+    client = signed_in(owner, acme)
+
+    response = client.post("/acme/settings/sso/", {"action": "save_idp", "protocol": "oidc",
+                                                   "issuer": f"http://127.0.0.1:{listener.port}",
+                                                   "client_id": "incidentio", "client_secret": "not-shown"},
+                           follow=True)
+
+    text = page_text(response)
+    assert f"127.0.0.1 is a private or internal address, {REFUSED}" in html.unescape(
+        error_next_to(response.content.decode(), "id_issuer"))
+    assert "not-shown" not in text
+    assert listener.connections == 0
+    assert not OrgSSO.objects.filter(org=acme).exists()
