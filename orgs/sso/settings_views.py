@@ -24,7 +24,7 @@ from orgs.models import Role
 from orgs.sso import configuration, sign_in
 from orgs.sso.forms import DomainForm, GroupRoleForm, IdentityProviderForm, RolesForm
 from orgs.sso.models import SSO_ROLE_CHOICES, BreakGlassSignIn, ClaimedDomain, OrgSSO, Protocol
-from orgs.sso.social_apps import OIDC_PROVIDER
+from orgs.sso.social_apps import OIDC_PROVIDER, sp_entity_id
 from orgs.views.base import OrgView
 
 #: How many break-glass sign-ins the page lists (the most recent).
@@ -216,11 +216,10 @@ def provider_urls(org_sso: OrgSSO) -> dict[str, str | None]:
     site = settings.SITE_URL.rstrip("/")
     # The OpenID Connect provider's callback (orgs/sso/oidc/), named as allauth names a provider's callback.
     redirect_uri = site + reverse(f"{OIDC_PROVIDER}_callback", kwargs={"provider_id": key})
-    metadata = site + reverse("saml_metadata", kwargs={"organization_slug": key})
+    metadata = sp_entity_id(org_sso)  # the SP is known by its metadata URL
     return {
         "oidc_redirect_uri": redirect_uri,
         "saml_acs": site + reverse("saml_acs", kwargs={"organization_slug": key}),
-        # allauth's SAML SP is known by its metadata URL (no entity_id is set in ``saml_settings``).
         "saml_entity_id": metadata,
         "saml_metadata": metadata,
     }

@@ -10,6 +10,8 @@ encrypted columns and allauth's ``SocialApp`` table stays empty. Every app is
 from __future__ import annotations
 
 from allauth.socialaccount.models import SocialApp
+from django.conf import settings
+from django.urls import reverse
 
 from orgs.sso.models import OrgSSO, Protocol
 
@@ -63,8 +65,17 @@ def saml_settings(org_sso: OrgSSO) -> dict:
             "sso_url": org_sso.saml_idp_sso_url,
             "x509cert": org_sso.saml_idp_x509cert,
         },
+        # Known to the IdP by the metadata URL the settings page shows (from SITE_URL),
+        # whichever host a browser reached us by: allauth would build it from the request.
+        "sp": {"entity_id": sp_entity_id(org_sso)},
         "advanced": advanced,
     }
+
+
+def sp_entity_id(org_sso: OrgSSO) -> str:
+    """Our SAML entity ID for ``org_sso``: its SP metadata URL under ``SITE_URL``."""
+    path = reverse("saml_metadata", kwargs={"organization_slug": str(org_sso.public_id)})
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def org_sso_for_app(app: SocialApp) -> OrgSSO | None:

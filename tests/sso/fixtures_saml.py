@@ -18,6 +18,7 @@ from django.test import Client
 
 from orgs.sso import saml_metadata
 from orgs.sso.models import ClaimedDomain, OrgSSO, Protocol
+from orgs.sso.social_apps import sp_entity_id
 from tests.sso.idps.saml import Answer, SamlIdp
 
 #: The host the test client speaks as (a dotted one: see the module docstring).
@@ -69,9 +70,10 @@ def saml_sso(org, idp: SamlIdp, *, domains: tuple[str, ...] = (), **fields) -> O
 
 def sp_urls(org_sso: OrgSSO, site: str = f"http://{SP_HOST}") -> dict[str, str]:
     """The service provider's URLs for ``org_sso`` as requests to ``site`` build
-    them (the test client's by default; a browser test passes ``live_server.url``)."""
+    them (the test client's by default; a browser test passes ``live_server.url``).
+    Its entity ID is always the one under ``SITE_URL`` (``social_apps.sp_entity_id``)."""
     base = f"{site}/accounts/saml/{org_sso.public_id}"
-    return {"acs": f"{base}/acs/", "entity_id": f"{base}/metadata/", "metadata": f"{base}/metadata/"}
+    return {"acs": f"{base}/acs/", "entity_id": sp_entity_id(org_sso), "metadata": f"{base}/metadata/"}
 
 
 def saml_round_trip(client: Client, start_path: str, idp: SamlIdp):
