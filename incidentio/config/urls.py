@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
 
-from orgs.views import account, dashboard, invitations
+from orgs.views import account, dashboard, invitations, login
 
 
 def healthz(request):
@@ -21,6 +21,8 @@ urlpatterns = [
     path("", dashboard.root, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The sign-in page asks for the e-mail first (orgs/views/login.py): ahead of allauth's own.
+    path("accounts/login/", login.login, name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("api/v2/", include("incidentio.api.urls")),
     path("account/sso/", include("orgs.sso.urls")),
