@@ -55,7 +55,7 @@ class OrgSessionMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         org_slug = view_kwargs.get("org_slug")
-        if org_slug is None:
+        if org_slug is None or getattr(view_func, "signs_in_to_org", False):
             return None
         held = sessions.held_session(request, org_slug)
         if held is None:
@@ -121,6 +121,14 @@ def page_changed_hands(request: HttpRequest, membership) -> HttpResponse:
 #: which then keeps the typed text for the form.
 POST_REFUSED_MESSAGE = "Nothing was sent: this browser is no longer signed in to that organization. Sign in to go back to the page."
 POST_REFUSED_TAG = "post-refused"
+
+
+def signs_in_to_org(view_func):
+    """Marks a view whose ``org_slug`` names the org it signs *in to* (SSO's
+    start, break-glass), not an org page: it is for browsers without that
+    org's session, so the middleware leaves it alone."""
+    view_func.signs_in_to_org = True
+    return view_func
 
 
 #: How an org session must have been signed in to use an org that requires single sign-on.

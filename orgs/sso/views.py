@@ -10,10 +10,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from orgs.middleware import signs_in_to_org
 from orgs.sso import break_glass, sign_in
 from orgs.sso.models import OrgSSO
 
 
+@signs_in_to_org
 @require_GET
 def start(request, org_slug):
     """Start the org's SSO: ``/<org_slug>/`` for a signed-out visitor, the
@@ -38,6 +40,7 @@ class BreakGlassForm(forms.Form):
                                error_messages={"required": "Enter your password."})
 
 
+@signs_in_to_org
 @never_cache
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])

@@ -12,7 +12,7 @@ from orgs import sessions
 from orgs.models import Membership, Role
 from tests.conftest import sign_in
 from tests.factories import PASSWORD
-from tests.sso.signin_support import account_identity, held_orgs, hold, sso_on
+from tests.sso.signin_support import SAML_IDP_SSO_URL, account_identity, held_orgs, hold, saml_sso_on, sso_on
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +154,17 @@ def test_sso_switched_on_but_not_required_leaves_password_sessions(acme, respond
     sso_on(acme)
 
     assert client.get("/acme/").status_code == 200
+
+
+
+def test_the_signed_out_visit_reaches_the_idps_start_rather_than_the_sign_in_page(acme):
+    # sso_start names the org (org_slug) but is no org page: the middleware must not send it to sign in again.
+    saml_sso_on(acme, enforced=True)
+    client = Client()
+
+    start = client.get("/acme/")["Location"]
+    response = client.get(start, HTTP_HOST="127.0.0.1")  # allauth's SAML reads the Host header browsers send
+
+    assert start == "/account/sso/acme/start/?next=%2Facme%2F"
+    assert response.status_code == 302 and response["Location"].startswith(SAML_IDP_SSO_URL + "?SAMLRequest=")
+    assert held_orgs(client) == {}
