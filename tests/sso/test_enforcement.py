@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from orgs import sessions
 from orgs.models import Membership, Role
+from orgs.sso.models import OrgSSO
 from tests.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.sso.signin_support import SAML_IDP_SSO_URL, account_identity, held_orgs, hold, saml_sso_on, sso_on
@@ -168,3 +171,16 @@ def test_the_signed_out_visit_reaches_the_idps_start_rather_than_the_sign_in_pag
     assert start == "/account/sso/acme/start/?next=%2Facme%2F"
     assert response.status_code == 302 and response["Location"].startswith(SAML_IDP_SSO_URL + "?SAMLRequest=")
     assert held_orgs(client) == {}
+
+
+def test_whether_the_org_requires_sso_is_read_in_the_membership_check_itself(acme, responder):
+    # Every dashboard request checks the membership in one query; requiring SSO adds no second one.
+    sso_on(acme, enforced=True)
+    client = hold(Client(), responder, acme, via=sessions.VIA_SSO)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/acme/").status_code == 200
+
+    reading_sso = [q["sql"] for q in captured.captured_queries if OrgSSO._meta.db_table in q["sql"]]
+    assert len(reading_sso) == 1, reading_sso
+    assert Membership._meta.db_table in reading_sso[0]
