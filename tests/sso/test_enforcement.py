@@ -173,8 +173,9 @@ def test_the_signed_out_visit_reaches_the_idps_start_rather_than_the_sign_in_pag
     assert held_orgs(client) == {}
 
 
-def test_whether_the_org_requires_sso_is_read_in_the_membership_check_itself(acme, responder):
+def test_whether_the_org_requires_sso_is_read_in_the_membership_check_itself(acme, responder, settings):
     # Every dashboard request checks the membership in one query; requiring SSO adds no second one.
+    settings.DB_PREPARED_STATEMENTS = False  # each query's SQL as sent, not EXECUTE <name>
     sso_on(acme, enforced=True)
     client = hold(Client(), responder, acme, via=sessions.VIA_SSO)
 
