@@ -19,6 +19,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from incidentio.common import live
 from incidentio.common.links import same_site_referer
 from orgs import sessions
 from orgs.selectors import active_membership
@@ -148,16 +149,24 @@ def sign_in_first(request: HttpRequest, org_slug: str, *, sso_required: bool | N
     requires SSO, the answer is the same whether or not the org exists.
     """
     if request.method in ("GET", "HEAD"):
-        if sso_required is None:
-            sso_required = routing.requires_sso(routing.enabled_sso(org_slug))
-        if sso_required:
-            return redirect(routing.start_url(org_slug, request.get_full_path()))
+        # Only a page being opened starts SSO: a page's own fetch() or poll
+        # would start a round trip (and ask the IdP) for nobody to finish.
+        if _is_navigation(request):
+            if sso_required is None:
+                sso_required = routing.requires_sso(routing.enabled_sso(org_slug))
+            if sso_required:
+                return redirect(routing.start_url(org_slug, request.get_full_path()))
         return redirect_to_login(request.get_full_path())
     page = _page_posted_from(request, org_slug)
     # A page's own fetch() gets the redirect alone: the note is for the person who sent a form.
-    if request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate":
+    if _is_navigation(request):
         messages.warning(request, POST_REFUSED_MESSAGE, extra_tags=POST_REFUSED_TAG)
     return redirect_to_login(page)
+
+
+def _is_navigation(request: HttpRequest) -> bool:
+    """Whether the browser is opening a page (not a page's fetch() or live poll)."""
+    return request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate" and not live.is_poll(request)
 
 
 def _page_posted_from(request: HttpRequest, org_slug: str) -> str:

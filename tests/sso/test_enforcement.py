@@ -42,6 +42,15 @@ def test_signed_out_visit_to_an_org_that_requires_sso_goes_straight_to_its_idp(a
     assert response["Location"] == "/account/sso/acme/start/?next=%2Facme%2Fincidents%2F%3Fstatus%3Dopen"
 
 
+def test_a_pages_own_fetch_is_not_sent_to_the_idp(acme):
+    # Nobody would finish that round trip; the sign-in page's redirect tells the script the session ended.
+    sso_on(acme, enforced=True)
+
+    response = Client().get("/acme/incidents/", headers={"Sec-Fetch-Mode": "cors"})
+
+    assert response["Location"] == "/accounts/login/?next=/acme/incidents/"
+
+
 def test_signed_out_visit_to_an_org_whose_sso_is_optional_goes_to_the_sign_in_page(acme):
     sso_on(acme)
 
