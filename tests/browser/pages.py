@@ -51,6 +51,8 @@ EXCLUDED: dict[str, str] = {
     "account_confirm_email": "needs the key sent by e-mail; covered by tests/orgs/ sign-up tests",
     "account_reset_password_from_key": "needs the key sent by e-mail; covered by allauth's own tests",
     "account_reset_password_from_key_done": "shown only after a reset from an e-mailed key",
+    "sso_start": "a redirect to the org's identity provider, not a page",
+    "sso_break_glass_confirm": "needs the token sent by e-mail; covered by tests/sso/test_break_glass.py",
 }
 
 #: The parts of the URLconf this list must cover: the org's dashboard and the account pages.
@@ -212,6 +214,8 @@ def seed_pages() -> list[Page]:
         Page("password-reset-done", "account_reset_password_done", reverse("account_reset_password_done"),
              signed_in=False),
         Page("verification-sent", "account_email_verification_sent", reverse("account_email_verification_sent"),
+             signed_in=False),
+        Page("break-glass", "sso_break_glass", reverse("sso_break_glass", kwargs={"org_slug": ORG_SLUG}),
              signed_in=False),
     ]
     return pages
