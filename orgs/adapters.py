@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from orgs import sessions
 from orgs.models import Invitation
+from orgs.sso import routing
 
 # The invitation whose link this browser followed, so closed sign-up can let its
 # invitee (and only its invitee) create an account.
@@ -60,10 +61,25 @@ class AccountAdapter(DefaultAccountAdapter):
             )
             login_url = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
             raise ImmediateHttpResponse(redirect(login_url))
+        # A password signs in to no org that requires single sign-on; refused,
+        # it changes nothing here either (orgs/sso/routing.py).
+        if target is not None:
+            org_sso = routing.enabled_sso(target)
+            if routing.requires_sso(org_sso):
+                messages.error(request, routing.password_refused_message(org_sso, user))
+                login_url = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
+                raise ImmediateHttpResponse(redirect(login_url))
+            skip = set()
+        else:
+            required = routing.orgs_requiring_sso(user)
+            skip = {row.org.slug for row in required}
+            if required and not sessions.has_membership_outside(user, skip):
+                messages.error(request, routing.all_orgs_refused_message(required))
+                raise ImmediateHttpResponse(redirect("account_login"))
         if not hasattr(user, "backend"):
             user.backend = "allauth.account.auth_backends.AuthenticationBackend"
         sessions.sign_in(request, user, backend=user.backend)
-        sessions.bind_after_sign_in(request, user=user, target=target)
+        sessions.bind_after_sign_in(request, user=user, target=target, skip=skip)
 
     def is_open_for_signup(self, request) -> bool:
         if settings.ACCOUNT_ALLOW_SIGNUP:

@@ -19,9 +19,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from incidentio.common import live
 from incidentio.common.links import same_site_referer
 from orgs import sessions
 from orgs.selectors import active_membership
+from orgs.sso import routing
 
 
 class AccountIdentityMiddleware(AuthenticationMiddleware):
@@ -46,8 +48,9 @@ class AccountIdentityMiddleware(AuthenticationMiddleware):
 
 
 def outside_org_session(view):
-    """Marks a view whose ``org_slug`` names the org to sign in *to* (``sso_start``),
-    not one of the org's pages: it needs no session for that org."""
+    """Marks a view whose ``org_slug`` names the org to sign in *to* (SSO's
+    start, break-glass), not one of the org's pages: it is for browsers without
+    that org's session, so ``OrgSessionMiddleware`` leaves it alone."""
     view.outside_org_session = True
     return view
 
@@ -76,6 +79,11 @@ class OrgSessionMiddleware:
             # The password changed elsewhere: this browser's session for the org ends.
             sessions.unbind(request, org_slug=org_slug)
             return sign_in_first(request, org_slug)
+        if membership.org.sso_required and held.via not in SSO_REQUIRED_ACCEPTS:
+            # A password session of an org that requires single sign-on since:
+            # it ends here, and the browser goes through the org's IdP.
+            sessions.unbind(request, org_slug=org_slug)
+            return sign_in_first(request, org_slug, sso_required=True)
         request.org = membership.org
         request.membership = membership
         request.user = membership.user
@@ -124,22 +132,41 @@ POST_REFUSED_MESSAGE = "Nothing was sent: this browser is no longer signed in to
 POST_REFUSED_TAG = "post-refused"
 
 
-def sign_in_first(request: HttpRequest, org_slug: str) -> HttpResponse:
+#: How an org session must have been signed in to use an org that requires single sign-on.
+SSO_REQUIRED_ACCEPTS = (sessions.VIA_SSO, sessions.VIA_BREAK_GLASS)
+
+
+def sign_in_first(request: HttpRequest, org_slug: str, *, sso_required: bool | None = None) -> HttpResponse:
     """Send the browser to sign in for ``org_slug``, and back afterwards.
 
-    A GET comes back to the page it asked for. A POST is not replayed (its URL
-    usually answers POST only): it comes back to the page the form was on
-    when that page is in the same org, else to the org's home, and the
-    sign-in page says that nothing was sent. The answer is the same whether
-    or not the org exists.
+    A GET comes back to the page it asked for; for an org that requires
+    single sign-on (``sso_required``, looked up when not known) it goes
+    straight to the org's IdP. A POST is not replayed (its URL usually
+    answers POST only): it comes back to the page the form was on when that
+    page is in the same org, else to the org's home, and the sign-in page
+    (which offers the org's SSO) says that nothing was sent: a post redirected
+    on to the IdP would break our CSP's ``form-action``. Apart from an org that
+    requires SSO, the answer is the same whether or not the org exists.
     """
     if request.method in ("GET", "HEAD"):
+        # Only a page being opened starts SSO: a page's own fetch() or poll
+        # would start a round trip (and ask the IdP) for nobody to finish.
+        if _is_navigation(request):
+            if sso_required is None:
+                sso_required = routing.requires_sso(routing.enabled_sso(org_slug))
+            if sso_required:
+                return redirect(routing.start_url(org_slug, request.get_full_path()))
         return redirect_to_login(request.get_full_path())
     page = _page_posted_from(request, org_slug)
     # A page's own fetch() gets the redirect alone: the note is for the person who sent a form.
-    if request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate":
+    if _is_navigation(request):
         messages.warning(request, POST_REFUSED_MESSAGE, extra_tags=POST_REFUSED_TAG)
     return redirect_to_login(page)
+
+
+def _is_navigation(request: HttpRequest) -> bool:
+    """Whether the browser is opening a page (not a page's fetch() or live poll)."""
+    return request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate" and not live.is_poll(request)
 
 
 def _page_posted_from(request: HttpRequest, org_slug: str) -> str:

@@ -230,19 +230,28 @@ def may_sign_in_for(user: User, org_slug: str | None) -> bool:
     return org_slug is None or Membership.objects.filter(org__slug=org_slug, user=user).exists()
 
 
-def bind_after_sign_in(request: HttpRequest, *, user: User, target: str | None) -> None:
+def has_membership_outside(user: User, org_slugs: set[str]) -> bool:
+    """Whether ``user`` belongs to any org but those."""
+    return Membership.objects.filter(user=user).exclude(org__slug__in=org_slugs).exists()
+
+
+def bind_after_sign_in(
+    request: HttpRequest, *, user: User, target: str | None, skip: set[str] = frozenset()
+) -> None:
     """Create the org sessions a successful sign-in gives.
 
     Signing in *for* an org binds that org only (the caller has checked
     membership with ``may_sign_in_for``). A plain sign-in binds every org of
-    ``user`` this browser does not hold yet.
+    ``user`` this browser does not hold yet, but the ``skip`` ones (orgs that
+    require single sign-on, for a password sign-in).
     """
     if target is not None:
         bind(request, org_slug=target, user=user)
         return
     # Entries whose identity was removed or deactivated do not count as held.
     held = {m.org.slug for m in usable_memberships(request)}
-    own = list(Membership.objects.filter(user=user).select_related("org").order_by("created_at"))
+    own = [m for m in Membership.objects.filter(user=user).select_related("org").order_by("created_at")
+           if m.org.slug not in skip]
     for membership in own:
         if membership.org.slug not in held:
             bind(request, org_slug=membership.org.slug, user=user)

@@ -1,7 +1,7 @@
 """Links that carry a credential, kept out of the logs.
 
-An invitation link, a password-reset link and an e-mail confirmation link each
-let whoever holds them into an account. Their key travels in the URL path, so
+An invitation link, a password-reset link, an e-mail confirmation link and a
+break-glass sign-in link each let whoever holds them into an account. Their key travels in the URL path, so
 every log line that names the path (Django's "Bad Request: /invitations/…",
 gunicorn's access log with its request line and Referer, the ``next`` of a
 sign-in page) would hand it to anyone who reads the logs. The key is replaced
@@ -17,7 +17,7 @@ from gunicorn.glogging import Logger
 
 # The path segment after each prefix, raw or percent-encoded (as in ?next=).
 _SECRET_SEGMENT = re.compile(
-    r"((?:/|%2F)(?:invitations|password(?:/|%2F)reset(?:/|%2F)key|confirm-email)(?:/|%2F))"
+    r"((?:/|%2F)(?:invitations|password(?:/|%2F)reset(?:/|%2F)key|confirm-email|break-glass)(?:/|%2F))"
     r"(?!done(?:/|%2F))[^/\s\"'?&#%]+",
     re.IGNORECASE,
 )

@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 
 from orgs.sso import saml_acs
-from orgs.views import account, dashboard, invitations
+from orgs.views import account, dashboard, invitations, login
 
 
 def healthz(request):
@@ -24,6 +24,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Ahead of allauth's own: its SAML finishing step, with a replayed answer on our error page.
     path("accounts/saml/<str:organization_slug>/acs/finish/", saml_acs.finish, name="sso_saml_finish_acs"),
+    # The sign-in page asks for the e-mail first (orgs/views/login.py): ahead of allauth's own.
+    path("accounts/login/", login.login, name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("api/v2/", include("incidentio.api.urls")),
     path("account/sso/", include("orgs.sso.urls")),

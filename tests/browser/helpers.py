@@ -9,9 +9,16 @@ from playwright.sync_api import Page
 from tests.factories import PASSWORD
 
 
+def fill_sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Pass the sign-in form on the current page: the e-mail first
+    ("Continue"), then the password it asks for next (orgs/views/login.py)."""
+    page.locator("input[name=login]").fill(email)
+    page.get_by_role("button", name="Continue", exact=True).click()
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+
+
 def sign_in(page: Page, path: str, email: str, password: str = PASSWORD) -> None:
     """Open ``path`` signed out and pass the sign-in form it leads to."""
     page.goto(path)
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    fill_sign_in(page, email, password)

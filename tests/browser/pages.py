@@ -61,6 +61,7 @@ EXCLUDED: dict[str, str] = {
     "socialaccount_login_error": "allauth's page; SSO answers always end on our own pages (orgs/sso/sign_in.py)",
     "socialaccount_signup": "allauth's social sign-up, never reached: orgs/sso decides every SSO sign-in",
     "socialaccount_connections": "allauth's page; an account's SSO links are the IdPs', the dashboard never links it",
+    "sso_break_glass_confirm": "needs the token sent by e-mail; covered by tests/sso/test_break_glass.py",
 }
 
 #: The parts of the URLconf this list must cover: the org's dashboard and the account pages.
@@ -233,6 +234,8 @@ def seed_pages() -> list[Page]:
         Page("password-reset-done", "account_reset_password_done", reverse("account_reset_password_done"),
              signed_in=False),
         Page("verification-sent", "account_email_verification_sent", reverse("account_email_verification_sent"),
+             signed_in=False),
+        Page("break-glass", "sso_break_glass", reverse("sso_break_glass", kwargs={"org_slug": ORG_SLUG}),
              signed_in=False),
     ]
     return pages

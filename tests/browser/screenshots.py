@@ -20,6 +20,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.helpers import fill_sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "screenshots"
@@ -55,9 +56,7 @@ def _serve(port: int) -> subprocess.Popen:
 
 def _sign_in(page, path: str) -> None:
     page.goto(path)
-    page.locator("input[name=login]").fill(EMAIL)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, EMAIL, PASSWORD)
     page.wait_for_url(f"**{path}")
 
 

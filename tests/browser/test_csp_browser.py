@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import fill_sign_in
 from tests.browser.test_incident_browser import EMAIL, acme_responder, sign_in  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,9 +50,7 @@ def test_the_django_admin_runs_without_a_csp_violation(acme_responder, browser_c
     page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
 
     page.goto("/admin/")
-    page.locator("input[name=login]").fill(staff.email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, staff.email, PASSWORD)
     expect(page.locator("#incidentio-incident")).to_be_visible()
     page.goto("/admin/incidentio/incident/")
     expect(page.locator("#result_list")).to_contain_text("Disk full")

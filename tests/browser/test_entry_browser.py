@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from orgs.models import Role
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import fill_sign_in, sign_in
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -69,9 +69,7 @@ def test_alice_holding_globex_adds_acme_and_later_lands_in_it(alice, browser_con
     expect(page.get_by_role("heading", level=1)).to_have_text("Add /acme/ to this browser")
     expect(page.get_by_test_id("held-orgs")).to_contain_text(GLOBEX)
     expect(page.get_by_test_id("back-link")).to_have_attribute("href", "/globex/")
-    page.get_by_label("E-mail").fill(ALICE)
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, ALICE, "correct-horse-battery")
     expect(page).to_have_url(re.compile(r"/acme/$"))
     expect(page.get_by_test_id("org-name")).to_contain_text(ACME)
 
@@ -82,23 +80,24 @@ def test_alice_holding_globex_adds_acme_and_later_lands_in_it(alice, browser_con
     open_avatar_menu(page).get_by_role("button", name="Sign out of all").click()
     page.goto("/accounts/login/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to incidentio")
-    page.get_by_label("E-mail").fill(ALICE)
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, ALICE, "correct-horse-battery")
     expect(page).to_have_url(re.compile(r"/acme/$"))
 
 
 def test_sign_in_errors_sit_at_their_fields(alice, browser_context):
     page = browser_context.new_page()
     page.goto("/accounts/login/")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Continue").click()
 
     login = page.locator(".field.has-error", has=page.get_by_label("E-mail"))
-    password = page.locator(".field.has-error", has=page.get_by_label("Password"))
     expect(login.locator(".error")).to_have_text("Enter your e-mail address.")
-    expect(password.locator(".error")).to_have_text("Enter your password.")
 
     page.get_by_label("E-mail").fill(ALICE)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Sign in").click()
+    password = page.locator(".field.has-error", has=page.get_by_label("Password"))
+    expect(password.locator(".error")).to_have_text("Enter your password.")
+
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     # Neither field is at fault alone: said once, at the top of the form.

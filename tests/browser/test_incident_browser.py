@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from orgs.models import Role
+from tests.browser.helpers import fill_sign_in
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,9 +26,7 @@ def acme_responder():
 
 def sign_in(page: Page, path: str) -> None:
     page.goto(path)
-    page.locator("input[name=login]").fill(EMAIL)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, EMAIL, PASSWORD)
 
 
 def timeline(page: Page):

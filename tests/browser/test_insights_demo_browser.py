@@ -18,6 +18,7 @@ from insights.panels import PANELS
 from insights.presentation import value_text
 from orgs.models import ApiKeyRole, Organization
 from orgs.services import api_key_create
+from tests.browser.helpers import fill_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,9 +39,7 @@ def _api_panels(query: str) -> dict[str, dict]:
 
 def _sign_in(page, path: str) -> None:
     page.goto(path)
-    page.locator("input[name=login]").fill("alice@example.com")
-    page.locator("input[name=password]").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, "alice@example.com", DEMO_PASSWORD)
     page.wait_for_url(lambda url: url.endswith(path))
 
 

@@ -14,6 +14,7 @@ from incidentio.common.actors import Actor
 from incidentio.incidents.models import Severity
 from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import Role
+from tests.browser.helpers import fill_sign_in
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,9 +34,7 @@ def two_incidents():
 
 def sign_in(page: Page, path: str) -> None:
     page.goto(path)
-    page.locator("input[name=login]").fill(EMAIL)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, EMAIL, PASSWORD)
 
 
 def open_incident(page: Page, name: str) -> None:

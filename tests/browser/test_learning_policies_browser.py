@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from orgs.models import Role
+from tests.browser.helpers import fill_sign_in
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -84,9 +85,7 @@ def test_a_new_admin_sets_up_a_security_flow_and_its_policies_then_runs_it(
 ):
     page = browser_context.new_page()
     page.goto("/acme/settings/incident-types/")
-    page.locator("input[name=login]").fill(EMAIL)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, EMAIL, PASSWORD)
 
     # Settings → Incident types: what types are for, with an example; add Security.
     expect(page.get_by_test_id("types-help")).to_contain_text("For example, Security")

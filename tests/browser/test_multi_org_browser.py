@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from orgs.models import Role
+from tests.browser.helpers import fill_sign_in
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,10 +38,8 @@ def acme_and_globex():
 
 
 def sign_in(page: Page, email: str) -> None:
-    """Fill allauth's sign-in form on the current page and submit it."""
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    """Fill allauth's sign-in form on the current page (e-mail, then password) and submit it."""
+    fill_sign_in(page, email, PASSWORD)
 
 
 def open_avatar_menu(page: Page) -> Locator:
@@ -58,7 +57,7 @@ def open_avatar_menu(page: Page) -> Locator:
 def expect_sign_in_page_for(page: Page, path: str) -> None:
     """The sign-in page, asked to send the user on to ``path`` afterwards."""
     expect(page).to_have_url(re.compile(r"/accounts/login/\?"))
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Continue", exact=True)).to_be_visible()
     assert parse_qs(urlsplit(page.url).query)["next"] == [path], page.url
 
 

@@ -17,8 +17,8 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from incidentio.common.actors import Actor
 from incidentio.incidents.services.incidents import incident_declare
 from orgs.models import Role
-from tests.browser.helpers import sign_in
-from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+from tests.browser.helpers import fill_sign_in, sign_in
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,9 +84,7 @@ def test_a_typed_update_survives_adding_an_org_and_signing_out_of_it_in_another_
     avatar_menu(tab_b).get_by_role("link", name="+ Add organization").click()
     tab_b.locator("input[name=slug]").fill("globex")
     tab_b.get_by_role("button", name="Continue to sign in").click()
-    tab_b.locator("input[name=login]").fill(BOB)
-    tab_b.locator("input[name=password]").fill(PASSWORD)
-    tab_b.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    fill_sign_in(tab_b, BOB)
     expect(tab_b.get_by_test_id("org-name")).to_contain_text(GLOBEX)
     assert csrf_cookie(browser_context) != token_at_load  # the sign-in rotated the token
 
@@ -125,9 +123,7 @@ def test_a_post_refused_because_another_tab_signed_out_keeps_the_text_to_send_ag
     expect(tab_a.get_by_test_id("draft-kept")).to_contain_text("Your text is kept")
 
     # Signing back in comes back to the incident page, the text in the form again.
-    tab_a.locator("input[name=login]").fill(ALICE)
-    tab_a.locator("input[name=password]").fill(PASSWORD)
-    tab_a.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    fill_sign_in(tab_a, ALICE)
     expect(tab_a).to_have_url(re.compile(re.escape(incident_path) + "$"))
     expect(tab_a.get_by_test_id("draft-restored")).to_contain_text("Restored the text you had not sent")
     expect(update_box(tab_a)).to_have_value("Customers can check out again.")

@@ -164,11 +164,15 @@ def test_a_bad_slug_is_refused_beside_the_field(alice):
 
 
 def test_sign_in_page_in_our_words():
-    page = _text(Client().get("/accounts/login/"))
+    client = Client()
+    page = _text(client.get("/accounts/login/"))
 
     assert "<h1>Sign in to incidentio</h1>" in page
-    assert ">Sign in</button>" in page
+    assert ">Continue</button>" in page  # the e-mail first
     assert "Forgot your password?" in page
+    assert "Sign In" not in page
+    page = _text(client.post("/accounts/login/", {"login": "someone@example.com"}))
+    assert ">Sign in</button>" in page
     assert "Sign In" not in page
 
 
