@@ -77,7 +77,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 messages.error(request, routing.all_orgs_refused_message(required))
                 raise ImmediateHttpResponse(redirect("account_login"))
         if not hasattr(user, "backend"):
-            user.backend = "allauth.account.auth_backends.AuthenticationBackend"
+            user.backend = sessions.SIGN_IN_BACKEND
         sessions.sign_in(request, user, backend=user.backend)
         sessions.bind_after_sign_in(request, user=user, target=target, skip=skip)
 

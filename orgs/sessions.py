@@ -30,6 +30,9 @@ from incidentio.common import live
 from orgs.models import Membership, User
 
 ORG_SESSIONS_KEY = "_org_sessions"
+#: The backend a sign-in records when no backend authenticated the user
+#: (an SSO answer, a break-glass link): allauth's, as for its own sign-ins.
+SIGN_IN_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
 # The org this browser used last and when it was noted: {"slug": …, "at": <unix time>}.
 LAST_USED_KEY = "_org_last_used"
 # How often the same org, used on in the same browser, is noted again: a session

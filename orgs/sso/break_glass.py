@@ -33,13 +33,14 @@ from django.utils import timezone
 from incidentio.common.errors import ServiceError
 from orgs import sessions
 from orgs.models import Membership, Role
-from orgs.sso.models import BreakGlassSignIn, OrgSSO
-from orgs.sso.sign_in import AUTH_BACKEND
+from orgs.sso import routing
+from orgs.sso.models import BreakGlassSignIn
 
 logger = logging.getLogger(__name__)
 
 #: How long an e-mailed link works.
-LINK_TTL = timedelta(minutes=15)
+LINK_MINUTES = 15
+LINK_TTL = timedelta(minutes=LINK_MINUTES)
 #: The rate limit wrong passwords count against: the sign-in page's, per e-mail.
 RATE_LIMIT_ACTION = "login_failed"
 
@@ -73,8 +74,8 @@ def request_link(request, *, org_slug: str, email: str, password: str) -> None:
     if user is None:
         ratelimit.consume(request, action=RATE_LIMIT_ACTION, key=key)
         return
-    org_sso = OrgSSO.objects.select_related("org").filter(org__slug=org_slug, enabled=True, enforced=True).first()
-    if org_sso is None or not _owns(user, org_sso.org):
+    org_sso = routing.enabled_sso(org_slug)
+    if not routing.requires_sso(org_sso) or not routing.is_owner(user, org_sso.org):
         return
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -82,7 +83,7 @@ def request_link(request, *, org_slug: str, email: str, password: str) -> None:
             org=org_sso.org, user=user, token_hash=hash_token(token),
             requested_ip=_client_ip(request), user_agent=request.headers.get("User-Agent", "")[:300],
         )
-        context = {"org": org_sso.org, "user": user, "url": link_url(token), "minutes": int(LINK_TTL.total_seconds() // 60)}
+        context = {"org": org_sso.org, "user": user, "url": link_url(token), "minutes": LINK_MINUTES}
         subject = " ".join(f"Break-glass sign-in to {org_sso.org.name}".split())
         body = render_to_string("sso/email/break_glass_link.txt", context)
         transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
@@ -96,7 +97,7 @@ def usable_link(token: str) -> BreakGlassSignIn:
                 requested_at__gt=timezone.now() - LINK_TTL)
         .first()
     )
-    if sign_in is None or not sign_in.user.is_active or not _owns(sign_in.user, sign_in.org):
+    if sign_in is None or not sign_in.user.is_active or not routing.is_owner(sign_in.user, sign_in.org):
         raise LinkUnusable("This break-glass link has expired or was used already. Request a new one.")
     return sign_in
 
@@ -116,7 +117,7 @@ def confirm(request, *, token: str) -> BreakGlassSignIn:
         sign_in.confirmed_at, sign_in.confirmed_ip = now, ip
         _tell_other_owners(sign_in)
     user = sign_in.user
-    sessions.sign_in(request, user, backend=AUTH_BACKEND)
+    sessions.sign_in(request, user, backend=sessions.SIGN_IN_BACKEND)
     sessions.bind(request, org_slug=sign_in.org.slug, user=user, via=sessions.VIA_BREAK_GLASS)
     logger.info("Break-glass sign-in confirmed: user %s, org %s", user.pk, sign_in.org.slug)
     return sign_in
@@ -133,9 +134,6 @@ def _tell_other_owners(sign_in: BreakGlassSignIn) -> None:
     body = render_to_string("sso/email/break_glass_used.txt", {"sign_in": sign_in})
     transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, owners))
 
-
-def _owns(user, org) -> bool:
-    return Membership.objects.filter(org=org, user=user, role=Role.OWNER).exists()
 
 
 def _client_ip(request) -> str | None:

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import re
 
-import requests
 from allauth.account.models import EmailAddress
-from allauth.socialaccount.adapter import get_adapter
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.db import IntegrityError, transaction
@@ -28,9 +26,9 @@ from django.utils import timezone
 
 from incidentio.common.errors import ServiceError
 from orgs.models import Membership, Organization, Role
-from orgs.sso import saml_metadata
+from orgs.sso import idp_fetch, saml_metadata
 from orgs.sso.models import SSO_ROLE_CHOICES, ClaimedDomain, OrgSSO, Protocol
-from orgs.sso.social_apps import oidc_discovery_url
+from orgs.sso.social_apps import DISCOVERY_KEYS, oidc_discovery_url
 
 
 class ConfigurationError(ServiceError):
@@ -42,8 +40,6 @@ _HOW_IDP_IS_REACHED = (
     "protocol", "oidc_issuer", "oidc_client_id", "oidc_client_secret", "saml_idp_entity_id",
     "saml_idp_sso_url", "saml_idp_x509cert", "saml_sp_private_key", "saml_sp_x509cert",
 )
-#: What a discovery document must name for allauth to run a sign-in with it.
-_DISCOVERY_KEYS = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
 
 #: Mail providers anyone can have an address at: claiming one would send
 #: every stranger with such an address to this org's identity provider.
@@ -94,21 +90,16 @@ def discovered_issuer(issuer: str) -> str:
     """
     url = oidc_discovery_url(issuer)
     try:
-        with get_adapter().get_requests_session() as session:
-            response = session.get(url)
-            response.raise_for_status()
-    except requests.RequestException as exc:
-        if getattr(exc, "explains_itself", False):  # e.g. an internal address refused (incidentio.common.egress)
-            raise ConfigurationError(str(exc), field="issuer") from None
-        raise ConfigurationError(f"Could not reach {url} ({type(exc).__name__}). Check the issuer URL, and that "
-                                 "this server can reach the identity provider.", field="issuer") from None
+        response = idp_fetch.get(url)
+    except idp_fetch.IdpUnreachable as exc:
+        raise ConfigurationError(str(exc), field="issuer") from None
     try:
         document = response.json()
     except ValueError:
         document = None
-    if not isinstance(document, dict) or not all(isinstance(document.get(key), str) for key in _DISCOVERY_KEYS):
+    if not isinstance(document, dict) or not all(isinstance(document.get(key), str) for key in DISCOVERY_KEYS):
         raise ConfigurationError(f"{url} is not an OpenID Connect discovery document (it needs "
-                                 f"{', '.join(_DISCOVERY_KEYS)}). Check the issuer URL.", field="issuer")
+                                 f"{', '.join(DISCOVERY_KEYS)}). Check the issuer URL.", field="issuer")
     stated = document["issuer"]
     if stated.rstrip("/") != issuer.rstrip("/"):
         raise ConfigurationError(f"The identity provider says its issuer is {stated}, not {issuer}. "

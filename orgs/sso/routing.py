@@ -48,6 +48,10 @@ def start_url(slug: str, next_url: str | None = None) -> str:
     return f"{reverse('sso_start', kwargs={'org_slug': slug})}?{urlencode({'next': next_url})}"
 
 
+def is_owner(user: User, org) -> bool:
+    return Membership.objects.filter(org=org, user=user, role=Role.OWNER).exists()
+
+
 def break_glass_url(org_sso: OrgSSO) -> str:
     return reverse("sso_break_glass", kwargs={"org_slug": org_sso.org.slug})
 
@@ -66,7 +70,7 @@ def password_refused_message(org_sso: OrgSSO, user: User) -> str:
     org = org_sso.org
     message = format_html('{} requires single sign-on. <a href="{}">Continue with {} single sign-on</a>.',
                           org.name, start_url(org.slug), org.name)
-    if Membership.objects.filter(org=org, user=user, role=Role.OWNER).exists():
+    if is_owner(user, org):
         message += format_html(' Owner locked out of the identity provider? <a href="{}">Break-glass sign-in</a>.',
                                break_glass_url(org_sso))
     return message

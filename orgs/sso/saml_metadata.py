@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import requests
-from allauth.socialaccount.adapter import get_adapter
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
 from incidentio.common.errors import ServiceError
+from orgs.sso import idp_fetch
 
 
 class MetadataError(ServiceError):
@@ -31,14 +30,9 @@ class IdpMetadata:
 def fetch(url: str) -> str:
     """The metadata XML at ``url``."""
     try:
-        with get_adapter().get_requests_session() as session:
-            response = session.get(url)
-            response.raise_for_status()
-    except requests.RequestException as exc:
-        if getattr(exc, "explains_itself", False):  # e.g. a private address (incidentio.common.egress)
-            raise MetadataError(str(exc)) from None
-        raise MetadataError(f"Could not fetch the metadata from {url} ({type(exc).__name__}).") from None
-    return response.text
+        return idp_fetch.get(url).text
+    except idp_fetch.IdpUnreachable as exc:
+        raise MetadataError(str(exc)) from None
 
 
 def parse(xml: str) -> IdpMetadata:

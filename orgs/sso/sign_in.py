@@ -4,9 +4,10 @@ allauth verifies the IdP's answer and calls ``orgs.sso.adapter`` hooks, which
 land here and always answer with ``ImmediateHttpResponse``: allauth's own
 sign-up and account-connection flows are never reached.
 
-The round trip was started by ``orgs.sso.views`` with ``data`` =
-``{"sso": <OrgSSO.public_id>, "purpose": "signin" | "test"}`` in allauth's
-state, which lives in this browser's session: an answer is accepted only for
+The round trip was started by ``start`` (from ``orgs.sso.views`` or the
+settings page's test) with ``data`` = ``start_data``: the org's ``OrgSSO``
+id, the purpose ("signin" | "test") and the settings' version, in allauth's
+state, which lives in this browser's session. An answer is accepted only for
 the org whose IdP sent it *and* whose sign-in this browser started.
 """
 
@@ -22,9 +23,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from orgs import sessions
-from orgs.models import Membership
 from orgs.sso import identity as identities
-from orgs.sso import saml_errors, services, social_apps
+from orgs.sso import routing, saml_errors, services, social_apps
 from orgs.sso.models import OrgSSO
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,6 @@ TEST_REPORTS_SESSION_KEY = "_sso_test_reports"
 NOT_STARTED_HERE = ("This answer from the identity provider does not belong to a sign-in this browser started: "
                     "it was already used, or the sign-in was started at the identity provider, which is not "
                     "accepted. Start again from this site's sign-in.")
-#: What allauth's ``User.backend`` must say for Django's login.
-AUTH_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
 
 
 def start_data(org_sso: OrgSSO, purpose: str) -> dict:
@@ -73,8 +71,7 @@ def finish(request, sociallogin) -> None:
     data = (sociallogin.state or {}).get("data") or {}
     if org_sso is None or data.get("sso") != str(org_sso.public_id):
         # An answer from one org's IdP to a round trip started for another (or none).
-        raise ImmediateHttpResponse(error_page(request, org_sso, "This answer from the identity provider does not "
-                                               "belong to a sign-in this browser started. Start again."))
+        raise ImmediateHttpResponse(error_page(request, org_sso, NOT_STARTED_HERE))
     person = identities.from_sociallogin(org_sso, sociallogin)
     if data.get("purpose") == PURPOSE_TEST:
         save_test_report(request, org_sso, ok=True, identity=person, version=data.get("version"))
@@ -85,7 +82,7 @@ def finish(request, sociallogin) -> None:
         raise ImmediateHttpResponse(error_page(request, org_sso, str(exc), status=403)) from None
     user = membership.user
     if may_become_account_identity(org_sso, user):
-        sessions.sign_in(request, user, backend=AUTH_BACKEND)
+        sessions.sign_in(request, user, backend=sessions.SIGN_IN_BACKEND)
     else:
         request.session.cycle_key()  # a sign-in all the same: a planted session key is worthless
     sessions.bind(request, org_slug=org_sso.org.slug, user=user, via=sessions.VIA_SSO)
@@ -104,7 +101,7 @@ def may_become_account_identity(org_sso: OrgSSO, user) -> bool:
     """
     if user.has_usable_password():
         return False
-    return not Membership.objects.filter(user=user).exclude(org_id=org_sso.org_id).exists()
+    return not sessions.has_membership_outside(user, {org_sso.org.slug})
 
 
 def failed(request, provider, *, error, exception, extra_context: dict) -> None:
@@ -154,7 +151,7 @@ def unreachable_reason(exc: requests.RequestException) -> str:
 def error_page(request, org_sso: OrgSSO | None, reason: str, *, status: int = 401):
     """The one error page of SSO: nothing was signed in, nothing changed."""
     org = org_sso.org if org_sso is not None else None
-    retry = reverse("sso_start", kwargs={"org_slug": org.slug}) if org is not None and org_sso.enabled else None
+    retry = routing.start_url(org.slug) if org is not None and org_sso.enabled else None
     return render(request, "sso/error.html", {"org": org, "reason": reason, "retry": retry}, status=status)
 
 

@@ -40,6 +40,11 @@ def social_app(org_sso: OrgSSO) -> SocialApp:
                      settings=saml_settings(org_sso))
 
 
+#: What an OIDC discovery document must name for a sign-in (the settings page
+#: checks it on save, the sign-in again on every use).
+DISCOVERY_KEYS = ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+
+
 def oidc_discovery_url(issuer: str) -> str:
     """Where ``issuer`` publishes its discovery document: its path without a
     trailing slash, then ``/.well-known/openid-configuration`` (OpenID Connect

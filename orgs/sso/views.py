@@ -11,8 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orgs.middleware import outside_org_session
-from orgs.sso import break_glass, sign_in
-from orgs.sso.models import OrgSSO
+from orgs.sso import break_glass, routing, sign_in
 
 
 @outside_org_session
@@ -26,7 +25,7 @@ def start(request, org_slug):
     Starting changes nothing but this browser's pending state; the answer is
     bound to it (``orgs.sso.sign_in``).
     """
-    org_sso = OrgSSO.objects.select_related("org").filter(org__slug=org_slug, enabled=True).first()
+    org_sso = routing.enabled_sso(org_slug)
     if org_sso is None:
         raise Http404("This organization does not sign in through single sign-on.")
     return sign_in.start(request, org_sso, purpose=sign_in.PURPOSE_SIGN_IN, next_url=request.GET.get("next"))
@@ -54,7 +53,8 @@ def break_glass_request(request, org_slug):
         except break_glass.TooManyAttempts as exc:
             form.add_error(None, str(exc))
             return render(request, "sso/break_glass.html", {"form": form, "org_slug": org_slug}, status=429)
-        return render(request, "sso/break_glass.html", {"org_slug": org_slug, "sent": True})
+        return render(request, "sso/break_glass.html", {"org_slug": org_slug, "sent": True,
+                                                        "link_minutes": break_glass.LINK_MINUTES})
     status = 400 if form.errors else 200
     return render(request, "sso/break_glass.html", {"form": form, "org_slug": org_slug}, status=status)
 

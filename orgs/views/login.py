@@ -20,7 +20,8 @@ from django.shortcuts import render
 from orgs import sessions
 from orgs.sso import routing
 
-#: Step 1 of the page; a post naming it (``Use a password instead``) skips SSO routing.
+#: The page's two steps. A post naming ``PASSWORD_STEP`` ("Use a password
+#: instead" on the hand-off page) skips SSO routing.
 EMAIL_STEP = "email"
 PASSWORD_STEP = "password"
 

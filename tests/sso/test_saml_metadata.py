@@ -70,7 +70,8 @@ def test_an_unreachable_metadata_url_is_refused():
     with pytest.raises(MetadataError) as refused:
         saml_metadata.fetch(url)
 
-    assert str(refused.value) == f"Could not fetch the metadata from {url} (ConnectionError)."
+    assert str(refused.value) == (f"Could not read {url} (ConnectionError). Check the URL, and that this server can "
+                                  "reach the identity provider.")
 
 
 def test_a_metadata_url_that_answers_with_an_error_is_refused(saml_idp):
@@ -79,4 +80,5 @@ def test_a_metadata_url_that_answers_with_an_error_is_refused(saml_idp):
     with pytest.raises(MetadataError) as refused:
         saml_metadata.fetch(url)
 
-    assert str(refused.value) == f"Could not fetch the metadata from {url} (HTTPError)."
+    assert str(refused.value) == (f"Could not read {url} (HTTPError). Check the URL, and that this server can "
+                                  "reach the identity provider.")

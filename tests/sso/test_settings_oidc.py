@@ -103,7 +103,7 @@ def test_the_redirect_uri_to_register_is_shown_from_site_url(settings, acme, own
     assert f'data-testid="sso-saml-acs">https://incidents.example.org/accounts/saml/{key}/acs/</code>' in page
 
 
-@pytest.mark.parametrize("case", ["unreachable", "not_json", "not_oidc", "other_issuer"])
+@pytest.mark.parametrize("case", ["unreachable", "not_json", "not_oidc", "no_userinfo", "other_issuer"])
 def test_an_issuer_that_is_not_usable_is_refused_and_nothing_changes(acme, owner, signed_in, idp, case):
     client = signed_in(owner, acme)
     issuer = idp.url
@@ -113,6 +113,10 @@ def test_an_issuer_that_is_not_usable_is_refused_and_nothing_changes(acme, owner
         idp.routes[WELL_KNOWN] = (200, "text/html", "<html>Welcome</html>")
     elif case == "not_oidc":
         idp.routes[WELL_KNOWN] = (200, "application/json", json.dumps({"issuer": idp.url}))
+    elif case == "no_userinfo":  # the sign-in needs it too (orgs/sso/oidc/views.py): refused at once, not later
+        document = json.loads(discovery(idp.url)[2])
+        del document["userinfo_endpoint"]
+        idp.routes[WELL_KNOWN] = (200, "application/json", json.dumps(document))
     else:
         idp.routes[WELL_KNOWN] = discovery("https://elsewhere.example")
 
@@ -121,9 +125,10 @@ def test_an_issuer_that_is_not_usable_is_refused_and_nothing_changes(acme, owner
     assert response.status_code == 400
     error = error_next_to(response.content.decode(), "id_issuer")
     expected = {
-        "unreachable": f"Could not reach {issuer}{WELL_KNOWN} (ConnectionError)",
+        "unreachable": f"Could not read {issuer}{WELL_KNOWN} (ConnectionError)",
         "not_json": f"{issuer}{WELL_KNOWN} is not an OpenID Connect discovery document",
         "not_oidc": f"{issuer}{WELL_KNOWN} is not an OpenID Connect discovery document",
+        "no_userinfo": f"{issuer}{WELL_KNOWN} is not an OpenID Connect discovery document",
         "other_issuer": f"The identity provider says its issuer is https://elsewhere.example, not {issuer}.",
     }[case]
     assert expected in error

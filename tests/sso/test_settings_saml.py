@@ -68,7 +68,7 @@ def test_unusable_metadata_is_refused_and_nothing_changes(acme, owner, signed_in
                  "one of the two"),
         "neither": ({}, "id_metadata_url", "one of the two"),
         "dead_url": ({"metadata_url": "http://127.0.0.1:9/metadata"}, "id_metadata_url",
-                     "Could not fetch the metadata from http://127.0.0.1:9/metadata"),
+                     "Could not read http://127.0.0.1:9/metadata"),
     }[case]
 
     response = save(signed_in(owner, acme), **fields)

@@ -63,7 +63,7 @@ def _candidate_keys(jwks_uri: str, kid: str | None, algorithm: str) -> list:
         try:
             keys.append(jwt.PyJWK(entry, algorithm=algorithm))
         except (jwt.PyJWTError, ValueError, TypeError):
-            continue  # unreadable, or of another type than the algorithm needs: it cannot have signed this than the algorithm needs: it cannot have signed this
+            continue  # unreadable, or of another type than the algorithm needs: it cannot have signed this
     if not keys:
         raise AnswerRefused(f"The identity provider's ID token is signed with a key it does not publish (kid {kid!r}).")
     return keys

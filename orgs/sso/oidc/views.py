@@ -21,9 +21,7 @@ from django.urls import reverse
 
 from orgs.sso.oidc import id_token
 from orgs.sso.oidc.errors import AnswerRefused, DiscoveryError
-
-#: What a discovery document must name for the code flow.
-DISCOVERY_KEYS = ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+from orgs.sso.social_apps import DISCOVERY_KEYS
 
 
 class OrgOIDCAdapter(OpenIDConnectOAuth2Adapter):
