@@ -219,8 +219,10 @@ def test_test_connection_opens_a_tab_reporting_what_the_idp_sent_and_switches_ss
     oidc_idp.sign_in_as("okta-00tess", "tess@acme.test", name="Tess Tester",
                         groups=["incident-admins", "engineering"])
     settings_page = browser_context.new_page()
-    settings_page.goto("/acme/settings/sso/")
+    settings_page.goto("/acme/")
     fill_sign_in(settings_page, ANN, PASSWORD)
+    settings_page.get_by_role("link", name="Settings", exact=True).click()
+    settings_page.get_by_role("link", name="Single sign-on", exact=True).click()
     expect(settings_page.get_by_test_id("sso-status")).to_have_text("Off")
 
     with browser_context.expect_page() as opened:
