@@ -131,6 +131,12 @@ def sign_out_of_org(request: HttpRequest, *, org_slug: str) -> None:
     The session key is rotated so a copy of the old cookie is worthless. When the
     account identity (Django's login) no longer holds any org, it moves to the
     identity of the most recently signed-in org still held, or is signed out.
+
+    An org session signed in through single sign-on never succeeds to the
+    account identity: its org's IdP vouches for that org only, and
+    ``orgs.sso.sign_in.may_become_account_identity`` decided at sign-in whether
+    it may have the account. With no other successor the account identity is
+    signed out and the org sessions still held keep working.
     """
     unbind(request, org_slug=org_slug)
     remaining = held_sessions(request)
@@ -141,11 +147,17 @@ def sign_out_of_org(request: HttpRequest, *, org_slug: str) -> None:
     if account_uid is not None and any(str(h.user_id) == account_uid for h in remaining):
         request.session.cycle_key()
         return
-    # The most recent identity still held that can still use its org.
-    usable = usable_memberships(request)
+    # The most recent identity still held that can still use its org, and did not sign in through SSO.
+    not_sso = {h.org_slug for h in remaining if h.via != VIA_SSO}
+    usable = [m for m in usable_memberships(request) if m.org.slug in not_sso]
     successor = usable[-1].user if usable else None
     if successor is None:
-        django_logout(request)  # every identity left is deactivated or removed: nothing to keep
+        # No account identity, and a new session key. The SSO sessions stay, as
+        # signing out of one org promises; the others left are deactivated or removed.
+        sso_held = {slug: entry for slug, entry in request.session[ORG_SESSIONS_KEY].items() if slug not in not_sso}
+        django_logout(request)
+        if sso_held:
+            request.session[ORG_SESSIONS_KEY] = sso_held
         return
     backend = request.session.get(BACKEND_SESSION_KEY) or settings.AUTHENTICATION_BACKENDS[0]
     sign_in(request, successor, backend=backend)

@@ -76,6 +76,9 @@ def finish(request, sociallogin) -> None:
     if data.get("purpose") == PURPOSE_TEST:
         save_test_report(request, org_sso, ok=True, identity=person, version=data.get("version"))
         raise ImmediateHttpResponse(redirect(test_report_url(org_sso)))
+    if not org_sso.enabled:
+        # Switched off after this round trip started: the owner's "off" holds at once.
+        raise ImmediateHttpResponse(error_page(request, org_sso, switched_off_reason(org_sso), status=403))
     try:
         membership = services.membership_for_identity(org_sso, person)
     except services.SignInRefused as exc:
@@ -87,6 +90,11 @@ def finish(request, sociallogin) -> None:
         request.session.cycle_key()  # a sign-in all the same: a planted session key is worthless
     sessions.bind(request, org_slug=org_sso.org.slug, user=user, via=sessions.VIA_SSO)
     raise ImmediateHttpResponse(redirect(_next_in_org(sociallogin.state.get("next"), org_sso)))
+
+
+def switched_off_reason(org_sso: OrgSSO) -> str:
+    return (f"Single sign-on for {org_sso.org.name} was switched off while you were signing in. "
+            "Sign in another way, or ask an owner of the organization.")
 
 
 def may_become_account_identity(org_sso: OrgSSO, user) -> bool:

@@ -24,11 +24,22 @@ def start(request, org_slug):
     post redirecting to the IdP would be blocked by our CSP's ``form-action``.
     Starting changes nothing but this browser's pending state; the answer is
     bound to it (``orgs.sso.sign_in``).
+
+    Sent here by another site (``Sec-Fetch-Site`` cross-site or same-site), the
+    browser gets the hand-off page's link to click instead: a hostile page
+    could otherwise start a round trip that its own IdP answers at once, and
+    the victim would be signed in as the attacker (login CSRF). A typed URL,
+    a bookmark and our own pages (none, same-origin, or no header) go straight on.
     """
     org_sso = routing.enabled_sso(org_slug)
     if org_sso is None:
         raise Http404("This organization does not sign in through single sign-on.")
-    return sign_in.start(request, org_sso, purpose=sign_in.PURPOSE_SIGN_IN, next_url=request.GET.get("next"))
+    next_url = request.GET.get("next")
+    if request.headers.get("Sec-Fetch-Site", "none") not in ("same-origin", "none"):
+        return render(request, "sso/hand_off.html", {
+            "sso_org": org_sso.org, "start_url": routing.start_url(org_slug, next_url), "click_to_continue": True,
+        })
+    return sign_in.start(request, org_sso, purpose=sign_in.PURPOSE_SIGN_IN, next_url=next_url)
 
 
 class BreakGlassForm(forms.Form):

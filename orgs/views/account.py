@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect, render
@@ -146,13 +147,24 @@ def _create_organization(request, *, creator, template_context):
         except services.ServiceError as exc:
             add_service_error(form, exc)
         else:
-            sessions.bind(request, org_slug=org.slug, user=creator)
+            # Bound as a password session, never an SSO one: the new org has no IdP yet,
+            # and the creator is the account identity or an org identity that did not
+            # sign in through SSO (``_may_act_beyond_org``).
+            sessions.bind(request, org_slug=org.slug, user=creator, via=sessions.VIA_PASSWORD)
             messages.success(request, f"{org.name} is ready. Invite your team from Settings → Members.")
             return redirect("org_home", org_slug=org.slug)
     status = 400 if form.errors else 200
     return render(
         request, "orgs/organization_create.html", {"form": form, **template_context}, status=status
     )
+
+
+def _may_act_beyond_org(request, org_slug: str) -> bool:
+    """Whether this org's identity may act outside the org: it did not sign in
+    through single sign-on, or it is the account identity all the same
+    (``orgs.sso.sign_in.may_become_account_identity`` allowed it)."""
+    held = sessions.held_session(request, org_slug)
+    return held.via != sessions.VIA_SSO or request.session.get(SESSION_KEY) == str(held.user_id)
 
 
 @login_required
@@ -163,9 +175,20 @@ def organization_create(request):
 
 
 class OrganizationCreateInOrgView(OrgView):
-    """Create an organization from the dashboard, as this org's identity."""
+    """Create an organization from the dashboard, as this org's identity.
+
+    Not from an org session signed in through single sign-on, unless that
+    person is also this browser's account identity: the org's IdP vouches for
+    its own org only, and a new org owned by the person (with their verified
+    domain claimed, its own IdP) would reach beyond it (docs/sso.md).
+    """
 
     def get(self, request, org_slug):
+        if not _may_act_beyond_org(request, org_slug):
+            refusal = (f"You are signed in to {self.org.name} through its single sign-on. "
+                       "Sign in with your password to create an organization.")
+            return render(request, "orgs/organization_create.html",
+                          {"refusal": refusal, **self.get_context_data()}, status=403)
         return _create_organization(request, creator=request.user, template_context=self.get_context_data())
 
     post = get
