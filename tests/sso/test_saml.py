@@ -212,7 +212,7 @@ def test_a_bad_answer_gets_the_error_page_and_changes_nothing(acme_saml, saml_cl
     assert_error_page(response, sentence, status=401)
     assert snapshot() == before
     assert_signed_in_nowhere(client)
-    assert 'href="/account/sso/acme/start/"' in response.content.decode()  # try again
+    assert 'href="/account/sso/acme/start/?next=%2Facme%2F"' in response.content.decode()  # try again
 
 
 def test_an_answer_is_accepted_once(acme_saml, saml_client, saml_idp):
