@@ -53,6 +53,9 @@ def start(request, org_sso: OrgSSO, *, purpose: str, next_url: str | None = None
     (or ``failed``). An IdP that cannot be reached gets the error page (or the
     test report), not a 500."""
     provider = social_apps.social_app(org_sso).get_provider(request)
+    # python3-saml reads the Host header itself: a request without one (HTTP/1.0,
+    # some probes) gets the host Django would use, instead of a KeyError.
+    request.META.setdefault("HTTP_HOST", request.get_host())
     try:
         return provider.redirect(request, "login", next_url=_next_in_org(next_url, org_sso),
                                  data=start_data(org_sso, purpose))

@@ -59,6 +59,9 @@ def saml_settings(org_sso: OrgSSO) -> dict:
         "want_assertion_signed": True,
         "reject_idp_initiated_sso": True,
         "reject_deprecated_algorithm": True,
+        # Our own URLs may have a one-label host (a docker-compose service name,
+        # "localhost"); python3-saml refuses those unless told.
+        "allow_single_label_domains": True,
     }
     if org_sso.saml_sp_private_key:
         advanced.update(private_key=org_sso.saml_sp_private_key, x509cert=org_sso.saml_sp_x509cert,

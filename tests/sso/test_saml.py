@@ -324,3 +324,13 @@ def test_the_sp_metadata_of_no_saml_org_is_not_found(acme_saml, globex, saml_cli
     response = saml_client().get(f"/accounts/saml/{public_id}/metadata/")
 
     assert response.status_code == 404
+
+
+def test_a_request_without_a_host_header_on_a_one_label_host_still_starts_saml(acme_saml):
+    """python3-saml reads the Host header itself and refuses one-label hosts
+    (a docker-compose service name): neither is a 500."""
+    client = Client()  # no HTTP_HOST; Django's default server name is "testserver"
+
+    response = client.get("/account/sso/acme/start/?next=/acme/")
+
+    assert response.status_code == 302 and response["Location"].startswith(acme_saml.saml_idp_sso_url)

@@ -13,9 +13,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from incidentio.config import urls as project_urls
+from orgs import sessions
 from orgs.sso.models import OrgSSO, Protocol
 from tests.form_errors import error_next_to
 from tests.sso.settings_support import closed_port_url, serving
+from tests.sso.signin_support import hold
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +153,7 @@ def test_changing_the_idp_switches_sso_off_until_tested_and_saving_the_same_keep
     client = signed_in(owner, acme)
     save(client, idp.url)
     OrgSSO.objects.filter(org=acme).update(enabled=True, enforced=True, tested_at=timezone.now())
+    hold(client, owner, acme, via=sessions.VIA_SSO)  # a password session would end now SSO is required
 
     save(client, idp.url, secret="")  # nothing changed
     row = OrgSSO.objects.get(org=acme)

@@ -8,11 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import RequestFactory
 
+from orgs import sessions
 from orgs.sso import sign_in
 from orgs.sso.identity import Identity
 from orgs.sso.models import OrgSSO, Protocol
 from tests.form_errors import error_next_to
 from tests.sso.settings_support import self_signed
+from tests.sso.signin_support import hold
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +110,8 @@ def test_test_connection_opens_a_new_tab_that_goes_to_the_idp(settings, acme, ow
 
 
 def test_requiring_is_refused_while_off_and_switching_off_lifts_it(acme, owner, signed_in, org_sso):
-    client = signed_in(owner, acme)
+    # Signed in through SSO: a password session would end (to the IdP) the moment SSO is required.
+    client = hold(signed_in(owner, acme), owner, acme, via=sessions.VIA_SSO)
 
     refused = post(client, "require")
     org_sso.refresh_from_db()
