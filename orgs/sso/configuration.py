@@ -27,7 +27,7 @@ from django.utils import timezone
 from incidentio.common.errors import ServiceError
 from orgs.models import Membership, Organization, Role
 from orgs.sso import idp_fetch, saml_metadata
-from orgs.sso.models import SSO_ROLE_CHOICES, ClaimedDomain, OrgSSO, Protocol
+from orgs.sso.models import NO_ACCESS, SSO_ROLE_CHOICES, ClaimedDomain, OrgSSO, Protocol
 from orgs.sso.social_apps import DISCOVERY_KEYS, oidc_discovery_url
 
 
@@ -217,6 +217,9 @@ def require(row: OrgSSO, *, required: bool) -> OrgSSO:
 # --- Who gets which role -------------------------------------------------------------------------
 
 _SSO_ROLES = {value for value, _label in SSO_ROLE_CHOICES}
+#: "No access" with no mapped group would refuse everyone (and used to end every membership).
+_NO_ONE_GETS_IN = ("With “No access” as the default role, only people in a mapped group get in, and no group is "
+                   "mapped: map a group to a role first, or no one could sign in through single sign-on.")
 _MAPPABLE_ROLES = {role.value for role in Role if role != Role.OWNER}
 
 
@@ -226,6 +229,8 @@ def save_roles(row: OrgSSO, *, default_role: str, groups_claim: str) -> OrgSSO:
     if default_role not in _SSO_ROLES:
         raise ConfigurationError("Choose one of the roles in the list (owners are chosen in the product).",
                                  field="default_role")
+    if default_role == NO_ACCESS and not row.group_roles:
+        raise ConfigurationError(_NO_ONE_GETS_IN, field="default_role")
     groups_claim = groups_claim.strip()
     if not groups_claim:
         raise ConfigurationError("Name the claim or attribute that lists a person's groups, e.g. “groups”.",
@@ -249,7 +254,12 @@ def map_group(row: OrgSSO, *, group: str, role: str) -> OrgSSO:
 
 
 def unmap_group(row: OrgSSO, *, group: str) -> OrgSSO:
-    row.group_roles = {name: role for name, role in row.group_roles.items() if name != group}
+    """``group`` no longer gives a role; not the last one while the default is no access."""
+    remaining = {name: role for name, role in row.group_roles.items() if name != group}
+    if row.default_role == NO_ACCESS and not remaining:
+        raise ConfigurationError(f"{group} is the only mapped group and the default role is “No access”: choose "
+                                 "another default role first, or no one could sign in through single sign-on.")
+    row.group_roles = remaining
     row.save(update_fields=["group_roles"])
     return row
 

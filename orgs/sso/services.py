@@ -3,15 +3,21 @@
 The rules (docs/sso.md, "Who gets in"):
 
 - The IdP's link to a person (``SocialAccount``: this IdP's ``uid``) decides
-  first; else the asserted e-mail address.
-- An address is trusted for an *existing* person when its domain is one the
-  org claims, or when that person is already a member of the org (an invited
-  contractor). A new person is created only in a claimed domain.
+  first; else the asserted e-mail address, unless the IdP says it is not
+  verified (then it matches no one and vouches for no domain).
+- A person is let in when they are already a member of the org (an invited
+  contractor), or when the address's domain is one the org claims — for a
+  link as for an address: a removed member stays out. A new person is created
+  only in a claimed domain.
+- An existing account matched by an address it never verified may have been
+  registered by someone else ahead of its owner: its password and its other
+  addresses stop working.
 - Never anywhere but this org: the membership returned is always ``org_sso.org``'s.
 - The role: the highest role any of the person's groups maps to, else the
   org's default role, applied at every sign-in; owners keep theirs. With no
   access as the default, someone in no mapped group is refused, and their
-  membership (not an owner's) ends.
+  membership (not an owner's) ends — not when the answer listed no groups at
+  all, which says nothing about them.
 """
 
 from __future__ import annotations
@@ -54,10 +60,18 @@ def membership_for_identity(org_sso: OrgSSO, identity: Identity) -> Membership:
         raise SignInRefused("The identity provider sent no e-mail address. Ask your IdP admin to send the e-mail claim.")
     provider_key = str(org_sso.public_id)
     link = SocialAccount.objects.select_related("user").filter(provider=provider_key, uid=identity.uid).first()
-    user = link.user if link else User.objects.filter(email__iexact=identity.email).first()
+    # An address the IdP says is unverified may be one the person typed in themselves.
+    email_trusted = identity.email_verified is not False
+    by_email = User.objects.filter(email__iexact=identity.email).first() if link is None and email_trusted else None
+    user = link.user if link else by_email
     membership = Membership.objects.filter(org=org, user=user).first() if user else None
-    claimed = domain_is_claimed(org_sso, identity.email)
-    if link is None and membership is None and not claimed:
+    claimed = email_trusted and domain_is_claimed(org_sso, identity.email)
+    if membership is None and not claimed:
+        if not email_trusted:
+            raise SignInRefused(
+                f"The identity provider says {identity.email} is not verified, so it cannot sign in to {org.name}. "
+                "Ask your IdP admin to verify the address."
+            )
         raise SignInRefused(
             f"{identity.email} is not a member of {org.name}, and {email_domain(identity.email)} is not a domain "
             f"{org.name} claims. Ask an admin of {org.name} to invite this address."
@@ -71,11 +85,25 @@ def membership_for_identity(org_sso: OrgSSO, identity: Identity) -> Membership:
     elif membership is not None and not org_sso.group_roles and role != NO_ACCESS:
         role = membership.role  # no mapping: the role given in the product stands
     if role == NO_ACCESS:
-        if membership is not None:
+        if not identity.groups_sent:
+            # Not "in no group": the IdP did not say. Ending memberships on that would end everyone's.
+            raise SignInRefused(
+                f"The identity provider sent no list of groups in “{org_sso.groups_claim}”, so {org.name} cannot "
+                f"tell whether {identity.email} is in a group that gives access. Ask your IdP admin to send it."
+            )
+        if membership is not None and org_sso.group_roles:
             membership.delete()  # removed from every mapped group at the IdP: kept even though we refuse
         raise SignInRefused(f"{identity.email} is in none of the groups that give access to {org.name}.")
 
     with transaction.atomic():
+        if by_email is not None and not _has_verified(by_email, identity.email):
+            # Whoever set this account's password never proved the address is
+            # theirs (a sign-up ahead of its owner): from now on the IdP's person
+            # holds the account. A new password hash also ends the sessions made
+            # with the old one; the other addresses they added would reset it.
+            by_email.set_unusable_password()
+            by_email.save(update_fields=["password"])
+            EmailAddress.objects.filter(user=by_email).exclude(email__iexact=identity.email).delete()
         if user is None:
             user = User.objects.create_user(email=identity.email, password=None, name=identity.name[:150])
         if claimed:
@@ -94,3 +122,7 @@ def membership_for_identity(org_sso: OrgSSO, identity: Identity) -> Membership:
     membership.org = org
     membership.user = user
     return membership
+
+
+def _has_verified(user: User, email: str) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()

@@ -148,8 +148,12 @@ class SSOSettingsView(OwnerView):
         group = request.POST.get("group", "")
         if group not in org_sso.group_roles:
             raise Http404("No such group mapping.")
-        configuration.unmap_group(org_sso, group=group)
-        messages.success(request, f"{group} no longer gives a role.")
+        try:
+            configuration.unmap_group(org_sso, group=group)
+        except configuration.ConfigurationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{group} no longer gives a role.")
         return self.back("roles")
 
     # --- Claimed domains ---
