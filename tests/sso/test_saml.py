@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import SESSION_KEY
+from django.test import Client
 
 from orgs.models import Membership, Role, User
 from orgs.sessions import ORG_SESSIONS_KEY, VIA_SSO
