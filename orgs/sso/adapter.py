@@ -17,9 +17,14 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def list_apps(self, request, provider=None, client_id=None):
         """The provider apps of ``OrgSSO`` rows, matching allauth's lookups by
         provider class (``provider``), app key (``provider`` as ``provider_id``)
-        or SAML ``client_id``. Only ours: no app comes from settings or allauth's table."""
+        or SAML ``client_id``. Only ours: no app comes from settings or allauth's table.
+
+        A key that is not a UUID (``/accounts/saml/x/metadata/``) names none of
+        ours: nothing, without building (and decrypting the secrets of) every org's app."""
+        keys = [value for value in (provider, client_id) if value and value not in _PROVIDER_CLASSES]
+        if not all(_is_uuid(key) for key in keys):
+            return []
         rows = OrgSSO.objects.select_related("org")
-        keys = [value for value in (provider, client_id) if value and _is_uuid(value)]
         if keys:
             rows = rows.filter(public_id__in=keys)
         apps = [social_apps.social_app(row) for row in rows]
@@ -51,6 +56,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin) -> bool:
         # Never reached (pre_social_login answers first); closed should it ever be.
         return False
+
+
+#: Lookups by provider class (allauth's ``provider``), not by one org's key.
+_PROVIDER_CLASSES = (social_apps.OIDC_PROVIDER, social_apps.SAML_PROVIDER)
 
 
 def _is_uuid(value: str) -> bool:

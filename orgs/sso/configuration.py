@@ -12,6 +12,13 @@ seen work: one typo in a secret would lock the whole org out (only owners
 have break-glass). Off, members sign in as they did before SSO until an owner
 runs a test sign-in with the new settings and switches it on again. Saving
 the same values again changes nothing and keeps SSO as it was.
+
+**A change of identity provider** (the protocol, the OIDC issuer, the SAML
+IdP entity id) also deletes people's links to the old one (allauth's
+``SocialAccount`` rows, keyed by our ``public_id``): a ``uid`` is only unique
+within the IdP that issued it, so the new IdP's "alice" would otherwise sign
+in as the old IdP's Alice. A new secret, client id or certificate for the
+same IdP keeps them.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import re
 
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.db import IntegrityError, transaction
@@ -40,6 +48,9 @@ _HOW_IDP_IS_REACHED = (
     "protocol", "oidc_issuer", "oidc_client_id", "oidc_client_secret", "saml_idp_entity_id",
     "saml_idp_sso_url", "saml_idp_x509cert", "saml_sp_private_key", "saml_sp_x509cert",
 )
+
+#: Fields that say which IdP it is: a ``uid`` means someone only within it (see the module docstring).
+_WHO_THE_IDP_IS = ("protocol", "oidc_issuer", "saml_idp_entity_id")
 
 #: Mail providers anyone can have an address at: claiming one would send
 #: every stranger with such an address to this org's identity provider.
@@ -172,14 +183,19 @@ def _clear_saml(row: OrgSSO) -> None:
 
 
 def _save_idp(row: OrgSSO) -> OrgSSO:
-    """Save ``row``; a change to how the IdP is reached switches SSO off until tested again."""
+    """Save ``row``; a change to how the IdP is reached switches SSO off until
+    tested again, and a change of IdP forgets the old one's links to people."""
     before = OrgSSO.objects.filter(pk=row.pk).first() if row.pk else None
     changed = before is None or any(getattr(before, name) != getattr(row, name) for name in _HOW_IDP_IS_REACHED)
+    another_idp = before is not None and any(getattr(before, name) != getattr(row, name) for name in _WHO_THE_IDP_IS)
     if changed:
         row.tested_at = None
         row.enabled = row.enforced = False
         row.updated_at = timezone.now()
-    row.save()
+    with transaction.atomic():
+        row.save()
+        if another_idp:
+            SocialAccount.objects.filter(provider=str(row.public_id)).delete()
     return row
 
 

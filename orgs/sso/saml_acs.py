@@ -1,11 +1,19 @@
-"""allauth's SAML ACS finishing step, with one refusal on our error page.
+"""allauth's SAML endpoints as we mount them (ahead of ``allauth.urls``).
 
-allauth verifies the IdP's answer, then looks for the sign-in this browser
-started (the answer's ``InResponseTo``); when there is none it raises
-``PermissionDenied``, which Django would answer with the generic "Not
-allowed" page. That is a replayed answer (each is accepted once), or one
-posted into a browser that never asked for it: say so, as for every other
-refusal (``orgs.sso.sign_in.error_page``). Nothing was changed by then.
+- The ACS (``acs``): an answer that is not base64-encoded XML python3-saml
+  accepts (garbled, empty, or with a DOCTYPE, which its parser forbids) would
+  raise from deep inside allauth's finishing step (a 500). It is refused on
+  our error page before allauth keeps it, so nothing is stored or changed.
+- The finishing step (``finish``): allauth verifies the IdP's answer, then
+  looks for the sign-in this browser started (the answer's ``InResponseTo``);
+  when there is none it raises ``PermissionDenied``, which Django would answer
+  with the generic "Not allowed" page. That is a replayed answer (each is
+  accepted once), or one posted into a browser that never asked for it: say
+  so, as for every other refusal (``orgs.sso.sign_in.error_page``). Nothing
+  was changed by then.
+- Single logout (``no_single_logout``): not offered (docs/sso.md). allauth's
+  would accept an unsigned LogoutRequest and sign this browser out of every
+  org: a 404 instead.
 """
 
 from __future__ import annotations
@@ -15,11 +23,41 @@ import uuid
 
 from allauth.socialaccount.providers.saml import views as allauth_saml
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
+from lxml import etree
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
+from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from orgs.sso import sign_in
 from orgs.sso.models import OrgSSO
 
 logger = logging.getLogger(__name__)
+
+#: An answer ``readable`` refuses.
+UNREADABLE = ("The identity provider's answer is not a SAML answer this site can read: it is not base64-encoded "
+              "XML, or it declares a DOCTYPE, which is refused. Start again from this site's sign-in; if this "
+              "keeps happening, the identity provider's setup needs fixing.")
+
+
+@csrf_exempt  # posted by the IdP's page, from the IdP's origin (as allauth's own ACS)
+def acs(request, organization_slug: str):
+    """allauth's ``saml_acs``, for answers python3-saml can parse (``readable``)."""
+    if request.method == "POST" and not readable(request.POST.get("SAMLResponse", "")):
+        org_sso = _org_sso(organization_slug)
+        logger.warning("SAML answer refused for %s: not base64-encoded XML", org_sso or "an unknown provider")
+        return sign_in.error_page(request, org_sso, UNREADABLE, status=400)
+    return allauth_saml.acs(request, organization_slug=organization_slug)
+
+
+def readable(saml_response: str) -> bool:
+    """Whether ``saml_response`` decodes and parses as python3-saml will
+    (its own functions: base64, then its parser without DTDs or entities)."""
+    try:
+        OneLogin_Saml2_XML.to_etree(OneLogin_Saml2_Utils.b64decode(saml_response))
+    except (ValueError, etree.XMLSyntaxError):  # binascii.Error and DTDForbidden… are ValueErrors
+        return False
+    return True
 
 
 def finish(request, organization_slug: str):
@@ -38,3 +76,8 @@ def _org_sso(public_id: str) -> OrgSSO | None:
     except ValueError:
         return None
     return OrgSSO.objects.select_related("org").filter(public_id=key).first()
+
+
+def no_single_logout(request, organization_slug: str):
+    """allauth's ``saml_sls``, not offered: see the module docstring."""
+    raise Http404("This site does not offer SAML single logout.")
