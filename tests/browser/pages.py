@@ -57,6 +57,8 @@ EXCLUDED: dict[str, str] = {
     "org_oidc_login": "a 404: a sign-in starts at sso_start, which names the org it is for",
     "org_oidc_callback": "the identity provider's answer; needs a sign-in started at the IdP (tests/sso/)",
     "sso_saml_finish_acs": "the second half of saml_acs, reached only from it",
+    "sso_saml_acs": "the identity provider's posted SAML answer (tests/sso/test_saml.py)",
+    "sso_saml_no_sls": "a 404: single logout is not offered (tests/sso/test_review_fixc.py)",
     "socialaccount_login_cancelled": "allauth's page; SSO answers always end on our own pages (orgs/sso/sign_in.py)",
     "socialaccount_login_error": "allauth's page; SSO answers always end on our own pages (orgs/sso/sign_in.py)",
     "socialaccount_signup": "allauth's social sign-up, never reached: orgs/sso decides every SSO sign-in",
