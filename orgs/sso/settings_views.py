@@ -118,30 +118,16 @@ class SSOSettingsView(OwnerView):
 
     def do_save_roles(self, request):
         org_sso = self.org_sso_or_404()
-        form = RolesForm(request.POST)
-        if form.is_valid():
-            try:
-                configuration.save_roles(org_sso, **form.cleaned_data)
-            except configuration.ConfigurationError as exc:
-                add_service_error(form, exc)
-            else:
-                messages.success(request, "Roles saved; they apply from each person's next sign-in.")
-                return self.back("roles")
-        return self.render(request, roles_form=form, status=400)
+        return self._submit(request, "roles_form", RolesForm(request.POST),
+                            lambda data: configuration.save_roles(org_sso, **data),
+                            lambda data, _: "Roles saved; they apply from each person's next sign-in.", anchor="roles")
 
     def do_map_group(self, request):
         org_sso = self.org_sso_or_404()
-        form = GroupRoleForm(request.POST)
-        if form.is_valid():
-            try:
-                configuration.map_group(org_sso, **form.cleaned_data)
-            except configuration.ConfigurationError as exc:
-                add_service_error(form, exc)
-            else:
-                messages.success(request, f"People in {form.cleaned_data['group']} get their role at their "
-                                          "next sign-in.")
-                return self.back("roles")
-        return self.render(request, group_form=form, status=400)
+        return self._submit(request, "group_form", GroupRoleForm(request.POST),
+                            lambda data: configuration.map_group(org_sso, **data),
+                            lambda data, _: f"People in {data['group']} get their role at their next sign-in.",
+                            anchor="roles")
 
     def do_unmap_group(self, request):
         org_sso = self.org_sso_or_404()
@@ -159,18 +145,10 @@ class SSOSettingsView(OwnerView):
     # --- Claimed domains ---
 
     def do_claim_domain(self, request):
-        form = DomainForm(request.POST)
-        if form.is_valid():
-            try:
-                claimed = configuration.claim_domain(org=self.org, actor=self.membership,
-                                                     domain=form.cleaned_data["domain"])
-            except configuration.ConfigurationError as exc:
-                add_service_error(form, exc)
-            else:
-                messages.success(request, f"Addresses at {claimed.domain} now sign in through your identity "
-                                          "provider.")
-                return self.back("domains")
-        return self.render(request, domain_form=form, status=400)
+        return self._submit(request, "domain_form", DomainForm(request.POST),
+                            lambda data: configuration.claim_domain(org=self.org, actor=self.membership, **data),
+                            lambda _, claimed: f"Addresses at {claimed.domain} now sign in through your identity "
+                                               "provider.", anchor="domains")
 
     def do_unclaim_domain(self, request):
         claimed = get_or_404(ClaimedDomain.objects.filter(org=self.org), "claimed domain",
@@ -178,6 +156,20 @@ class SSOSettingsView(OwnerView):
         configuration.unclaim_domain(claimed)
         messages.success(request, f"{claimed.domain} is no longer claimed.")
         return self.back("domains")
+
+    def _submit(self, request, form_name: str, form, change, done, *, anchor: str):
+        """A settings form: ``change(cleaned_data)`` when valid, then the
+        ``done(cleaned_data, result)`` message and back to the page at ``anchor``;
+        invalid or refused, the page again (400) with the errors at their fields."""
+        if form.is_valid():
+            try:
+                result = change(form.cleaned_data)
+            except configuration.ConfigurationError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(request, done(form.cleaned_data, result))
+                return self.back(anchor)
+        return self.render(request, status=400, **{form_name: form})
 
     # --- The page ---
 

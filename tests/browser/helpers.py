@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page, expect
 
 from tests.factories import PASSWORD
 
@@ -22,3 +22,12 @@ def sign_in(page: Page, path: str, email: str, password: str = PASSWORD) -> None
     """Open ``path`` signed out and pass the sign-in form it leads to."""
     page.goto(path)
     fill_sign_in(page, email, password)
+
+
+def open_avatar_menu(page: Page) -> Locator:
+    """Open the avatar menu (a <details>) unless it is open already; return it."""
+    menu = page.get_by_test_id("avatar-menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    expect(menu).to_have_attribute("open", "")
+    return menu

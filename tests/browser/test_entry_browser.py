@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from orgs.models import Role
-from tests.browser.helpers import fill_sign_in, sign_in
+from tests.browser.helpers import fill_sign_in, open_avatar_menu, sign_in
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,11 +33,6 @@ def alice():
     return alice
 
 
-def open_avatar_menu(page: Page) -> Locator:
-    menu = page.get_by_test_id("avatar-menu")
-    if menu.get_attribute("open") is None:
-        menu.locator("summary").click()
-    return menu
 
 
 def test_alice_holding_globex_adds_acme_and_later_lands_in_it(alice, browser_context):

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from orgs.models import Role
-from tests.browser.helpers import fill_sign_in
+from tests.browser.helpers import fill_sign_in, open_avatar_menu
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,13 +42,6 @@ def sign_in(page: Page, email: str) -> None:
     fill_sign_in(page, email, PASSWORD)
 
 
-def open_avatar_menu(page: Page) -> Locator:
-    """Open the avatar menu (a <details>) unless it is open already; return it."""
-    menu = page.get_by_test_id("avatar-menu")
-    if menu.get_attribute("open") is None:
-        menu.locator("summary").click()
-    expect(menu).to_have_attribute("open", "")
-    return menu
 
 
 # --- What a user sees -------------------------------------------------------------

@@ -14,12 +14,12 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from incidentio.incidents.models import Incident
 from orgs.models import Membership, Role, User
 from orgs.sso.models import OrgSSO
-from tests.browser.helpers import fill_sign_in
+from tests.browser.helpers import fill_sign_in, open_avatar_menu
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 from tests.sso import fixtures_oidc, fixtures_saml
 from tests.sso.fixtures_oidc import oidc_sso_for
@@ -51,12 +51,6 @@ def sso_may_call_loopback(settings):
 # --- What a user does -----------------------------------------------------------
 
 
-def open_avatar_menu(page: Page) -> Locator:
-    menu = page.get_by_test_id("avatar-menu")
-    if menu.get_attribute("open") is None:
-        menu.locator("summary").click()
-    expect(menu).to_have_attribute("open", "")
-    return menu
 
 
 def declare_incident(page: Page, org_slug: str, name: str) -> None:

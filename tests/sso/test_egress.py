@@ -23,11 +23,12 @@ import pytest
 from django.test import Client
 
 from orgs import sessions
-from orgs.models import Membership, User
+from orgs.models import Membership
 from orgs.sso import saml_metadata
 from orgs.sso.models import OrgSSO, Protocol
 from orgs.sso.saml_metadata import MetadataError
 from tests.sso.fixtures_oidc import idp_answer, oidc_round_trip, oidc_sso_for
+from tests.sso.outcomes import snapshot
 
 START = "/account/sso/acme/start/?next=/acme/"
 REFUSED = "which single sign-on may not call."
@@ -86,10 +87,6 @@ def private_refused(settings):
     settings.SSO_ALLOW_PRIVATE_ADDRESSES = False
 
 
-def snapshot() -> tuple:
-    """Everything a sign-in may create or change."""
-    return (sorted(User.objects.values_list("email", flat=True)),
-            sorted(Membership.objects.values_list("org__slug", "user__email", "role")))
 
 
 def page_text(response) -> str:

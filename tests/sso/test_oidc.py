@@ -3,7 +3,6 @@ test client and a real IdP on loopback (tests/sso/idps/oidc.py)."""
 
 from __future__ import annotations
 
-import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,33 +15,17 @@ from orgs.models import Membership, Role, User
 from orgs.sso.models import NO_ACCESS
 from tests.conftest import sign_in
 from tests.sso.fixtures_oidc import idp_answer, oidc_round_trip, oidc_sso_for
+from tests.sso.outcomes import assert_error_page, held, snapshot
 
 pytestmark = pytest.mark.django_db
 
 START = "/account/sso/acme/start/?next=/acme/"
 
 
-def held(client) -> dict:
-    """The org sessions the client's browser holds: {slug: (email, via)}."""
-    raw = client.session.get(sessions.ORG_SESSIONS_KEY) or {}
-    return {slug: (User.objects.get(pk=entry["uid"]).email, entry.get("via")) for slug, entry in raw.items()}
 
 
-def snapshot() -> tuple:
-    """Everything a sign-in may create or change."""
-    return (
-        sorted(User.objects.values_list("email", "is_active")),
-        sorted(Membership.objects.values_list("org__slug", "user__email", "role")),
-        sorted(SocialAccount.objects.values_list("provider", "uid")),
-        sorted(EmailAddress.objects.values_list("email", "verified")),
-    )
 
 
-def assert_error_page(response, sentence: str, status: int = 401):
-    body = html.unescape(response.content.decode())
-    assert response.status_code == status, body[:2000]
-    assert "Single sign-on did not sign you in" in body
-    assert sentence in body, body[:3000]
 
 
 # --- signing in ---------------------------------------------------------------

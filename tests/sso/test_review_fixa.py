@@ -22,8 +22,8 @@ from orgs.sso.models import OrgSSO
 from tests.conftest import sign_in
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.sso.fixtures_oidc import idp_answer, oidc_round_trip, oidc_sso_for
+from tests.sso.outcomes import assert_error_page, snapshot
 from tests.sso.signin_support import account_identity, held_orgs
-from tests.sso.test_oidc import assert_error_page, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.form_errors import error_next_to
 from tests.sso.fixtures_oidc import oidc_round_trip, oidc_sso_for
 from tests.sso.idps.oidc import IdpUser
-from tests.sso.test_oidc import assert_error_page, held, snapshot
+from tests.sso.outcomes import assert_error_page, held, snapshot
 
 pytestmark = pytest.mark.django_db
 

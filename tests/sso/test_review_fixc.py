@@ -21,7 +21,8 @@ from tests.conftest import sign_in
 from tests.factories import MembershipFactory, UserFactory
 from tests.sso.fixtures_oidc import oidc_round_trip, oidc_sso_for
 from tests.sso.fixtures_saml import SP_HOST, saml_sso, sp_urls
-from tests.sso.test_saml import ACME_START, ANN, snapshot
+from tests.sso.outcomes import snapshot
+from tests.sso.test_saml import ACME_START, ANN
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ itself (``Fault``), never by mocking the protocol.
 
 from __future__ import annotations
 
-import html
 import logging
 import tempfile
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.sso.fixtures_saml import (
     sp_urls,
 )
 from tests.sso.idps.saml import Fault, SamlUser, key_pair
+from tests.sso.outcomes import assert_error_page, snapshot
 
 ACME_START = "/account/sso/acme/start/?next=/acme/"
 GLOBEX_START = "/account/sso/globex/start/?next=/globex/"
@@ -53,13 +53,6 @@ def globex_saml(globex, outsider, second_saml_idp):
     return saml_sso(globex, second_saml_idp, domains=("globex.test",))
 
 
-def snapshot() -> dict:
-    """What a refused sign-in must leave as it was."""
-    return {
-        "users": sorted(User.objects.values_list("email", flat=True)),
-        "memberships": sorted(Membership.objects.values_list("org__slug", "user__email", "role")),
-        "links": sorted(SocialAccount.objects.values_list("provider", "uid")),
-    }
 
 
 def assert_signed_in_nowhere(client):
@@ -67,12 +60,6 @@ def assert_signed_in_nowhere(client):
     assert not client.session.get(ORG_SESSIONS_KEY)
 
 
-def assert_error_page(response, sentence: str, status: int):
-    assert response.status_code == status
-    assert [t.name for t in response.templates][0] == "sso/error.html"
-    page = html.unescape(response.content.decode())
-    assert "Single sign-on did not sign you in" in page
-    assert sentence in page, page
 
 
 def sp_key_pair() -> tuple[str, str]:
