@@ -96,9 +96,10 @@ def membership_for_identity(org_sso: OrgSSO, identity: Identity) -> Membership:
         raise SignInRefused(f"{identity.email} is in none of the groups that give access to {org.name}.")
 
     with transaction.atomic():
-        if by_email is not None and not _has_verified(by_email, identity.email):
+        if by_email is not None and membership is None and not _has_verified(by_email, identity.email):
             # Whoever set this account's password never proved the address is
-            # theirs (a sign-up ahead of its owner): from now on the IdP's person
+            # theirs (a sign-up ahead of its owner; not a member here, where an
+            # invitation would have proved it): from now on the IdP's person
             # holds the account. A new password hash also ends the sessions made
             # with the old one; the other addresses they added would reset it.
             by_email.set_unusable_password()
