@@ -291,8 +291,17 @@ ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[incidentio] "
+# Behind a reverse proxy every request comes from the proxy's address, so the
+# per-IP sign-in limits below would count the whole company as one person.
+# With N trusted proxies, the client is the Nth address from the end of
+# X-Forwarded-For (each proxy appends the address it saw); the rate limits and
+# the break-glass audit list use it. Leave 0 when clients reach gunicorn
+# directly: a client could otherwise name any address it likes.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # allauth's defaults, stated so the guarantee is visible: the sixth failed
-# sign-in for one e-mail within five minutes is refused.
+# sign-in for one e-mail within five minutes is refused. The per-IP limits
+# count every sign-in in flight against "login_failed" until its password
+# check ends, so they need each person's own address (TRUSTED_PROXY_COUNT).
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",

@@ -16,6 +16,10 @@ The users, as threads in this process, each on their own connection:
 - **Slack** responders sending signed ``/inc`` commands to ``/slack/events``
   (``status``, ``update``, ``tasks``, ``done``, ``skip``, ``help``).
 
+The stack runs as behind the documented TLS proxy (``TRUSTED_PROXY_COUNT=1``)
+and each user sends its own address in ``X-Forwarded-For``: fifty people, not
+one address, so the per-address sign-in limits count each dashboard reader.
+
 Every request is recorded (status, latency, request id). The run fails on any
 5xx, connection error or unexpected status (a 429 included: every key stays far
 below ``API_RATE_LIMIT``, keys being counted separately), on any lost write
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import itertools
 import json
 import os
@@ -69,6 +74,8 @@ TIMEOUT = 60  # gunicorn's --timeout
 ADVANCE_TIMEOUT = 180  # seconds the worker gets to catch up after the load
 SLACK_ACK_BUDGET = 3.0  # Slack gives up on a slash command after 3 s
 LOGIN_FORM_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# What a page says went wrong: its flash messages and field errors.
+PAGE_ERRORS = re.compile(r'class="(?:flash flash-error|error)"[^>]*>([^<]+)<')
 DONE_REPLY = re.compile(r"^“(?P<title>.+)” is (?P<what>done|marked not doing)\.$")
 
 SETUP_SCRIPT = """
@@ -117,6 +124,13 @@ class Recorder:
             self.records.append(record)
 
 
+#: Each simulated user's own address, as the proxy would forward it, is the
+#: next of 198.18.0.0/15 (set aside for benchmarks). ``next()`` on a count is
+#: atomic, and twins are made in the users' threads.
+FIRST_USER_ADDRESS = ipaddress.ip_address("198.18.0.1")
+USER_NUMBERS = itertools.count()
+
+
 class Client:
     """One simulated user's HTTP connection. Cookies are kept by hand: with
     DEBUG=0 they are Secure, and a cookie jar would not send them over http."""
@@ -127,6 +141,7 @@ class Client:
         self.recorder = recorder
         self.http = requests.Session()
         self.http.trust_env = False
+        self.http.headers["X-Forwarded-For"] = str(FIRST_USER_ADDRESS + next(USER_NUMBERS))
         self.cookies: dict[str, str] = {}
         self.last: Record | None = None  # this user's latest request
         self._seq = itertools.count(1)
@@ -163,9 +178,16 @@ class Client:
         unexpected = response.status_code not in expect
         self.last = Record(kind, op, method, path, response.status_code, latency,
                            response.headers.get("X-Request-Id", request_id), unexpected,
-                           response.text[:300] if unexpected else "")
+                           what_went_wrong(response) if unexpected else "")
         self.recorder.add(self.last)
         return response
+
+
+def what_went_wrong(response: requests.Response) -> str:
+    """An unexpected answer, for the report: a page's own error messages if it
+    shows any (a refused sign-in is a 200 page saying why), else its start."""
+    said = PAGE_ERRORS.findall(response.text)
+    return " | ".join(" ".join(text.split()) for text in said) if said else response.text[:300]
 
 
 # --- what the users share and what they were told -----------------------------------------
@@ -526,6 +548,7 @@ def test_fifty_users_for_two_minutes_lose_nothing_and_every_finished_incident_ad
     for slack_id, email in zip(slack_ids, slack_emails, strict=True):
         fake_slack.users[slack_id] = email
 
+    live_stack.extra_env["TRUSTED_PROXY_COUNT"] = "1"
     live_stack.start_web()
     live_stack.start_worker()
     live_stack.start_beat()

@@ -98,3 +98,40 @@ def test_django_admin_sign_in_is_throttled_per_email(owner, acme):
     admin_page = client.get("/admin/")
     assert admin_page.status_code == 302 and "/login/" in admin_page.url
     assert Organization.objects.count() == 1  # nothing else happened on the way
+
+
+def _failed_sign_ins_then_owner(owner, *, failing_from: dict, owner_from: dict):
+    """Ten failed sign-ins (ten unknown e-mails: the per-address limit, not the
+    per-e-mail one) with ``failing_from``'s headers, then the owner's right
+    password with ``owner_from``'s; the owner's browser and answer."""
+    client = Client()
+    for n in range(10):
+        response = client.post("/accounts/login/", {"login": f"guess{n}@example.com", "password": "wrong"},
+                               **failing_from)
+        assert "do not match an account" in response.content.decode()
+    browser = Client()
+    return browser, browser.post("/accounts/login/", {"login": owner.email, "password": "correct-horse-battery"},
+                                 **owner_from)
+
+
+def test_behind_a_proxy_one_address_failing_sign_ins_does_not_lock_out_the_next_person(settings, owner, acme):
+    # Everyone reaches gunicorn from the proxy's address (the test client's
+    # 127.0.0.1); the proxy appends each person's own to X-Forwarded-For.
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    browser, answer = _failed_sign_ins_then_owner(owner, failing_from={"HTTP_X_FORWARDED_FOR": "203.0.113.7"},
+                                                  owner_from={"HTTP_X_FORWARDED_FOR": "198.51.100.9"})
+    assert answer.status_code == 302
+    assert browser.get(f"/{acme.slug}/").status_code == 200
+    # The guessing address itself is still held to the limit, right password or not.
+    refused = Client().post("/accounts/login/", {"login": owner.email, "password": "correct-horse-battery"},
+                            HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert "Too many failed sign-ins" in refused.content.decode()
+
+
+def test_without_trusted_proxies_a_forwarded_for_header_cannot_dodge_the_address_limit(owner, acme):
+    # The default (clients reach gunicorn directly): X-Forwarded-For is the
+    # client's own say, so it is not read, and the connection's address counts.
+    browser, answer = _failed_sign_ins_then_owner(owner, failing_from={"HTTP_X_FORWARDED_FOR": "203.0.113.7"},
+                                                  owner_from={"HTTP_X_FORWARDED_FOR": "198.51.100.9"})
+    assert "Too many failed sign-ins" in answer.content.decode()
+    assert browser.get(f"/{acme.slug}/").status_code == 302  # not signed in
