@@ -3,8 +3,6 @@ sign-in decided by us, not by allauth's sign-up flow."""
 
 from __future__ import annotations
 
-import uuid
-
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 
@@ -22,7 +20,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         A key that is not a UUID (``/accounts/saml/x/metadata/``) names none of
         ours: nothing, without building (and decrypting the secrets of) every org's app."""
         keys = [value for value in (provider, client_id) if value and value not in _PROVIDER_CLASSES]
-        if not all(_is_uuid(key) for key in keys):
+        if not all(social_apps.is_app_key(key) for key in keys):
             return []
         rows = OrgSSO.objects.select_related("org")
         if keys:
@@ -60,11 +58,3 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
 #: Lookups by provider class (allauth's ``provider``), not by one org's key.
 _PROVIDER_CLASSES = (social_apps.OIDC_PROVIDER, social_apps.SAML_PROVIDER)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True

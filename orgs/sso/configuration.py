@@ -33,9 +33,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidentio.common.errors import ServiceError
-from orgs.models import Membership, Organization, Role
+from orgs.models import Membership, Organization
 from orgs.sso import idp_fetch, saml_metadata
-from orgs.sso.models import NO_ACCESS, SSO_ROLE_CHOICES, ClaimedDomain, OrgSSO, Protocol
+from orgs.sso.models import MAPPABLE_ROLES, NO_ACCESS, SSO_ROLE_CHOICES, ClaimedDomain, OrgSSO, Protocol
 from orgs.sso.social_apps import DISCOVERY_KEYS, oidc_discovery_url
 
 
@@ -236,7 +236,6 @@ _SSO_ROLES = {value for value, _label in SSO_ROLE_CHOICES}
 #: "No access" with no mapped group would refuse everyone (and used to end every membership).
 _NO_ONE_GETS_IN = ("With “No access” as the default role, only people in a mapped group get in, and no group is "
                    "mapped: map a group to a role first, or no one could sign in through single sign-on.")
-_MAPPABLE_ROLES = {role.value for role in Role if role != Role.OWNER}
 
 
 def save_roles(row: OrgSSO, *, default_role: str, groups_claim: str) -> OrgSSO:
@@ -261,7 +260,7 @@ def map_group(row: OrgSSO, *, group: str, role: str) -> OrgSSO:
     group = group.strip()
     if not group:
         raise ConfigurationError("Enter the group's name exactly as the identity provider sends it.", field="group")
-    if role not in _MAPPABLE_ROLES:
+    if role not in MAPPABLE_ROLES:
         raise ConfigurationError("A group gives admin, responder or viewer: owners are chosen in the product.",
                                  field="role")
     row.group_roles = {**row.group_roles, group: role}

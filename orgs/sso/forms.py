@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from orgs.models import Role
-from orgs.sso.models import SSO_ROLE_CHOICES, OrgSSO, Protocol
+from orgs.sso.models import MAPPABLE_ROLE_CHOICES, SSO_ROLE_CHOICES, OrgSSO, Protocol
 
 #: What a saved secret's field says instead of its value, which is never shown again.
 SECRET_SAVED_HELP = "Saved — enter a new value to replace it."
@@ -89,7 +89,7 @@ class RolesForm(forms.Form):
 
 class GroupRoleForm(forms.Form):
     group = forms.CharField(max_length=255, label="IdP group")
-    role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role if r != Role.OWNER], label="Role",
+    role = forms.ChoiceField(choices=MAPPABLE_ROLE_CHOICES, label="Role",
                              initial=Role.RESPONDER)
 
 

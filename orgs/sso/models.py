@@ -19,7 +19,9 @@ class Protocol(models.TextChoices):
 #: Roles single sign-on may give. Never owner: owners are chosen in the product.
 #: ``NO_ACCESS`` as the default role means only people in a mapped group get in.
 NO_ACCESS = ""
-SSO_ROLE_CHOICES = [(NO_ACCESS, "No access (only mapped groups)"), *[(r.value, r.label) for r in Role if r != Role.OWNER]]
+MAPPABLE_ROLES = [role for role in Role if role != Role.OWNER]
+MAPPABLE_ROLE_CHOICES = [(role.value, role.label) for role in MAPPABLE_ROLES]
+SSO_ROLE_CHOICES = [(NO_ACCESS, "No access (only mapped groups)"), *MAPPABLE_ROLE_CHOICES]
 
 
 class OrgSSO(models.Model):

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from allauth.socialaccount.providers.saml import views as allauth_saml
 from django.core.exceptions import PermissionDenied
@@ -29,8 +28,7 @@ from lxml import etree
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
-from orgs.sso import sign_in
-from orgs.sso.models import OrgSSO
+from orgs.sso import sign_in, social_apps
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +42,7 @@ UNREADABLE = ("The identity provider's answer is not a SAML answer this site can
 def acs(request, organization_slug: str):
     """allauth's ``saml_acs``, for answers python3-saml can parse (``readable``)."""
     if request.method == "POST" and not readable(request.POST.get("SAMLResponse", "")):
-        org_sso = _org_sso(organization_slug)
+        org_sso = social_apps.org_sso_by_key(organization_slug)
         logger.warning("SAML answer refused for %s: not base64-encoded XML", org_sso or "an unknown provider")
         return sign_in.error_page(request, org_sso, UNREADABLE, status=400)
     return allauth_saml.acs(request, organization_slug=organization_slug)
@@ -65,17 +63,9 @@ def finish(request, organization_slug: str):
     try:
         return allauth_saml.finish_acs(request, organization_slug=organization_slug)
     except PermissionDenied:
-        org_sso = _org_sso(organization_slug)
+        org_sso = social_apps.org_sso_by_key(organization_slug)
         logger.warning("SAML answer refused for %s: no sign-in in this browser waits for it", org_sso)
         return sign_in.error_page(request, org_sso, sign_in.NOT_STARTED_HERE, status=403)
-
-
-def _org_sso(public_id: str) -> OrgSSO | None:
-    try:
-        key = uuid.UUID(public_id)
-    except ValueError:
-        return None
-    return OrgSSO.objects.select_related("org").filter(public_id=key).first()
 
 
 def no_single_logout(request, organization_slug: str):

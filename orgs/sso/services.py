@@ -29,7 +29,7 @@ from django.db import transaction
 from incidentio.common.errors import ServiceError
 from orgs.models import ROLE_RANK, Membership, Role, User
 from orgs.sso.identity import Identity
-from orgs.sso.models import NO_ACCESS, ClaimedDomain, OrgSSO
+from orgs.sso.models import MAPPABLE_ROLES, NO_ACCESS, ClaimedDomain, OrgSSO
 
 
 class SignInRefused(ServiceError):
@@ -47,7 +47,7 @@ def domain_is_claimed(org_sso: OrgSSO, email: str) -> bool:
 def role_for_groups(org_sso: OrgSSO, groups: tuple[str, ...]) -> str:
     """The highest role the groups map to, else the default role (``NO_ACCESS`` is possible)."""
     mapped = [Role(org_sso.group_roles[group]) for group in groups if org_sso.group_roles.get(group)]
-    mapped = [role for role in mapped if role != Role.OWNER]
+    mapped = [role for role in mapped if role in MAPPABLE_ROLES]
     return max(mapped, key=ROLE_RANK.__getitem__).value if mapped else org_sso.default_role
 
 

@@ -105,14 +105,16 @@ class SSOSettingsView(OwnerView):
         return self._button(lambda row: configuration.require(row, required=False),
                             "Single sign-on is no longer required: members may use a password again.")
 
-    def _button(self, change, done: str):
+    def _button(self, change, done: str, *, anchor: str = ""):
+        """A button: ``change(org_sso)``, then ``done`` or the refusal as a message,
+        and back to the page at ``anchor``."""
         try:
             change(self.org_sso_or_404())
         except configuration.ConfigurationError as exc:
             messages.error(self.request, str(exc))
         else:
             messages.success(self.request, done)
-        return self.back()
+        return self.back(anchor)
 
     # --- Roles ---
 
@@ -130,17 +132,14 @@ class SSOSettingsView(OwnerView):
                             anchor="roles")
 
     def do_unmap_group(self, request):
-        org_sso = self.org_sso_or_404()
         group = request.POST.get("group", "")
-        if group not in org_sso.group_roles:
-            raise Http404("No such group mapping.")
-        try:
+
+        def unmap(org_sso):
+            if group not in org_sso.group_roles:
+                raise Http404("No such group mapping.")
             configuration.unmap_group(org_sso, group=group)
-        except configuration.ConfigurationError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{group} no longer gives a role.")
-        return self.back("roles")
+
+        return self._button(unmap, f"{group} no longer gives a role.", anchor="roles")
 
     # --- Claimed domains ---
 

@@ -70,7 +70,7 @@ def start(request, org_sso: OrgSSO, *, purpose: str, next_url: str | None = None
 
 def finish(request, sociallogin) -> None:
     """A verified answer from an IdP: sign in for its org, or report a test."""
-    org_sso = social_apps.org_sso_for_app(sociallogin.provider.app)
+    org_sso = social_apps.org_sso_by_key(sociallogin.provider.app.provider_id)
     data = (sociallogin.state or {}).get("data") or {}
     if org_sso is None or data.get("sso") != str(org_sso.public_id):
         # An answer from one org's IdP to a round trip started for another (or none).
@@ -119,7 +119,7 @@ def failed(request, provider, *, error, exception, extra_context: dict) -> None:
     """allauth could not verify an answer (or reach the IdP): our error page,
     or the test report when the round trip was a test."""
     app = getattr(provider, "app", None)
-    org_sso = social_apps.org_sso_for_app(app) if app is not None else None
+    org_sso = social_apps.org_sso_by_key(app.provider_id) if app is not None else None
     reason = failure_reason(error=error, exception=exception, extra_context=extra_context)
     logger.warning("SSO sign-in failed for %s: %s", org_sso or "an unknown provider", reason)
     state = extra_context.get("state") or {}

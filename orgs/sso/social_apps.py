@@ -9,6 +9,8 @@ encrypted columns and allauth's ``SocialApp`` table stays empty. Every app is
 
 from __future__ import annotations
 
+import uuid
+
 from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.urls import reverse
@@ -86,6 +88,19 @@ def sp_entity_id(org_sso: OrgSSO) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def org_sso_for_app(app: SocialApp) -> OrgSSO | None:
-    """The ``OrgSSO`` an app built by ``social_app`` stands for."""
-    return OrgSSO.objects.select_related("org").filter(public_id=app.provider_id).first()
+def is_app_key(value: str) -> bool:
+    """Whether ``value`` can name one of our apps: an ``OrgSSO.public_id`` is a UUID.
+    Anything else in a URL (``/accounts/saml/x/acs/``) names none, and is
+    answered without a query."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def org_sso_by_key(key: str) -> OrgSSO | None:
+    """The ``OrgSSO`` whose app key (``public_id``: URLs, ``SocialApp.provider_id``) is ``key``."""
+    if not is_app_key(key):
+        return None
+    return OrgSSO.objects.select_related("org").filter(public_id=key).first()
