@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from incidentio.common.errors import ServiceError
 from orgs.models import ROLE_RANK, Membership, Role, User
@@ -55,6 +55,16 @@ def membership_for_identity(org_sso: OrgSSO, identity: Identity) -> Membership:
     """The membership of ``org_sso.org`` the identity signs in as, created or
     updated as the rules above say, with the IdP link recorded. Raises
     ``SignInRefused`` and changes nothing when the org does not let them in."""
+    try:
+        return _membership_for_identity(org_sso, identity)
+    except IntegrityError:
+        # Two first sign-ins of one person at once (two tabs, a double click at
+        # the IdP): the other made the account, membership or link after this
+        # one looked. Its writes were rolled back; decide again on what is there now.
+        return _membership_for_identity(org_sso, identity)
+
+
+def _membership_for_identity(org_sso: OrgSSO, identity: Identity) -> Membership:
     org = org_sso.org
     if not identity.email or "@" not in identity.email:
         raise SignInRefused("The identity provider sent no e-mail address. Ask your IdP admin to send the e-mail claim.")
