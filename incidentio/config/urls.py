@@ -23,10 +23,13 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # Ahead of allauth's own (orgs/sso/saml_acs.py): its SAML ACS refusing an unreadable answer,
-    # its finishing step with a replayed answer on our error page, and no single logout (a 404).
+    # its finishing step with a replayed answer on our error page, no single logout (a 404),
+    # our SP metadata without it, and its sign-in start sent on to ours.
     path("accounts/saml/<str:organization_slug>/acs/", saml_acs.acs, name="sso_saml_acs"),
     path("accounts/saml/<str:organization_slug>/acs/finish/", saml_acs.finish, name="sso_saml_finish_acs"),
     path("accounts/saml/<str:organization_slug>/sls/", saml_acs.no_single_logout, name="sso_saml_no_sls"),
+    path("accounts/saml/<str:organization_slug>/metadata/", saml_acs.metadata, name="sso_saml_metadata"),
+    path("accounts/saml/<str:organization_slug>/login/", saml_acs.login, name="sso_saml_login"),
     # The sign-in page asks for the e-mail first (orgs/views/login.py): ahead of allauth's own.
     path("accounts/login/", login.login, name="account_login"),
     path("accounts/", include("allauth.urls")),

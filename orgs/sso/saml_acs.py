@@ -14,6 +14,14 @@
 - Single logout (``no_single_logout``): not offered (docs/sso.md). allauth's
   would accept an unsigned LogoutRequest and sign this browser out of every
   org: a 404 instead.
+- Our SP metadata (``metadata``): allauth's, without the single-logout
+  service. An IdP that imports metadata naming one sends people there when
+  they sign out at the IdP, onto that 404.
+- allauth's sign-in start (``login``): an IdP's "initiate login URI" (an app
+  tile on the IdP's dashboard) may point at it. It goes on to our own start,
+  ``orgs.sso.views.start``, which binds the answer to this browser and guards
+  against a start from another site; allauth's would start a round trip that
+  our sign-in then refuses.
 """
 
 from __future__ import annotations
@@ -21,14 +29,18 @@ from __future__ import annotations
 import logging
 
 from allauth.socialaccount.providers.saml import views as allauth_saml
+from allauth.socialaccount.providers.saml.utils import build_saml_config
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
-from orgs.sso import sign_in, social_apps
+from orgs.sso import routing, sign_in, social_apps
+from orgs.sso.models import OrgSSO, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -71,3 +83,25 @@ def finish(request, organization_slug: str):
 def no_single_logout(request, organization_slug: str):
     """allauth's ``saml_sls``, not offered: see the module docstring."""
     raise Http404("This site does not offer SAML single logout.")
+
+
+def metadata(request, organization_slug: str):
+    """allauth's ``saml_metadata`` without ``SingleLogoutService`` (the module docstring)."""
+    org_sso = _saml_sso(organization_slug)
+    config = build_saml_config(request, social_apps.saml_settings(org_sso), organization_slug)
+    del config["sp"]["singleLogoutService"]
+    sp_only = OneLogin_Saml2_Settings(settings=config, sp_validation_only=True)
+    return HttpResponse(sp_only.get_sp_metadata(), content_type="text/xml")
+
+
+def login(request, organization_slug: str):
+    """allauth's ``saml_login``: on to our start (the module docstring)."""
+    org_sso = _saml_sso(organization_slug)
+    return redirect(routing.start_url(org_sso.org.slug, request.GET.get("next")))
+
+
+def _saml_sso(key: str) -> OrgSSO:
+    org_sso = social_apps.org_sso_by_key(key)
+    if org_sso is None or org_sso.protocol != Protocol.SAML:
+        raise Http404("No organization signs in through SAML at this address.")
+    return org_sso

@@ -59,6 +59,8 @@ EXCLUDED: dict[str, str] = {
     "sso_saml_finish_acs": "the second half of saml_acs, reached only from it",
     "sso_saml_acs": "the identity provider's posted SAML answer (tests/sso/test_saml.py)",
     "sso_saml_no_sls": "a 404: single logout is not offered (tests/sso/test_review_fixc.py)",
+    "sso_saml_metadata": "XML for the identity provider, not a page (tests/sso/test_saml.py)",
+    "sso_saml_login": "a redirect to sso_start, which leaves the site (tests/sso/test_saml.py)",
     "socialaccount_login_cancelled": "allauth's page; SSO answers always end on our own pages (orgs/sso/sign_in.py)",
     "socialaccount_login_error": "allauth's page; SSO answers always end on our own pages (orgs/sso/sign_in.py)",
     "socialaccount_signup": "allauth's social sign-up, never reached: orgs/sso decides every SSO sign-in",

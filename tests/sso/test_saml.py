@@ -291,6 +291,37 @@ def test_the_sp_metadata_of_a_configured_org_is_served(acme_saml, saml_client):
     assert f'Location="{urls["acs"]}"' in metadata
 
 
+def test_the_sp_metadata_offers_no_single_logout_service(acme_saml, saml_client):
+    # Single logout is not offered (its address answers 404): an IdP that imported
+    # it would send people there when they sign out at the IdP.
+    metadata = saml_client().get(f"/accounts/saml/{acme_saml.public_id}/metadata/").content.decode()
+
+    assert "AssertionConsumerService" in metadata
+    assert "SingleLogoutService" not in metadata
+    assert saml_client().get(f"/accounts/saml/{acme_saml.public_id}/sls/").status_code == 404
+
+
+def test_an_idp_tile_pointing_at_allauths_sign_in_start_signs_in_through_ours(acme_saml, saml_client, saml_idp):
+    # An IdP's "initiate login URI" may name allauth's start; it leads to ours,
+    # which binds the round trip to this browser, so the answer signs Ann in.
+    client = saml_client()
+    start = client.get(f"/accounts/saml/{acme_saml.public_id}/login/?next=/acme/incidents/")
+    assert start.status_code == 302
+    assert start["Location"] == "/account/sso/acme/start/?next=%2Facme%2Fincidents%2F"
+
+    done = saml_round_trip(client, start["Location"], saml_idp)
+
+    assert done.status_code == 302 and done["Location"] == "/acme/incidents/"
+    assert client.get("/acme/").status_code == 200
+
+
+def test_allauths_sign_in_start_for_no_saml_org_is_not_found(acme, globex, saml_client):
+    oidc = OrgSSO.objects.create(org=globex, protocol=Protocol.OIDC, oidc_issuer="https://idp.example.com",
+                                 oidc_client_id="incidentio", oidc_client_secret="s3cret", enabled=True)
+    for key in (oidc.public_id, "7b0f3f7e-4a5c-4d8e-9d61-2f1f4f1d6a11", "acme"):
+        assert saml_client().get(f"/accounts/saml/{key}/login/").status_code == 404
+
+
 def test_the_sp_metadata_shows_our_certificate_and_never_our_key(acme, saml_idp, saml_client):
     key, cert = sp_key_pair()
     org_sso = saml_sso(acme, saml_idp, saml_sp_private_key=key, saml_sp_x509cert=cert)
