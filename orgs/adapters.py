@@ -44,7 +44,8 @@ class AccountAdapter(DefaultAccountAdapter):
     error_messages = {
         **DefaultAccountAdapter.error_messages,
         "email_password_mismatch": "That e-mail and password do not match an account. Check both and try again.",
-        "too_many_login_attempts": "Too many failed sign-ins for this e-mail. Wait a few minutes, then try again.",
+        "too_many_login_attempts": ("Too many failed sign-ins for this e-mail or from your network. "
+                                    "Wait a few minutes, then try again."),
     }
 
     def login(self, request, user) -> None:

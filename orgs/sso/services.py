@@ -60,7 +60,8 @@ def membership_for_identity(org_sso: OrgSSO, identity: Identity) -> Membership:
     except IntegrityError:
         # Two first sign-ins of one person at once (two tabs, a double click at
         # the IdP): the other made the account, membership or link after this
-        # one looked. Its writes were rolled back; decide again on what is there now.
+        # one looked. This one's writes were rolled back; decide again on what
+        # is there now.
         return _membership_for_identity(org_sso, identity)
 
 

@@ -125,7 +125,7 @@ def test_behind_a_proxy_one_address_failing_sign_ins_does_not_lock_out_the_next_
     # The guessing address itself is still held to the limit, right password or not.
     refused = Client().post("/accounts/login/", {"login": owner.email, "password": "correct-horse-battery"},
                             HTTP_X_FORWARDED_FOR="203.0.113.7")
-    assert "Too many failed sign-ins" in refused.content.decode()
+    assert "Too many failed sign-ins for this e-mail or from your network" in refused.content.decode()
 
 
 def test_without_trusted_proxies_a_forwarded_for_header_cannot_dodge_the_address_limit(owner, acme):
@@ -133,5 +133,5 @@ def test_without_trusted_proxies_a_forwarded_for_header_cannot_dodge_the_address
     # client's own say, so it is not read, and the connection's address counts.
     browser, answer = _failed_sign_ins_then_owner(owner, failing_from={"HTTP_X_FORWARDED_FOR": "203.0.113.7"},
                                                   owner_from={"HTTP_X_FORWARDED_FOR": "198.51.100.9"})
-    assert "Too many failed sign-ins" in answer.content.decode()
+    assert "Too many failed sign-ins for this e-mail or from your network" in answer.content.decode()
     assert browser.get(f"/{acme.slug}/").status_code == 302  # not signed in
